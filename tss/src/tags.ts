@@ -1,0 +1,46 @@
+/**
+ * Every domain-separation tag of the core, in one place, versioned. A tag names protocol, step and
+ * version; changing what a hash covers means a new version. Tests assert the tags are distinct.
+ */
+export const TAGS = {
+  // parameters and session ids
+  dkgParams: 'concord/dkg/params/v1',
+  dkgFingerprint: 'concord/dkg/fingerprint/v1',
+  dkgSession: 'concord/dkg/session/v1',
+  vaultId: 'concord/vault/id/v1',
+  // DKG rounds (PROTOCOL.md 3.1)
+  dkgCommit: 'concord/dkg/commit/v1',
+  dkgEcho: 'concord/dkg/echo/v1',
+  dkgPokCoefficient: 'concord/dkg/pok/coefficient/v1',
+  dkgPokShare: 'concord/dkg/pok/public-share/v1',
+  dkgTranscript: 'concord/dkg/transcript/v1',
+  dkgShareMask: 'concord/dkg/share-mask/v1',
+  // Schnorr proof of knowledge (the challenge tag; the statement kind is a field)
+  schnorrChallenge: 'concord/schnorr/challenge/v1',
+  // pairwise setup
+  pairSession: 'concord/pair/session/v1',
+  zeroSeed: 'concord/zero/seed/v1',
+  zeroShare: 'concord/zero/share/v1',
+  // base OT (MR19 endemic OT over ristretto255) and all-but-one (SoftSpoken k=4)
+  baseOtSession: 'concord/ot/base/session/v1',
+  baseOtHashToGroup: 'concord/ot/base/h2g/v1',
+  baseOtKey: 'concord/ot/base/key/v1',
+  baseOtRandomPoint: 'concord/ot/base/random-point/v1',
+  aboSession: 'concord/ot/abo/session/v1',
+  aboPrg: 'concord/ot/abo/prg/v1',
+  aboProof: 'concord/ot/abo/proof/v1',
+  // OT extension and RVOLE (SoftSpoken + DKLs23 Protocol 5.2)
+  otExtPrg: 'concord/ot/ext/prg/v1',
+  otExtCheck: 'concord/ot/ext/check/v1',
+  otExtHash: 'concord/ot/ext/hash/v1',
+  rvoleSession: 'concord/mul/rvole/session/v1',
+  rvoleChi: 'concord/mul/rvole/chi/v1',
+  rvoleMu: 'concord/mul/rvole/mu/v1',
+  // signing (PROTOCOL.md 4)
+  signSession: 'concord/sign/session/v1',
+  signCommitR: 'concord/sign/commit-r/v1',
+  signView: 'concord/sign/view/v1',
+  // transport (bridge envelopes) and backups use their own tags in their modules' sections below
+} as const;
+
+export type TagName = keyof typeof TAGS;
