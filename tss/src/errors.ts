@@ -47,7 +47,10 @@ export type TssErrorCode =
   | 'SIGNATURE_INVALID'
   // storage / encodings
   | 'DECODE_FAILED'
-  | 'UNSUPPORTED_VERSION';
+  | 'UNSUPPORTED_VERSION'
+  // transport envelopes (THREATS B33-B36)
+  | 'DECRYPT_FAILED'
+  | 'REPLAYED_MESSAGE';
 
 export type AbortKind = 'retry' | 'ban';
 

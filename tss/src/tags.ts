@@ -41,6 +41,13 @@ export const TAGS = {
   signCommitR: 'concord/sign/commit-r/v1',
   signView: 'concord/sign/view/v1',
   // transport (bridge envelopes) and backups use their own tags in their modules' sections below
+  // transport: device identity, E2E envelopes, safety codes (BRIDGE.md 4, 8; THREATS B42, B43)
+  deviceBinding: 'concord/transport/device-binding/v1',
+  deviceFingerprint: 'concord/transport/device-fingerprint/v1',
+  envelopeSalt: 'concord/transport/envelope/salt/v1',
+  envelopeKey: 'concord/transport/envelope/key/v1',
+  envelopeSig: 'concord/transport/envelope/sig/v1',
+  safetyCode: 'concord/transport/safety-code/v1',
 } as const;
 
 export type TagName = keyof typeof TAGS;

@@ -1,0 +1,34 @@
+/**
+ * Transport: device identities, end-to-end envelopes and ceremony safety codes (BRIDGE.md §4, §8).
+ * Curated named exports (no `export *`).
+ */
+export { fromBase64url, toBase64url } from './base64url.ts';
+export {
+  aeadSeal,
+  type DecodedEnvelope,
+  decodeEnvelope,
+  deriveEnvelopeKey,
+  ENVELOPE_VERSION,
+  type EnvelopeHeader,
+  EnvelopeSession,
+  type EnvelopeSessionOptions,
+  encodeHeader,
+  type OpenedEnvelope,
+  ReplayGuard,
+  type SealParams,
+} from './envelope.ts';
+export {
+  DeviceIdentity,
+  decodeDeviceIdentity,
+  decodePublicIdentity,
+  deviceCode,
+  deviceFingerprint,
+  encodeDeviceIdentity,
+  encodePublicIdentity,
+  generateDeviceIdentity,
+  type PublicDeviceIdentity,
+  parseDeviceCode,
+  publicIdentity,
+  verifyPublicIdentity,
+} from './identity.ts';
+export { type SafetyCodeInput, type SafetyMember, safetyCode, safetyDigest } from './safety-code.ts';
