@@ -1,0 +1,142 @@
+/**
+ * DKG wire messages (PROTOCOL.md 3.1): what each round sends, separate from what a party keeps.
+ * Canonical binary: [version u8][type u8][fields…]; decoders check every count against the
+ * parameters (exactly t Feldman entries and t proofs, exactly w shares) and every point/scalar.
+ */
+import { Reader, Writer } from '../codec/binary.ts';
+import { TssError } from '../errors.ts';
+import type { Point } from '../math/scalar.ts';
+import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
+
+export const WIRE_VERSION = 1;
+export const MSG_TYPE = {
+  dkgR1: 0x11,
+  dkgR2: 0x12,
+  dkgR3: 0x13,
+  dkgR4: 0x14,
+} as const;
+
+/** Largest OT setup payload we accept inside a DKG message. */
+export const MAX_OT_PAYLOAD = 128 * 1024;
+const MAX_LIST = 4096;
+
+/** Round 1, broadcast: a random session contribution and a commitment to the Feldman vector. */
+export interface DkgR1Broadcast {
+  readonly contribution: Uint8Array;
+  readonly commitment: Uint8Array;
+}
+
+/** Round 2, to one peer: echo of round 1, opening (F_i, salt), t proofs, base-OT receiver message. */
+export interface DkgR2ToPeer {
+  readonly echo: Uint8Array;
+  readonly feldman: readonly Point[];
+  readonly salt: Uint8Array;
+  readonly proofs: readonly SchnorrProof[];
+  readonly ot: Uint8Array;
+}
+
+/** Round 3, to one peer: echo of round 2's broadcast parts, the peer's point shares, seed, OT reply. */
+export interface DkgR3ToPeer {
+  readonly echo: Uint8Array;
+  readonly shares: readonly bigint[];
+  readonly zeroSeed: Uint8Array;
+  readonly ot: Uint8Array;
+}
+
+/** Round 4, broadcast: the transcript hash and a proof of each of the sender's public shares. */
+export interface DkgR4Broadcast {
+  readonly transcript: Uint8Array;
+  readonly proofs: readonly SchnorrProof[];
+}
+
+function header(type: number): Writer {
+  return new Writer().u8(WIRE_VERSION).u8(type);
+}
+
+function open(bytes: Uint8Array, type: number, what: string): Reader {
+  const r = new Reader(bytes, what);
+  r.expectU8(WIRE_VERSION, 'wire version');
+  const t = r.u8();
+  if (t !== type) throw new TssError('WRONG_ROUND', `${what}: message type 0x${t.toString(16)}`);
+  return r;
+}
+
+function exactCount(n: number, expected: number, what: string): void {
+  if (n !== expected) throw new TssError('BAD_LENGTH', `${what}: ${n} entries, expected exactly ${expected}`);
+}
+
+export function encodeDkgR1(m: DkgR1Broadcast): Uint8Array {
+  return header(MSG_TYPE.dkgR1).raw(m.contribution).raw(m.commitment).finish();
+}
+
+export function decodeDkgR1(b: Uint8Array): DkgR1Broadcast {
+  const r = open(b, MSG_TYPE.dkgR1, 'dkg.r1');
+  const out = { contribution: r.raw(32), commitment: r.raw(32) };
+  r.end();
+  return out;
+}
+
+export function encodeDkgR2(m: DkgR2ToPeer): Uint8Array {
+  return header(MSG_TYPE.dkgR2)
+    .raw(m.echo)
+    .list(m.feldman, (w, P) => w.point(P))
+    .raw(m.salt)
+    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
+    .bytes(m.ot)
+    .finish();
+}
+
+export function decodeDkgR2(b: Uint8Array, threshold: number): DkgR2ToPeer {
+  const r = open(b, MSG_TYPE.dkgR2, 'dkg.r2');
+  const echo = r.raw(32);
+  const nF = r.u32();
+  exactCount(nF, threshold, 'dkg.r2 Feldman commitment');
+  const feldman: Point[] = [];
+  for (let k = 0; k < nF; k++) feldman.push(r.point(`feldman[${k}]`));
+  const salt = r.raw(32);
+  const nP = r.u32();
+  exactCount(nP, threshold, 'dkg.r2 proofs');
+  const proofs: SchnorrProof[] = [];
+  for (let k = 0; k < nP; k++) proofs.push(decodeSchnorr(r.raw(SCHNORR_PROOF_BYTES), `dkg.r2.proof[${k}]`));
+  const ot = r.bytes(MAX_OT_PAYLOAD);
+  r.end();
+  return { echo, feldman, salt, proofs, ot };
+}
+
+export function encodeDkgR3(m: DkgR3ToPeer): Uint8Array {
+  return header(MSG_TYPE.dkgR3)
+    .raw(m.echo)
+    .list(m.shares, (w, s) => w.scalar(s))
+    .raw(m.zeroSeed)
+    .bytes(m.ot)
+    .finish();
+}
+
+export function decodeDkgR3(b: Uint8Array, recipientPower: number): DkgR3ToPeer {
+  const r = open(b, MSG_TYPE.dkgR3, 'dkg.r3');
+  const echo = r.raw(32);
+  const shares = r.list(0, MAX_LIST, (rr, i) => rr.scalar(`share[${i}]`));
+  exactCount(shares.length, recipientPower, 'dkg.r3 shares');
+  const zeroSeed = r.raw(32);
+  const ot = r.bytes(MAX_OT_PAYLOAD);
+  r.end();
+  return { echo, shares, zeroSeed, ot };
+}
+
+export function encodeDkgR4(m: DkgR4Broadcast): Uint8Array {
+  return header(MSG_TYPE.dkgR4)
+    .raw(m.transcript)
+    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
+    .finish();
+}
+
+export function decodeDkgR4(b: Uint8Array, senderPower: number): DkgR4Broadcast {
+  const r = open(b, MSG_TYPE.dkgR4, 'dkg.r4');
+  const transcript = r.raw(32);
+  const proofs = r.list(0, MAX_LIST, (rr, i) =>
+    decodeSchnorr(rr.raw(SCHNORR_PROOF_BYTES), `dkg.r4.proof[${i}]`),
+  );
+  exactCount(proofs.length, senderPower, 'dkg.r4 proofs');
+  r.end();
+  return { transcript, proofs };
+}

@@ -1,0 +1,126 @@
+/**
+ * In-memory drivers: run every party of a ceremony in one process, delivering messages through a
+ * FIFO queue. Used by tests, benchmarks and the demo. An `intercept` hook lets adversarial tests
+ * mutate, drop or duplicate any delivered copy (THREATS A harness: "malicious round" wrapper).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { equalBytes, toHex, utf8 } from '../bytes.ts';
+import { type DkgResult, DkgSession } from '../dkg/session.ts';
+import { TssError } from '../errors.ts';
+import type { RandomBytes } from '../random.ts';
+import type { ProtocolMessage, RoundEngine } from '../session/engine.ts';
+import { seededRandom } from './rng.ts';
+
+export interface DeliveryStats {
+  /** Payload bytes delivered, broadcasts counted once per recipient. */
+  bytes: number;
+  messages: number;
+  bytesByRound: Record<number, number>;
+}
+
+/** Return the copies to deliver instead of `msg` (none to drop it). */
+export type Intercept = (msg: ProtocolMessage, recipient: Uint8Array) => ProtocolMessage[];
+
+export interface Party<R> {
+  readonly id: Uint8Array;
+  readonly session: RoundEngine<R>;
+}
+
+export interface RunOutcome<R> {
+  /** Per party, in input order: the result or the error that stopped it. */
+  readonly outcomes: ({ ok: true; value: R } | { ok: false; error: TssError })[];
+  readonly stats: DeliveryStats;
+}
+
+/** Deterministic 32-byte party ids for tests and benches. */
+export function testPartyIds(n: number, label = 'party'): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => sha256(utf8(`${label}/${i}`)));
+}
+
+/** Run sessions to completion by delivering every message; never throws for protocol aborts. */
+export function runSessions<R>(parties: readonly Party<R>[], intercept?: Intercept): RunOutcome<R> {
+  const stats: DeliveryStats = { bytes: 0, messages: 0, bytesByRound: {} };
+  const errors = new Map<string, TssError>();
+  const queue: { to: Uint8Array; msg: ProtocolMessage }[] = [];
+  const enqueue = (out: ProtocolMessage[]) => {
+    for (const msg of out) {
+      const targets =
+        msg.to === null ? parties.filter((p) => !equalBytes(p.id, msg.from)).map((p) => p.id) : [msg.to];
+      for (const to of targets) {
+        for (const copy of intercept ? intercept(msg, to) : [msg]) queue.push({ to, msg: copy });
+      }
+    }
+  };
+  const fail = (p: Party<R>, e: unknown) => {
+    errors.set(
+      toHex(p.id),
+      e instanceof TssError ? e : new TssError('SESSION_STATE', String(e), { cause: e }),
+    );
+  };
+  for (const p of parties) {
+    try {
+      enqueue(p.session.start());
+    } catch (e) {
+      fail(p, e);
+    }
+  }
+  for (let i = 0; i < queue.length; i++) {
+    const { to, msg } = queue[i]!;
+    queue[i] = undefined as never; // let delivered payloads be collected
+    const p = parties.find((q) => equalBytes(q.id, to));
+    if (!p || errors.has(toHex(p.id))) continue;
+    stats.messages++;
+    stats.bytes += msg.payload.length;
+    stats.bytesByRound[msg.round] = (stats.bytesByRound[msg.round] ?? 0) + msg.payload.length;
+    try {
+      enqueue(p.session.receive(msg));
+    } catch (e) {
+      fail(p, e);
+    }
+  }
+  const outcomes = parties.map((p) => {
+    const err = errors.get(toHex(p.id));
+    if (err) return { ok: false as const, error: err };
+    try {
+      return { ok: true as const, value: p.session.output() };
+    } catch (e) {
+      return { ok: false as const, error: e as TssError };
+    }
+  });
+  return { outcomes, stats };
+}
+
+export interface RunDkgOptions {
+  readonly powers: readonly number[];
+  readonly threshold: number;
+  /** Party ids; defaults to `testPartyIds(powers.length)`. */
+  readonly ids?: readonly Uint8Array[];
+  /** Seed for every party's RNG (party i uses `${seed}/${i}`); defaults to the platform CSPRNG. */
+  readonly seed?: string;
+  readonly rngs?: readonly RandomBytes[];
+  readonly intercept?: Intercept;
+}
+
+/** Run a whole weighted DKG in memory. */
+export function runDkg(opts: RunDkgOptions): RunOutcome<DkgResult> & { ids: Uint8Array[] } {
+  const ids = opts.ids ? [...opts.ids] : testPartyIds(opts.powers.length);
+  const specs = ids.map((id, i) => ({ id, power: opts.powers[i]! }));
+  const parties = ids.map((id, i) => ({
+    id,
+    session: new DkgSession({
+      parties: specs,
+      threshold: opts.threshold,
+      selfId: id,
+      rng: opts.rngs?.[i] ?? (opts.seed !== undefined ? seededRandom(`${opts.seed}/${i}`) : undefined),
+    }),
+  }));
+  return { ...runSessions(parties, opts.intercept), ids };
+}
+
+/** Unwrap all outcomes or throw the first error. */
+export function expectAllOk<R>(run: RunOutcome<R>): R[] {
+  return run.outcomes.map((o) => {
+    if (!o.ok) throw o.error;
+    return o.value;
+  });
+}
