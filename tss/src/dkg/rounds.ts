@@ -187,7 +187,9 @@ function echoRound2(
   feldmans: readonly (readonly Point[])[],
 ): Uint8Array {
   const fields: Uint8Array[] = [utf8Tag('r2'), sessionId];
-  ctx.params.parties.forEach((p, i) => fields.push(p.id, feldmanBytes(feldmans[i]!)));
+  ctx.params.parties.forEach((p, i) => {
+    fields.push(p.id, feldmanBytes(feldmans[i]!));
+  });
   return taggedHash(TAGS.dkgEcho, ...fields);
 }
 

@@ -100,8 +100,8 @@ export abstract class RoundEngine<Result> {
       });
     }
     this.seen.set(key, digest);
-    let bucket = this.pending.get(msg.round);
-    if (!bucket) this.pending.set(msg.round, (bucket = new Map()));
+    const bucket = this.pending.get(msg.round) ?? new Map<string, Uint8Array>();
+    this.pending.set(msg.round, bucket);
     bucket.set(from, msg.payload);
     return this.guard(() => this.drain());
   }

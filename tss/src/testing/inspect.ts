@@ -10,7 +10,11 @@ import { add, mul } from '../math/scalar.ts';
 /** Interpolate f(0) from the given points, reading each point's share from its holder. */
 export function interpolateSecret(shares: readonly KeyShare[], points: readonly bigint[]): bigint {
   const byPoint = new Map<bigint, bigint>();
-  for (const ks of shares) ks.selfPoints.forEach((x, k) => byPoint.set(x, ks.shares[k]!));
+  for (const ks of shares) {
+    ks.selfPoints.forEach((x, k) => {
+      byPoint.set(x, ks.shares[k]!);
+    });
+  }
   let s = 0n;
   for (const x of points) {
     const share = byPoint.get(x);
