@@ -1,0 +1,108 @@
+import { ristretto255 } from '@noble/curves/ed25519.js';
+import { describe, expect, it } from 'vitest';
+import {
+  baseOtReceiverFinish,
+  baseOtReceiverStart,
+  baseOtSenderRespond,
+  ctSwap,
+  getBit,
+} from '../../src/ot/baseot.ts';
+import { seededRandom } from '../../src/testing/rng.ts';
+import { equal, expectBan, flip, R_ID, S_ID, SID } from './fixture.ts';
+
+// Small batches keep this file fast; the 256-OT batch runs in setup.test.ts.
+const COUNT = 32;
+
+function run() {
+  const state = baseOtReceiverStart(SID, seededRandom('base/r'), COUNT);
+  const sender = baseOtSenderRespond(SID, state.message, seededRandom('base/s'), R_ID, COUNT);
+  const receiver = baseOtReceiverFinish(SID, state, sender.message, S_ID);
+  return { state, sender, receiver };
+}
+
+describe('endemic base OT (MR19) over ristretto255', () => {
+  const { state, sender, receiver } = run();
+
+  it('gives the receiver the sender key at its choice bit, and not the other', () => {
+    let ones = 0;
+    for (let i = 0; i < COUNT; i++) {
+      const c = getBit(receiver.choiceBits, i);
+      ones += c;
+      const k = receiver.keys.subarray(i * 32, i * 32 + 32);
+      const k0 = sender.keys0.subarray(i * 32, i * 32 + 32);
+      const k1 = sender.keys1.subarray(i * 32, i * 32 + 32);
+      expect(equal(k, c === 0 ? k0 : k1)).toBe(true);
+      expect(equal(k, c === 0 ? k1 : k0)).toBe(false);
+    }
+    // Both choice values occur (seeded, so this is a fixed fact, not a flaky statistic).
+    expect(ones).toBeGreaterThan(0);
+    expect(ones).toBeLessThan(COUNT);
+  });
+
+  it('sends only canonical, distinct, non-identity points', () => {
+    for (let i = 0; i < 2 * COUNT; i++) {
+      const enc = state.message.subarray(i * 32, i * 32 + 32);
+      const P = ristretto255.Point.fromBytes(enc);
+      expect(P.is0()).toBe(false);
+      expect(equal(P.toBytes(), enc)).toBe(true);
+    }
+    for (let i = 0; i < COUNT; i++)
+      expect(
+        equal(state.message.subarray(i * 64, i * 64 + 32), state.message.subarray(i * 64 + 32, i * 64 + 64)),
+      ).toBe(false);
+  });
+
+  it('is deterministic under a seeded RNG', () => {
+    const again = run();
+    expect(equal(again.state.message, state.message)).toBe(true);
+    expect(equal(again.sender.message, sender.message)).toBe(true);
+    expect(equal(again.receiver.keys, receiver.keys)).toBe(true);
+  });
+
+  it('binds the keys to the session id', () => {
+    const other = SID.slice();
+    flip(other, 0, 1);
+    const r2 = baseOtReceiverFinish(other, state, sender.message, S_ID);
+    for (let i = 0; i < COUNT; i++)
+      expect(equal(r2.keys.subarray(i * 32, i * 32 + 32), receiver.keys.subarray(i * 32, i * 32 + 32))).toBe(
+        false,
+      );
+  });
+
+  it('destroy() zeroes the receiver secrets', () => {
+    const s = baseOtReceiverStart(SID, seededRandom('base/destroy'), 8);
+    s.destroy();
+    expect(s.scalars.every((b) => b === 0)).toBe(true);
+    expect(s.choiceBits.every((b) => b === 0)).toBe(true);
+  });
+
+  it('rejects a receiver message of the wrong length', () => {
+    expectBan(
+      () =>
+        baseOtSenderRespond(
+          SID,
+          state.message.subarray(0, state.message.length - 1),
+          seededRandom('x'),
+          R_ID,
+          COUNT,
+        ),
+      'BAD_LENGTH',
+      R_ID,
+    );
+  });
+
+  it('rejects a sender message of the wrong length', () => {
+    const longer = new Uint8Array(sender.message.length + 32);
+    longer.set(sender.message);
+    expectBan(() => baseOtReceiverFinish(SID, state, longer, S_ID), 'BAD_LENGTH', S_ID);
+  });
+
+  it('ctSwap swaps exactly when the bit is 1', () => {
+    const a = Uint8Array.of(1, 2, 3);
+    const b = Uint8Array.of(4, 5, 6);
+    ctSwap(0, a, b);
+    expect([...a, ...b]).toEqual([1, 2, 3, 4, 5, 6]);
+    ctSwap(1, a, b);
+    expect([...a, ...b]).toEqual([4, 5, 6, 1, 2, 3]);
+  });
+});
