@@ -1,10 +1,60 @@
 /**
- * One Vite config for the repo: the test runner (vitest) today; the MV3 extension build
- * (from the root manifest.json into dist/extension) is added with the extension.
+ * One Vite config for the repo: the test runner (vitest) and the MV3 extension build, which turns the
+ * root manifest.json plus `extension/src` into an unpacked extension in dist/extension:
+ *   background.js        module service worker (extension/src/background/index.ts)
+ *   popup.html app.html options.html   svelte pages (extension/src/ui/*.html)
+ *   manifest.json        stamped and policy-checked by extension/build/manifest-plugin.ts
+ * Build-only settings are applied for `vite build` alone so vitest's resolution is unchanged.
  */
+import { fileURLToPath } from 'node:url';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import type { UserConfig } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { manifestPlugin } from './extension/build/manifest-plugin.ts';
 
-export default defineConfig({
+const fromRoot = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+const extensionBuild: UserConfig = {
+  // HTML entries are emitted relative to `root`, so the pages land at the top of dist/extension.
+  root: fromRoot('./extension/src/ui'),
+  base: '/',
+  publicDir: false,
+  plugins: [
+    svelte(),
+    manifestPlugin({
+      manifestPath: fromRoot('./manifest.json'),
+      packageJsonPath: fromRoot('./package.json'),
+      extraPages: ['app.html'],
+    }),
+  ],
+  build: {
+    outDir: fromRoot('./dist/extension'),
+    emptyOutDir: true,
+    target: 'chrome116',
+    // The preload polyfill touches `document`; it must never end up in a chunk the worker imports.
+    modulePreload: false,
+    sourcemap: false,
+    reportCompressedSize: false,
+    rolldownOptions: {
+      input: {
+        background: fromRoot('./extension/src/background/index.ts'),
+        popup: fromRoot('./extension/src/ui/popup.html'),
+        app: fromRoot('./extension/src/ui/app.html'),
+        options: fromRoot('./extension/src/ui/options.html'),
+      },
+      output: {
+        // The manifest names the worker by a fixed file name; everything else is content-hashed.
+        entryFileNames: (chunk) =>
+          chunk.name === 'background' ? 'background.js' : 'assets/[name]-[hash].js',
+        chunkFileNames: 'assets/[name]-[hash].js',
+        assetFileNames: 'assets/[name]-[hash][extname]',
+      },
+    },
+  },
+};
+
+export default defineConfig(({ command }) => ({
+  ...(command === 'build' ? extensionBuild : {}),
   test: {
     include: [
       'tss/test/**/*.test.ts',
@@ -12,10 +62,11 @@ export default defineConfig({
       'extension/test/**/*.test.ts',
       'test/**/*.test.ts',
     ],
-    exclude: ['**/node_modules/**', 'test/e2e/**'],
+    exclude: ['**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 600_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     pool: 'forks',
+    globalSetup: ['./tss/test/fixtures/global-setup.ts'],
   },
-});
+}));

@@ -1,0 +1,91 @@
+/**
+ * Static policy for the MV3 manifest (THREATS 47, 48): minimal permissions, no
+ * `externally_connectable`, no HTML reachable from the web, and an extension-page CSP that keeps
+ * scripts to the package and forbids framing. Used by the build (which fails on any finding) and by
+ * a unit test, so the rule lives in one place.
+ */
+
+/** Permissions the extension may request. Anything else must be argued for here first. */
+export const ALLOWED_PERMISSIONS: readonly string[] = ['storage', 'alarms', 'notifications', 'offscreen'];
+
+/** Directives the extension-page CSP must contain, verbatim. */
+const REQUIRED_CSP_DIRECTIVES: readonly string[] = [
+  "script-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+];
+
+/** The subset of the manifest this lint reads; unknown keys pass through. */
+export interface ManifestJson {
+  manifest_version?: unknown;
+  permissions?: unknown;
+  host_permissions?: unknown;
+  optional_permissions?: unknown;
+  externally_connectable?: unknown;
+  web_accessible_resources?: unknown;
+  content_security_policy?: unknown;
+  background?: unknown;
+  [key: string]: unknown;
+}
+
+/** Returns human-readable findings; an empty array means the manifest passes. */
+export function lintManifest(m: ManifestJson): string[] {
+  const findings: string[] = [];
+  if (m.manifest_version !== 3) findings.push('manifest_version must be 3');
+  if (m.externally_connectable !== undefined) {
+    findings.push('externally_connectable must be absent (other extensions and pages may not message us)');
+  }
+  const perms = Array.isArray(m.permissions) ? (m.permissions as unknown[]) : [];
+  for (const p of perms) {
+    if (typeof p !== 'string' || !ALLOWED_PERMISSIONS.includes(p)) {
+      findings.push(`permission not allowed: ${String(p)}`);
+    }
+  }
+  if (m.host_permissions !== undefined) findings.push('host_permissions are not needed yet');
+  if (m.optional_permissions !== undefined) findings.push('optional_permissions are not needed yet');
+
+  const war = Array.isArray(m.web_accessible_resources) ? (m.web_accessible_resources as unknown[]) : [];
+  for (const entry of war) {
+    const resources = (entry as { resources?: unknown }).resources;
+    for (const r of Array.isArray(resources) ? resources : []) {
+      if (typeof r !== 'string' || /\.html?$/i.test(r) || r.includes('*')) {
+        findings.push(`web_accessible_resources must not expose HTML or wildcards: ${String(r)}`);
+      }
+    }
+  }
+
+  const csp = (m.content_security_policy as { extension_pages?: unknown } | undefined)?.extension_pages;
+  if (typeof csp !== 'string') {
+    findings.push('content_security_policy.extension_pages must be set');
+  } else {
+    const directives = csp.split(';').map((d) => d.trim().replace(/\s+/g, ' '));
+    for (const required of REQUIRED_CSP_DIRECTIVES) {
+      if (!directives.includes(required)) findings.push(`CSP must contain "${required}"`);
+    }
+    // Port wildcards (`http://127.0.0.1:*`) are fine; host wildcards and 'unsafe-*' are not.
+    for (const token of csp.split(/[\s;]+/)) {
+      if (token.includes('unsafe-') || token.startsWith('*') || token.includes('://*')) {
+        findings.push(`CSP source not allowed: ${token}`);
+      }
+    }
+  }
+
+  const bg = m.background as { service_worker?: unknown; type?: unknown } | undefined;
+  if (typeof bg?.service_worker !== 'string' || bg.type !== 'module') {
+    findings.push('background must be a module service worker');
+  }
+  return findings;
+}
+
+/** Every packaged file the manifest points at, so the build can check each one was emitted. */
+export function referencedFiles(m: ManifestJson): string[] {
+  const files: string[] = [];
+  const bg = m.background as { service_worker?: unknown } | undefined;
+  if (typeof bg?.service_worker === 'string') files.push(bg.service_worker);
+  const action = m.action as { default_popup?: unknown } | undefined;
+  if (typeof action?.default_popup === 'string') files.push(action.default_popup);
+  const options = m.options_ui as { page?: unknown } | undefined;
+  if (typeof options?.page === 'string') files.push(options.page);
+  return files;
+}

@@ -1,0 +1,71 @@
+/**
+ * Service-worker entry. Registers every listener synchronously at top level (MV3 only delivers
+ * events to listeners registered in the first turn), adapts `webextension-polyfill` to the small
+ * `Platform` interface, and hands everything to the composition root. Keep this file thin.
+ */
+import browser from 'webextension-polyfill';
+import { cryptoRandomBytes } from '../crypto/aead.ts';
+import { openDb } from '../storage/db.ts';
+import { type Background, createBackground } from './app.ts';
+import type { Platform } from './platform.ts';
+import { isUiMessage, type SenderInfo } from './router.ts';
+
+const platform: Platform = {
+  session: {
+    async get(key) {
+      return (await browser.storage.session.get(key))[key];
+    },
+    async set(key, value) {
+      await browser.storage.session.set({ [key]: value });
+    },
+    async remove(key) {
+      await browser.storage.session.remove(key);
+    },
+  },
+  alarms: {
+    async create(name, when) {
+      await browser.alarms.create(name, { when });
+    },
+    async clear(name) {
+      await browser.alarms.clear(name);
+    },
+  },
+  now: () => Date.now(),
+  rng: cryptoRandomBytes,
+};
+
+const extensionOrigin = browser.runtime.getURL('').replace(/\/$/, '');
+
+// One database and one service graph per worker lifetime, created on first use.
+let background: Promise<Background> | undefined;
+function getBackground(): Promise<Background> {
+  background ??= openDb().then((db) =>
+    createBackground({
+      db,
+      platform,
+      runtimeId: browser.runtime.id,
+      extensionOrigin,
+      logError: (code, error) =>
+        console.error(`[concord] ${code}`, error instanceof Error ? error.name : 'error'),
+    }),
+  );
+  return background;
+}
+
+browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender) => {
+  // Synchronous pre-checks: foreign senders and other channels get no reply and never open the
+  // database (the router repeats every check; this only keeps other listeners' replies possible).
+  if (sender.id !== browser.runtime.id || !isUiMessage(message)) return undefined;
+  const info: SenderInfo = { id: sender.id, url: sender.url, origin: (sender as { origin?: string }).origin };
+  return getBackground().then((bg) => bg.route(message, info));
+});
+
+browser.alarms.onAlarm.addListener((alarm) => {
+  void getBackground().then((bg) => bg.onAlarm(alarm.name));
+});
+
+browser.runtime.onInstalled.addListener((details) => {
+  // First install: open the onboarding page so the user is not left guessing where to start.
+  if (details.reason === 'install')
+    void browser.tabs.create({ url: browser.runtime.getURL('app.html#/welcome') });
+});

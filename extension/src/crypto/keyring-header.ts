@@ -1,0 +1,150 @@
+/**
+ * The keyring header: a random 32-byte data-encryption key (DEK) wrapped under a key derived from
+ * the passphrase. Records (device identity, shares, ceremony state) are sealed under the DEK, so a
+ * passphrase change or a KDF upgrade re-wraps 48 bytes instead of re-encrypting every record, and the
+ * unlocked session holds the DEK, never the passphrase.
+ *
+ * The wrap's associated data binds the header revision, the KDF parameters, the salt and the key id,
+ * so editing any stored field makes the unwrap fail rather than silently deriving something else.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, toHex, u32be, utf8, zeroize } from '../shared/bytes.ts';
+import { ExtensionError, isExtensionError } from '../shared/errors.ts';
+import {
+  cryptoRandomBytes,
+  KEY_LENGTH,
+  open,
+  type RandomBytes,
+  type RecordContext,
+  type SealedBlob,
+  seal,
+} from './aead.ts';
+import {
+  assertScryptParams,
+  deriveKek,
+  enforceFloor,
+  isBelowCurrent,
+  type KdfPolicy,
+  SALT_LENGTH,
+  type ScryptParams,
+} from './kdf.ts';
+
+export const KEYRING_HEADER_VERSION = 1;
+
+export interface KeyringHeader {
+  v: typeof KEYRING_HEADER_VERSION;
+  /** Incremented on every re-wrap (KDF upgrade, passphrase change). */
+  revision: number;
+  kdf: ScryptParams;
+  salt: Uint8Array;
+  /** Public check value of the DEK (hex), to recognise a stale session key. */
+  keyId: string;
+  wrapped: SealedBlob;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A public, non-invertible identifier of a DEK. */
+export function keyIdOf(dek: Uint8Array): string {
+  return toHex(sha256(concatBytes(utf8('concord/ext/key-id/v1'), dek)).subarray(0, 16));
+}
+
+function wrapContext(h: Pick<KeyringHeader, 'revision' | 'kdf' | 'salt' | 'keyId'>): RecordContext {
+  const kdf = utf8(`${h.kdf.alg}:N=${h.kdf.N}:r=${h.kdf.r}:p=${h.kdf.p}:dkLen=${h.kdf.dkLen}`);
+  return {
+    type: 'keyring',
+    id: 'keyring',
+    version: h.revision,
+    extra: concatBytes(u32be(kdf.length), kdf, u32be(h.salt.length), h.salt, utf8(h.keyId)),
+  };
+}
+
+async function wrap(
+  dek: Uint8Array,
+  passphrase: string,
+  kdf: ScryptParams,
+  revision: number,
+  rng: RandomBytes,
+  createdAt: number,
+  now: number,
+): Promise<KeyringHeader> {
+  const salt = rng(SALT_LENGTH);
+  const keyId = keyIdOf(dek);
+  const kek = await deriveKek(passphrase, salt, kdf);
+  try {
+    const wrapped = seal(kek, dek, wrapContext({ revision, kdf, salt, keyId }), rng);
+    return {
+      v: KEYRING_HEADER_VERSION,
+      revision,
+      kdf: { ...kdf },
+      salt,
+      keyId,
+      wrapped,
+      createdAt,
+      updatedAt: now,
+    };
+  } finally {
+    zeroize(kek);
+  }
+}
+
+/** Creates a fresh DEK and its header. The caller owns (and must zero) the returned DEK. */
+export async function createKeyring(
+  passphrase: string,
+  policy: KdfPolicy,
+  now: number,
+  rng: RandomBytes = cryptoRandomBytes,
+): Promise<{ header: KeyringHeader; dek: Uint8Array }> {
+  const dek = rng(KEY_LENGTH);
+  const header = await wrap(dek, passphrase, policy.current, 1, rng, now, now);
+  return { header, dek };
+}
+
+export interface UnlockResult {
+  dek: Uint8Array;
+  /** Set when the stored header used weaker parameters than current policy: store this instead. */
+  upgraded: KeyringHeader | null;
+}
+
+/**
+ * Unwraps the DEK. Throws `KDF_BELOW_FLOOR` before spending any work on a downgraded header,
+ * `CORRUPT_RECORD` for a malformed one, and `WRONG_PASSPHRASE` when authentication fails (a wrong
+ * passphrase and a tampered header are indistinguishable by design).
+ */
+export async function unlockKeyring(
+  header: KeyringHeader,
+  passphrase: string,
+  policy: KdfPolicy,
+  now: number,
+  rng: RandomBytes = cryptoRandomBytes,
+): Promise<UnlockResult> {
+  if (
+    header?.v !== KEYRING_HEADER_VERSION ||
+    !(header.salt instanceof Uint8Array) ||
+    !Number.isInteger(header.revision)
+  ) {
+    throw new ExtensionError('CORRUPT_RECORD', 'The stored keyring header is malformed.');
+  }
+  assertScryptParams(header.kdf);
+  enforceFloor(header.kdf, policy);
+  const kek = await deriveKek(passphrase, header.salt, header.kdf);
+  let dek: Uint8Array;
+  try {
+    dek = open(kek, header.wrapped, wrapContext(header));
+  } catch (e) {
+    if (isExtensionError(e, 'DECRYPT_FAILED')) {
+      throw new ExtensionError('WRONG_PASSPHRASE', 'That passphrase is not correct.');
+    }
+    throw e;
+  } finally {
+    zeroize(kek);
+  }
+  if (dek.length !== KEY_LENGTH || keyIdOf(dek) !== header.keyId) {
+    zeroize(dek);
+    throw new ExtensionError('CORRUPT_RECORD', 'The stored keyring header is inconsistent.');
+  }
+  const upgraded = isBelowCurrent(header.kdf, policy)
+    ? await wrap(dek, passphrase, policy.current, header.revision + 1, rng, header.createdAt, now)
+    : null;
+  return { dek, upgraded };
+}

@@ -1,0 +1,46 @@
+/**
+ * The Concord IndexedDB database (Dexie 4). Opened once per context; tables are typed by the row
+ * types in records.ts and the schema comes from the numbered migrations in migrations.ts.
+ */
+import { Dexie, type EntityTable } from 'dexie';
+import { MIGRATIONS } from './migrations.ts';
+import type {
+  ApprovalRecord,
+  BanRecord,
+  CeremonyRecord,
+  IdentityRecord,
+  MetaRecord,
+  ProposalRecord,
+  SettingRecord,
+  ShareRecord,
+  VaultRecord,
+} from './records.ts';
+
+export const DEFAULT_DB_NAME = 'concord';
+
+export class ConcordDb extends Dexie {
+  meta!: EntityTable<MetaRecord, 'key'>;
+  identity!: EntityTable<IdentityRecord, 'id'>;
+  vaults!: EntityTable<VaultRecord, 'id'>;
+  shares!: EntityTable<ShareRecord, 'id'>;
+  proposals!: EntityTable<ProposalRecord, 'id'>;
+  approvals!: EntityTable<ApprovalRecord, 'id'>;
+  ceremonies!: EntityTable<CeremonyRecord, 'id'>;
+  settings!: EntityTable<SettingRecord, 'key'>;
+  bans!: EntityTable<BanRecord, 'id'>;
+
+  constructor(name: string = DEFAULT_DB_NAME, options?: ConstructorParameters<typeof Dexie>[1]) {
+    super(name, options);
+    for (const m of MIGRATIONS) {
+      const v = this.version(m.version).stores(m.stores);
+      if (m.upgrade) v.upgrade(m.upgrade);
+    }
+  }
+}
+
+/** Opens (creating or migrating as needed) the database. */
+export async function openDb(name: string = DEFAULT_DB_NAME): Promise<ConcordDb> {
+  const db = new ConcordDb(name);
+  await db.open();
+  return db;
+}

@@ -1,0 +1,38 @@
+/**
+ * Numbered schema migrations of the Concord IndexedDB database. Each entry is one Dexie version:
+ * the full store list at that version plus an optional upgrade function for data. Never edit a
+ * shipped entry; append a new one. Dexie runs every missing step in order when the database opens,
+ * and opening an up-to-date database runs nothing (tests cover both).
+ *
+ * Store syntax: first key is the primary key (`&` unique index, `[a+b]` compound index).
+ */
+import type { Transaction } from 'dexie';
+
+export interface Migration {
+  version: number;
+  description: string;
+  stores: Record<string, string | null>;
+  upgrade?: (tx: Transaction) => Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description:
+      'initial schema: identity, keyring meta, vaults, shares, proposals, approvals, ceremonies, settings, bans',
+    stores: {
+      meta: 'key',
+      identity: 'id',
+      vaults: 'id, status, createdAt',
+      shares: 'id, vaultId, status, [vaultId+status], [vaultId+epoch]',
+      proposals: 'id, vaultId, status, kind, createdAt, expiresAt',
+      approvals: 'id, proposalId, deviceId',
+      ceremonies: 'id, vaultId, proposalId, kind, status, updatedAt',
+      settings: 'key',
+      bans: 'id, vaultId, deviceId',
+    },
+  },
+];
+
+/** The schema version the code expects (the last migration's number). */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,134 @@
+/**
+ * Row types of the Concord IndexedDB database (schema v1). Secret material only ever appears inside
+ * a `SealedBlob` (see crypto/aead.ts); every other field is public or metadata. Ids are strings
+ * (lowercase hex or UUIDs) so they sort and compare the same everywhere.
+ */
+import type { SealedBlob } from '../crypto/aead.ts';
+
+/** Small key/value rows: the keyring header, the unlock throttle, the schema bookkeeping. */
+export interface MetaRecord<T = unknown> {
+  key: string;
+  value: T;
+}
+
+/** This device's long-term identity. One row, `id = 'device'`. */
+export interface IdentityRecord {
+  id: 'device';
+  /** Version of the sealed plaintext encoding; bound into the AEAD associated data. */
+  version: number;
+  /** Lowercase hex Ed25519 public key. */
+  deviceId: string;
+  /** Canonical public identity encoding (tss `encodePublicIdentity`). */
+  publicIdentity: Uint8Array;
+  deviceCode: string;
+  fingerprint: string;
+  /** tss `encodeDeviceIdentity`, sealed under the DEK. */
+  sealed: SealedBlob;
+  createdAt: number;
+}
+
+export interface VaultMember {
+  /** Lowercase hex device id. */
+  deviceId: string;
+  label: string;
+  weight: number;
+  /** Public identity encoding, for envelope encryption to this member. */
+  publicIdentity: Uint8Array;
+}
+
+/** A threshold key this device takes part in. */
+export interface VaultRecord {
+  id: string;
+  name: string;
+  /** Current key epoch; increments on every reshare. */
+  epoch: number;
+  threshold: number;
+  members: VaultMember[];
+  /** Compressed secp256k1 public key (hex) once the DKG has finished. */
+  publicKey: string | null;
+  /** EIP-55 address once the DKG has finished. */
+  address: string | null;
+  status: 'creating' | 'active' | 'resharing' | 'retired';
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ShareStatus = 'active' | 'pending';
+
+/**
+ * This device's share of a vault key at one epoch. `pending` shares come from a reshare that has not
+ * been confirmed by every member yet; they become `active` (and the previous epoch is deleted) only
+ * after confirmation.
+ */
+export interface ShareRecord {
+  /** `${vaultId}:${epoch}`. */
+  id: string;
+  vaultId: string;
+  epoch: number;
+  status: ShareStatus;
+  /** Canonical share encoding (tss codec), sealed under the DEK with (share, id, epoch) as AD. */
+  sealed: SealedBlob;
+  createdAt: number;
+}
+
+export type ProposalKind = 'create-vault' | 'sign' | 'reshare' | 'add-member' | 'remove-member';
+export type ProposalStatus = 'open' | 'approved' | 'rejected' | 'expired' | 'executed';
+
+/** Something a quorum of devices must co-approve before a ceremony starts. */
+export interface ProposalRecord {
+  id: string;
+  vaultId: string | null;
+  kind: ProposalKind;
+  /** Lowercase hex device id of the proposer. */
+  proposer: string;
+  /** Canonical encoding of what is being approved; approvals sign its hash. */
+  payload: Uint8Array;
+  status: ProposalStatus;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface ApprovalRecord {
+  /** `${proposalId}:${deviceId}`: one approval per device per proposal. */
+  id: string;
+  proposalId: string;
+  deviceId: string;
+  decision: 'approve' | 'reject';
+  /** Ed25519 signature by the device over the proposal hash and decision. */
+  signature: Uint8Array;
+  createdAt: number;
+}
+
+export type CeremonyKind = 'dkg' | 'sign' | 'reshare';
+export type CeremonyStatus = 'running' | 'done' | 'aborted';
+
+/** Progress of a protocol run, so a service-worker restart can resume or abort it (rule 12). */
+export interface CeremonyRecord {
+  id: string;
+  vaultId: string | null;
+  proposalId: string | null;
+  kind: CeremonyKind;
+  status: CeremonyStatus;
+  round: number;
+  /** Kept protocol state between rounds (secret), sealed under the DEK. */
+  state: SealedBlob | null;
+  /** Abort reason code when `status = 'aborted'`. */
+  abortCode: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SettingRecord<T = unknown> {
+  key: string;
+  value: T;
+}
+
+/** A device this device refuses to run ceremonies with (after a blamed abort). */
+export interface BanRecord {
+  /** `${vaultId}:${deviceId}`. */
+  id: string;
+  vaultId: string;
+  deviceId: string;
+  reason: string;
+  createdAt: number;
+}
