@@ -1,0 +1,208 @@
+/**
+ * Bridge frames (BRIDGE.md §3, §5–§12): TypeScript types and valibot schemas for both directions.
+ * Frames are JSON text messages with a discriminant `t`; binary frames are not part of v1. Every
+ * request carries a client `rid` echoed in its response. Byte fields are base64url (no padding):
+ * device ids 43 chars (32 bytes), sids 22 chars (16 bytes), `ct` the sealed envelope.
+ * Objects are strict: unknown keys are rejected, which also refuses deep-nesting payloads.
+ * The protocol version is the WebSocket subprotocol `concord-bridge.v1`.
+ */
+import * as v from 'valibot';
+
+export const PROTOCOL_VERSION = 1;
+export const SUBPROTOCOL = 'concord-bridge.v1';
+export const SESSION_KINDS = ['dkg', 'sign', 'refresh', 'reshare', 'pair'] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
+/** Reserved tag that lets any party stop the others from waiting (BRIDGE.md §13). */
+export const ABORT_TAG = 'abort';
+
+const b64u = (len: number) => v.pipe(v.string(), v.length(len), v.regex(/^[A-Za-z0-9_-]+$/));
+export const DeviceIdSchema = b64u(43);
+export const SidSchema = b64u(22);
+const Rid = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+const MsgId = v.pipe(v.string(), v.minLength(1), v.maxLength(128), v.regex(/^[A-Za-z0-9._:/+=-]+$/));
+const Tag = v.pipe(v.string(), v.minLength(1), v.maxLength(64), v.regex(/^[A-Za-z0-9._:/-]+$/));
+const Seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const Ms = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+/** Ciphertext text; its length is capped by the server's configured limit, not here. */
+const Ct = v.pipe(v.string(), v.minLength(1), v.regex(/^[A-Za-z0-9_-]+$/));
+
+// ---- client → server ----
+
+export const HelloSchema = v.strictObject({ t: v.literal('hello'), rid: Rid });
+export const AuthSchema = v.strictObject({
+  t: v.literal('auth'),
+  rid: Rid,
+  deviceId: DeviceIdSchema,
+  sig: b64u(86),
+});
+export const CreateSessionSchema = v.strictObject({
+  t: v.literal('create_session'),
+  rid: Rid,
+  kind: v.picklist(SESSION_KINDS),
+  members: v.pipe(v.array(DeviceIdSchema), v.minLength(2), v.maxLength(256)),
+  ttlMs: v.optional(Ms),
+});
+export const JoinSchema = v.strictObject({ t: v.literal('join'), rid: Rid, sid: SidSchema });
+export const ListSessionsSchema = v.strictObject({ t: v.literal('list_sessions'), rid: Rid });
+export const SendSchema = v.strictObject({
+  t: v.literal('send'),
+  rid: Rid,
+  v: v.number(),
+  sid: SidSchema,
+  from: DeviceIdSchema,
+  to: DeviceIdSchema,
+  tag: Tag,
+  msgId: MsgId,
+  ttlMs: v.optional(Ms),
+  ct: Ct,
+});
+export const AckSchema = v.strictObject({
+  t: v.literal('ack'),
+  rid: v.optional(Rid),
+  seqs: v.pipe(v.array(Seq), v.minLength(1), v.maxLength(1000)),
+});
+export const FetchSchema = v.strictObject({
+  t: v.literal('fetch'),
+  rid: Rid,
+  sid: v.optional(SidSchema),
+  afterSeq: Seq,
+  limit: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(100))),
+});
+export const PingSchema = v.strictObject({ t: v.literal('ping'), rid: Rid });
+export const CloseSessionSchema = v.strictObject({ t: v.literal('close_session'), rid: Rid, sid: SidSchema });
+
+export const ClientFrameSchema = v.variant('t', [
+  HelloSchema,
+  AuthSchema,
+  CreateSessionSchema,
+  JoinSchema,
+  ListSessionsSchema,
+  SendSchema,
+  AckSchema,
+  FetchSchema,
+  PingSchema,
+  CloseSessionSchema,
+]);
+export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
+export type SendFrame = v.InferOutput<typeof SendSchema>;
+
+// ---- server → client ----
+
+export const SessionInfoSchema = v.strictObject({
+  sid: SidSchema,
+  kind: v.picklist(SESSION_KINDS),
+  creator: DeviceIdSchema,
+  members: v.array(DeviceIdSchema),
+  expiresAt: Ms,
+  /** Members currently connected. */
+  online: v.array(DeviceIdSchema),
+});
+export type SessionInfo = v.InferOutput<typeof SessionInfoSchema>;
+
+export const DeliverSchema = v.strictObject({
+  t: v.literal('deliver'),
+  sid: SidSchema,
+  from: DeviceIdSchema,
+  to: DeviceIdSchema,
+  tag: Tag,
+  msgId: MsgId,
+  /** Per-recipient, monotonic, assigned by the server (not covered by the AEAD). */
+  seq: Seq,
+  /** Server receive time, ms since epoch (not covered by the AEAD). */
+  ts: Ms,
+  ct: Ct,
+});
+export type DeliverFrame = v.InferOutput<typeof DeliverSchema>;
+
+const ErrorCodeSchema = v.picklist([
+  'UNAUTHORIZED',
+  'AUTH_TIMEOUT',
+  'INVALID_FRAME',
+  'UNSUPPORTED_VERSION',
+  'PAYLOAD_TOO_LARGE',
+  'SESSION_NOT_FOUND',
+  'NOT_A_MEMBER',
+  'DUPLICATE_CONFLICT',
+  'EXPIRED',
+  'MAILBOX_FULL',
+  'RATE_LIMITED',
+  'DISPLACED',
+  'SLOW_CONSUMER',
+  'SHUTTING_DOWN',
+  'INTERNAL',
+]);
+
+export const ServerFrameSchema = v.variant('t', [
+  v.strictObject({
+    t: v.literal('challenge'),
+    rid: v.optional(Rid),
+    nonce: b64u(43),
+    origin: v.string(),
+    expiresInMs: Ms,
+  }),
+  v.strictObject({
+    t: v.literal('welcome'),
+    rid: Rid,
+    deviceId: DeviceIdSchema,
+    sessions: v.array(SessionInfoSchema),
+  }),
+  v.strictObject({ t: v.literal('session'), rid: Rid, session: SessionInfoSchema }),
+  v.strictObject({ t: v.literal('sessions'), rid: Rid, sessions: v.array(SessionInfoSchema) }),
+  v.strictObject({
+    t: v.literal('accepted'),
+    rid: Rid,
+    msgId: MsgId,
+    seq: Seq,
+    ts: Ms,
+    duplicate: v.optional(v.boolean()),
+  }),
+  DeliverSchema,
+  v.strictObject({
+    t: v.literal('batch'),
+    rid: Rid,
+    messages: v.array(v.omit(DeliverSchema, ['t'])),
+    hasMore: v.boolean(),
+  }),
+  v.strictObject({ t: v.literal('presence'), sid: SidSchema, deviceId: DeviceIdSchema, online: v.boolean() }),
+  v.strictObject({ t: v.literal('pong'), rid: Rid, ts: Ms }),
+  v.strictObject({ t: v.literal('closed'), rid: v.optional(Rid), sid: SidSchema }),
+  v.strictObject({
+    t: v.literal('error'),
+    rid: v.optional(Rid),
+    code: ErrorCodeSchema,
+    message: v.string(),
+    retryAfterMs: v.optional(Ms),
+    limit: v.optional(v.string()),
+  }),
+]);
+export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
+export type ServerFrameOf<T extends ServerFrame['t']> = Extract<ServerFrame, { t: T }>;
+export type BatchMessage = Omit<DeliverFrame, 't'>;
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; reason: string };
+
+function parseWith<T>(schema: v.GenericSchema<unknown, T>, text: string): ParseResult<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'malformed JSON' };
+  }
+  const r = v.safeParse(schema, raw);
+  if (!r.success) {
+    const issue = r.issues[0];
+    const path = issue?.path?.map((p) => String(p.key)).join('.') ?? '';
+    return { ok: false, reason: `invalid frame${path ? ` at ${path}` : ''}: ${issue?.message ?? 'schema'}` };
+  }
+  return { ok: true, frame: r.output };
+}
+
+/** Parse and validate a client frame (server side). Never throws. */
+export function parseClientFrame(text: string): ParseResult<ClientFrame> {
+  return parseWith(ClientFrameSchema, text);
+}
+
+/** Parse and validate a server frame (client side). Never throws. */
+export function parseServerFrame(text: string): ParseResult<ServerFrame> {
+  return parseWith(ServerFrameSchema, text);
+}

@@ -1,0 +1,104 @@
+/**
+ * The relay's persistence interface (BRIDGE.md §11–§14, §18). Implementations: `memory.ts` (tests,
+ * load tests) and `sqlite.ts` (default). A Redis implementation would follow Signal's
+ * `MessagesCache` (sorted set per mailbox scored by seq, msgId hash, atomic Lua).
+ *
+ * The interface is synchronous: both implementations are in-process and synchronous
+ * (better-sqlite3), which keeps "store first, then `accepted`" a straight line with no interleaving
+ * between frames. A networked store would need an async variant of this interface.
+ *
+ * Model: a message is one row keyed by (sid, sender, msgId) and addressed to one recipient. Its
+ * `seq` comes from the recipient's monotonic counter (shared across that device's sessions, so
+ * `fetch {afterSeq}` without a sid works). Ack drops the ciphertext but keeps a tombstone
+ * (digest + seq) until the message expires, so a late retry of an acknowledged message is still
+ * recognised as a duplicate instead of being delivered twice.
+ */
+import type { SessionKind } from '../../protocol/frames.ts';
+
+export interface SessionRecord {
+  sid: string;
+  kind: SessionKind;
+  creator: string;
+  /** Device ids (base64url), creator included, in the order given at creation. */
+  members: string[];
+  createdAt: number;
+  expiresAt: number;
+  /** Messages accepted so far (counts toward the per-session quota). */
+  messageCount: number;
+}
+
+export interface StoredMessage {
+  sid: string;
+  sender: string;
+  recipient: string;
+  msgId: string;
+  tag: string;
+  seq: number;
+  ts: number;
+  expiresAt: number;
+  /** Sealed envelope, base64url. */
+  ct: string;
+}
+
+export interface PutInput {
+  sid: string;
+  sender: string;
+  recipient: string;
+  msgId: string;
+  tag: string;
+  ct: string;
+  /** Hash of (recipient, tag, ct): same msgId + same digest is an idempotent retry. */
+  digest: string;
+  ts: number;
+  expiresAt: number;
+}
+
+export interface PutLimits {
+  maxSessionMessages: number;
+  maxMailboxMessages: number;
+  maxMailboxBytes: number;
+}
+
+export type PutResult =
+  | { kind: 'stored'; seq: number; ts: number }
+  | { kind: 'duplicate'; seq: number; ts: number }
+  | { kind: 'conflict' }
+  | { kind: 'session_missing' }
+  | { kind: 'full'; limit: 'messages_per_session' | 'mailbox_messages' | 'mailbox_bytes' };
+
+export interface SweepResult {
+  messages: number;
+  sessions: number;
+}
+
+export interface MailboxStats {
+  messages: number;
+  bytes: number;
+}
+
+export interface MailboxStore {
+  readonly kind: 'memory' | 'sqlite';
+  createSession(s: SessionRecord): void;
+  getSession(sid: string): SessionRecord | undefined;
+  /** Unexpired sessions the device is a member of. */
+  listSessions(device: string, now: number): SessionRecord[];
+  /** Unexpired sessions the device created (the per-device quota). */
+  countSessionsCreatedBy(device: string, now: number): number;
+  /** Atomically: idempotency check, quotas, next recipient seq, insert. */
+  put(input: PutInput, limits: PutLimits): PutResult;
+  /** Pending (unacknowledged, unexpired) messages with seq > afterSeq, ascending, at most `limit`. */
+  listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[];
+  /** Pending messages with exactly these seqs (for redelivery). */
+  getBySeqs(recipient: string, seqs: readonly number[], now: number): StoredMessage[];
+  /** Drop the ciphertext of these pending messages; returns how many were pending. */
+  ack(recipient: string, seqs: readonly number[]): number;
+  /** Delete expired messages, tombstones and sessions. */
+  sweep(now: number): SweepResult;
+  /** Delete a session with its members and all its messages. */
+  purgeSession(sid: string): void;
+  mailboxStats(recipient: string): MailboxStats;
+  /** Highest seq ever assigned to the recipient (0 if none). */
+  lastSeq(recipient: string): number;
+  /** Flush and release resources. */
+  close(): void;
+}
