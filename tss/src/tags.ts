@@ -48,6 +48,11 @@ export const TAGS = {
   envelopeKey: 'concord/transport/envelope/key/v1',
   envelopeSig: 'concord/transport/envelope/sig/v1',
   safetyCode: 'concord/transport/safety-code/v1',
+  // backups: header digest, AEAD associated data, key and key-check from the scrypt output (backup/format.ts)
+  backupHeader: 'concord/backup/header/v1',
+  backupAd: 'concord/backup/ad/v1',
+  backupKey: 'concord/backup/key/v1',
+  backupKeyCheck: 'concord/backup/key-check/v1',
 } as const;
 
 export type TagName = keyof typeof TAGS;
