@@ -7,9 +7,13 @@
  *   receiver (choice c):  a ← Z_ℓ*, r_{1−c} ← uniform group element,
  *                          r_c := a·G − H(sid, i, c, r_{1−c});             sends (r_0, r_1)
  *   sender:               M_j := r_j + H(sid, i, j, r_{1−j})   (j = 0, 1),
- *                          b ← Z_ℓ*, B := b·G;                               sends B
- *                          ρ_j := H′(sid, i, j, r_0, r_1, B, b·M_j)
- *   receiver:             ρ_c := H′(sid, i, c, r_0, r_1, B, a·B)            (M_c = a·G)
+ *                          β ← Z_ℓ*, B := β·G;                               sends B
+ *                          ρ_j := H′(sid, i, j, r_0, r_1, B, enc([2]·β·M_j))
+ *   receiver:             ρ_c := H′(sid, i, c, r_0, r_1, B, enc([2]·a·B))   (M_c = a·G)
+ * The DH value K enters the key as enc([2]K) rather than enc(K): an injective function of the same
+ * shared element, chosen because [2]K can be encoded in a batch with one shared inversion (see
+ * `doubleAndEncodeBatch`). For the same reason β = 2b and r_{1−c} = [2]·(uniform) are generated
+ * as doubles; both are still uniform.
  *
  * One fresh b per OT, as in the paper: nothing is shared between OT indices except the session id.
  * H is the RFC 9496 element derivation (two Elligator maps) applied to 64 bytes of tagged SHA-256
@@ -20,8 +24,8 @@
  * Side channels: secret scalars (a, b) only meet constant-time `multiply`; the choice bit only
  * enters as hash input bytes and through a masked byte swap, never through a branch.
  */
-import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
-import { bytesToNumberLE } from '@noble/curves/utils.js';
+import { ed25519, ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { u32be, zeroize } from '../bytes.ts';
 import { banError, TssError } from '../errors.ts';
 import { taggedExpand, taggedHash } from '../hash.ts';
@@ -29,8 +33,10 @@ import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
 
 type RPoint = InstanceType<typeof ristretto255.Point>;
+type EPoint = InstanceType<typeof ed25519.Point>;
 const Point = ristretto255.Point;
 const Fn = Point.Fn;
+const Fp = Point.Fp;
 
 /** Canonical ristretto255 encoding length. */
 export const POINT_BYTES = 32;
@@ -50,6 +56,83 @@ function generator(): RPoint {
     generatorTable.precompute(8, false);
   }
   return generatorTable;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batched "double and encode" (RFC 9496 encoding of [2]P without a square root per point; the
+// formula of curve25519-dalek's `double_and_compress_batch`). A plain ristretto encode costs one
+// inverse square root (~250 field squarings) per point; encoding [2]P needs only an inversion,
+// which Montgomery's trick shares across the whole batch. We use it wherever the protocol may as
+// well publish or hash [2]P: the unused r_{1−c} (2·uniform is uniform), B = (2b)·G, and the DH
+// values (both sides hash enc([2]K) for the same K). r_c = a·G − H(…) is encoded normally.
+
+const EDWARDS_D = ed25519.Point.CURVE().d;
+// RFC 9496 §4.1 constants.
+const SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752n;
+const INVSQRT_A_MINUS_D = 54469307008909316920995813868745141605393597292927456921205312896311721017578n;
+
+/**
+ * The Edwards representative inside a noble ristretto point. noble 2.4 keeps it in the protected
+ * field `ep`; read it through Reflect and check its type, so a layout change fails loudly (and the
+ * tests comparing against `toBytes()` catch any mistake).
+ */
+function edwardsOf(P: RPoint): EPoint {
+  const ep: unknown = Reflect.get(P, 'ep');
+  if (!(ep instanceof ed25519.Point)) throw new Error('unsupported @noble/curves ristretto255 layout');
+  return ep;
+}
+
+/** Branch-free select on field elements: c = 1 → a, c = 0 → b. */
+function sel(c: bigint, a: bigint, b: bigint): bigint {
+  const m = -c; // 0n or -1n (all ones)
+  return (a & m) | (b & ~m);
+}
+
+function isOddN(x: bigint): bigint {
+  return x & 1n;
+}
+
+/** enc([2]P) for every P of `points` (none may be the identity). */
+export function doubleAndEncodeBatch(points: readonly RPoint[]): Uint8Array[] {
+  const n = points.length;
+  const e: bigint[] = new Array(n);
+  const f: bigint[] = new Array(n);
+  const g: bigint[] = new Array(n);
+  const h: bigint[] = new Array(n);
+  const eg: bigint[] = new Array(n);
+  const fh: bigint[] = new Array(n);
+  const prod: bigint[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const { X, Y, Z, T } = edwardsOf(points[i]!);
+    const zz = Fp.sqr(Z);
+    const dtt = Fp.mul(EDWARDS_D, Fp.sqr(T));
+    e[i] = Fp.mul(X, Fp.add(Y, Y)); // 2XY
+    f[i] = Fp.add(zz, dtt); // Z² + dT²
+    g[i] = Fp.add(Fp.sqr(Y), Fp.sqr(X)); // Y² − aX², a = −1
+    h[i] = Fp.sub(zz, dtt); // Z² − dT²
+    eg[i] = Fp.mul(e[i]!, g[i]!);
+    fh[i] = Fp.mul(f[i]!, h[i]!);
+    prod[i] = Fp.mul(eg[i]!, fh[i]!);
+    // Zero only for torsion representatives, i.e. the identity element: never a valid input here.
+    if (prod[i] === 0n) throw new Error('doubleAndEncodeBatch: identity point');
+  }
+  const inv = Fp.invertBatch(prod);
+  const out: Uint8Array[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const zInv = Fp.mul(eg[i]!, inv[i]!);
+    const tInv = Fp.mul(fh[i]!, inv[i]!);
+    const neg1 = isOddN(Fp.mul(eg[i]!, zInv));
+    const e1 = sel(neg1, g[i]!, e[i]!);
+    let g1 = sel(neg1, Fp.neg(e[i]!), g[i]!);
+    const h1 = sel(neg1, Fp.mul(f[i]!, SQRT_M1), h[i]!);
+    const magic = sel(neg1, SQRT_M1, INVSQRT_A_MINUS_D);
+    const neg2 = isOddN(Fp.mul(Fp.mul(h1, e1), zInv));
+    g1 = sel(neg2, Fp.neg(g1), g1);
+    let sv = Fp.mul(Fp.sub(h1, g1), Fp.mul(magic, Fp.mul(g1, tInv)));
+    sv = sel(isOddN(sv), Fp.neg(sv), sv);
+    out[i] = numberToBytesLE(sv, 32);
+  }
+  return out;
 }
 
 /** Uniform non-zero scalar from 64 random bytes (bias < 2^-250). Returned as 32 LE bytes. */
@@ -181,19 +264,24 @@ export function baseOtReceiverStart(sid: Uint8Array, rng: RandomBytes, count: nu
   const choiceBits = rng(count / 8);
   const scalars = new Uint8Array(count * 32);
   const message = new Uint8Array(baseOtReceiverMessageBytes(count));
+  const A: RPoint[] = new Array(count);
+  const half: RPoint[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const aBytes = randomScalarBytes(rng);
+    scalars.set(aBytes, i * 32);
+    A[i] = G.multiply(scalarFromBytes(aBytes));
+    zeroize(aBytes);
+    // r_{1−c} = [2]·(Elligator² of 64 fresh random bytes): a uniform group element.
+    const seed = rng(64);
+    half[i] = ristretto255_hasher.deriveToCurve!(seed);
+    zeroize(seed);
+  }
+  const others = doubleAndEncodeBatch(half);
   for (let i = 0; i < count; i++) {
     const c = getBit(choiceBits, i);
     const cByte = Uint8Array.of(c);
-    const iBytes = u32be(i);
-    const aBytes = randomScalarBytes(rng);
-    scalars.set(aBytes, i * 32);
-    const A = G.multiply(scalarFromBytes(aBytes));
-    zeroize(aBytes);
-    // r_{1−c}: a uniform group element from fresh randomness (Elligator of 64 uniform bytes).
-    const seed = rng(64);
-    const other = ristretto255_hasher.deriveToCurve!(seed).toBytes();
-    zeroize(seed);
-    const chosen = A.subtract(hashToGroup(sid, iBytes, cByte, other)).toBytes();
+    const other = others[i]!;
+    const chosen = A[i]!.subtract(hashToGroup(sid, u32be(i), cByte, other)).toBytes();
     // (chosen, other) is (r_0, r_1) when c = 0 and must be swapped when c = 1.
     ctSwap(c, chosen, other);
     cByte[0] = 0;
@@ -251,23 +339,32 @@ export function baseOtSenderRespond(
     M[2 * i] = M0;
     M[2 * i + 1] = M1;
   }
-  // Pass 2: fresh b per OT, B = b·G, and both keys.
+  // Pass 2: a fresh b per OT. The published B is [2]·(b·G), i.e. β·G with β = 2b (uniform too),
+  // so it can be double-and-encoded; the DH values are β·M_j and, on the receiver side, a·B.
+  const halfB: RPoint[] = new Array(count);
+  const K: RPoint[] = new Array(2 * count);
+  for (let i = 0; i < count; i++) {
+    const bBytes = randomScalarBytes(rng);
+    const b = scalarFromBytes(bBytes);
+    zeroize(bBytes);
+    const beta = Fn.add(b, b); // non-zero: ℓ is odd
+    halfB[i] = G.multiply(b);
+    K[2 * i] = M[2 * i]!.multiply(beta);
+    K[2 * i + 1] = M[2 * i + 1]!.multiply(beta);
+  }
+  const Benc = doubleAndEncodeBatch(halfB);
+  const Kenc = doubleAndEncodeBatch(K);
   for (let i = 0; i < count; i++) {
     const off = i * 64;
     const iBytes = u32be(i);
     const r0 = receiverMessage.subarray(off, off + 32);
     const r1 = receiverMessage.subarray(off + 32, off + 64);
-    const bBytes = randomScalarBytes(rng);
-    const b = scalarFromBytes(bBytes);
-    zeroize(bBytes);
-    const B = G.multiply(b).toBytes();
+    const B = Benc[i]!;
     message.set(B, i * 32);
-    const K0 = M[2 * i]!.multiply(b).toBytes();
-    const K1 = M[2 * i + 1]!.multiply(b).toBytes();
-    keys0.set(deriveKey(sid, iBytes, U8[0], r0, r1, B, K0), i * 32);
-    keys1.set(deriveKey(sid, iBytes, U8[1], r0, r1, B, K1), i * 32);
-    zeroize(K0, K1);
+    keys0.set(deriveKey(sid, iBytes, U8[0], r0, r1, B, Kenc[2 * i]!), i * 32);
+    keys1.set(deriveKey(sid, iBytes, U8[1], r0, r1, B, Kenc[2 * i + 1]!), i * 32);
   }
+  zeroize(...Kenc);
   return { message, keys0, keys1 };
 }
 
@@ -285,12 +382,14 @@ export function baseOtReceiverFinish(
   // Validate every B_i before touching the secret scalars.
   const Bs: RPoint[] = new Array(count);
   for (let i = 0; i < count; i++) Bs[i] = decodePoint(senderMessage, i * 32, peer, `B[${i}]`);
+  const K: RPoint[] = new Array(count);
+  for (let i = 0; i < count; i++)
+    K[i] = Bs[i]!.multiply(scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32)));
+  const Kenc = doubleAndEncodeBatch(K);
   const keys = new Uint8Array(count * BASE_OT_KEY_BYTES);
   const cByte = new Uint8Array(1);
   const m = state.message;
   for (let i = 0; i < count; i++) {
-    const a = scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32));
-    const K = Bs[i]!.multiply(a).toBytes();
     cByte[0] = getBit(state.choiceBits, i);
     const key = deriveKey(
       sid,
@@ -299,11 +398,12 @@ export function baseOtReceiverFinish(
       m.subarray(i * 64, i * 64 + 32),
       m.subarray(i * 64 + 32, i * 64 + 64),
       senderMessage.subarray(i * 32, i * 32 + 32),
-      K,
+      Kenc[i]!,
     );
     keys.set(key, i * 32);
-    zeroize(K, key);
+    zeroize(key);
   }
   cByte[0] = 0;
+  zeroize(...Kenc);
   return { choiceBits: state.choiceBits.slice(), keys };
 }

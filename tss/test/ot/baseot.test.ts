@@ -106,3 +106,25 @@ describe('endemic base OT (MR19) over ristretto255', () => {
     expect([...a, ...b]).toEqual([4, 5, 6, 1, 2, 3]);
   });
 });
+
+describe('doubleAndEncodeBatch', () => {
+  it('equals [2]P encoded by noble for decoded, hashed and multiplied points', async () => {
+    const { ristretto255_hasher } = await import('@noble/curves/ed25519.js');
+    const { doubleAndEncodeBatch } = await import('../../src/ot/baseot.ts');
+    const rng = seededRandom('double-encode');
+    const P = ristretto255.Point;
+    const pts = [];
+    for (let i = 0; i < 24; i++) {
+      const h = ristretto255_hasher.deriveToCurve!(rng(64));
+      pts.push(
+        h,
+        P.fromBytes(h.toBytes()),
+        h.multiply(BigInt(i + 2)),
+        P.BASE.multiply(BigInt(1000 + i)).negate(),
+      );
+    }
+    const got = doubleAndEncodeBatch(pts);
+    for (const [i, p] of pts.entries()) expect(equal(got[i]!, p.double().toBytes())).toBe(true);
+    expect(() => doubleAndEncodeBatch([P.ZERO])).toThrow();
+  });
+});

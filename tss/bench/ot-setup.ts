@@ -1,0 +1,95 @@
+/**
+ * Micro-benchmark of the pairwise OT setup (PROTOCOL.md 3.4): one ordered pair = 256 endemic base
+ * OTs + the SoftSpoken k = 4 all-but-one conversion, split by step, single-threaded.
+ *
+ *   npx tsx tss/bench/ot-setup.ts [runs=5]
+ *
+ * Also prints where the time goes, from a per-primitive micro-measurement of the operations each
+ * step performs (counts per ordered pair are fixed by the protocol).
+ */
+import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
+import { aboReceiverEval, aboSenderBuild } from '../src/ot/allbutone.ts';
+import {
+  OT_SETUP_RECEIVER_MESSAGE_BYTES,
+  OT_SETUP_SENDER_MESSAGE_BYTES,
+  otSetupReceiverFinish,
+  otSetupReceiverStart,
+  otSetupSenderRespond,
+} from '../src/ot/setup.ts';
+import { cryptoRandomBytes } from '../src/random.ts';
+
+const runs = Number(process.argv[2] ?? 5);
+const sid = cryptoRandomBytes(32);
+
+function ms(t0: number): number {
+  return performance.now() - t0;
+}
+
+// Warm-up (JIT, and the one-time fixed-base table for G).
+{
+  const r = otSetupReceiverStart(sid, cryptoRandomBytes);
+  const s = otSetupSenderRespond(sid, r.message, cryptoRandomBytes, 'peer');
+  otSetupReceiverFinish(sid, r.keep, s.message, 'peer');
+}
+
+const times = { start: [] as number[], respond: [] as number[], finish: [] as number[] };
+for (let k = 0; k < runs; k++) {
+  let t = performance.now();
+  const r = otSetupReceiverStart(sid, cryptoRandomBytes);
+  times.start.push(ms(t));
+  t = performance.now();
+  const s = otSetupSenderRespond(sid, r.message, cryptoRandomBytes, 'peer');
+  times.respond.push(ms(t));
+  t = performance.now();
+  otSetupReceiverFinish(sid, r.keep, s.message, 'peer');
+  times.finish.push(ms(t));
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const start = median(times.start);
+const respond = median(times.respond);
+const finish = median(times.finish);
+console.log(`OT setup per ordered pair (median of ${runs}, single thread, Node ${process.versions.node})`);
+console.log(`  receiver start   ${start.toFixed(0).padStart(6)} ms`);
+console.log(`  sender respond   ${respond.toFixed(0).padStart(6)} ms`);
+console.log(`  receiver finish  ${finish.toFixed(0).padStart(6)} ms`);
+console.log(`  total            ${(start + respond + finish).toFixed(0).padStart(6)} ms`);
+console.log(`  message 1 (R→S)  ${OT_SETUP_RECEIVER_MESSAGE_BYTES} bytes`);
+console.log(`  message 2 (S→R)  ${OT_SETUP_SENDER_MESSAGE_BYTES} bytes`);
+
+// Where the time goes: unit costs of the primitives, times their per-pair counts.
+const P = ristretto255.Point;
+function unit(n: number, f: () => void): number {
+  f();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) f();
+  return ms(t) / n;
+}
+const scalar = () => P.Fn.create(BigInt(`0x${Buffer.from(cryptoRandomBytes(32)).toString('hex')}`) || 1n);
+const Q = P.BASE.multiply(scalar());
+const G8 = P.BASE.add(P.ZERO).precompute(8, false);
+const u64 = cryptoRandomBytes(64);
+const enc = Q.toBytes();
+const varMul = unit(60, () => Q.multiply(scalar()));
+const fixMul = unit(200, () => G8.multiply(scalar()));
+const h2g = unit(200, () => ristretto255_hasher.deriveToCurve!(u64));
+const encode = unit(400, () => Q.toBytes());
+const decode = unit(400, () => P.fromBytes(enc));
+const keys0 = cryptoRandomBytes(256 * 32);
+const keys1 = cryptoRandomBytes(256 * 32);
+const abo = aboSenderBuild(sid, keys0, keys1);
+const aboSend = unit(5, () => aboSenderBuild(sid, keys0, keys1));
+const aboRecv = unit(5, () =>
+  aboReceiverEval(sid, cryptoRandomBytes(32).fill(0), keys0, abo.message, 'peer'),
+);
+const row = (what: string, n: number, each: number) =>
+  console.log(
+    `  ${what.padEnd(44)} ${String(n).padStart(4)} × ${each.toFixed(3)} ms = ${(n * each).toFixed(0).padStart(5)} ms`,
+  );
+console.log('Where the time goes (unit cost × count per ordered pair):');
+row('variable-base CT multiply (S: b·M_0, b·M_1; R: a·B)', 768, varMul);
+row('fixed-base CT multiply, W=8 table (a·G, b·G)', 512, fixMul);
+row('hash-to-group, 2 Elligator maps (H ×3, r_{1-c})', 1024, h2g);
+row('ristretto encode (r_c, r_{1-c}, B, K ×3)', 1536, encode);
+row('ristretto decode + validate (r_0, r_1, B)', 768, decode);
+row('all-but-one sender (64 GGM trees + proofs)', 1, aboSend);
+row('all-but-one receiver (eval + check, CT)', 1, aboRecv);
