@@ -30,6 +30,8 @@ export interface RunOutcome<R> {
   /** Per party, in input order: the result or the error that stopped it. */
   readonly outcomes: ({ ok: true; value: R } | { ok: false; error: TssError })[];
   readonly stats: DeliveryStats;
+  /** Messages a running session refused without aborting. */
+  readonly refusals: readonly { party: Uint8Array; error: TssError }[];
 }
 
 /** Deterministic 32-byte party ids for tests and benches. */
@@ -51,11 +53,12 @@ export function runSessions<R>(parties: readonly Party<R>[], intercept?: Interce
       }
     }
   };
+  const refusals: { party: Uint8Array; error: TssError }[] = [];
   const fail = (p: Party<R>, e: unknown) => {
-    errors.set(
-      toHex(p.id),
-      e instanceof TssError ? e : new TssError('SESSION_STATE', String(e), { cause: e }),
-    );
+    const err = e instanceof TssError ? e : new TssError('SESSION_STATE', String(e), { cause: e });
+    // A refused message (unknown sender, wrong round…) leaves the session running: note it, go on.
+    if (p.session.progress.state === 'running') refusals.push({ party: p.id, error: err });
+    else errors.set(toHex(p.id), err);
   };
   for (const p of parties) {
     try {
@@ -87,7 +90,7 @@ export function runSessions<R>(parties: readonly Party<R>[], intercept?: Interce
       return { ok: false as const, error: e as TssError };
     }
   });
-  return { outcomes, stats };
+  return { outcomes, stats, refusals };
 }
 
 export interface RunDkgOptions {
