@@ -61,44 +61,56 @@ export const RVOLE_SENDER_MESSAGE_BYTES = A_TILDE_BYTES + SB + MU_BYTES;
 
 const MASK64 = (1n << 64n) - 1n;
 const N_BYTES = bigToBytes(N);
+const N2 = 2n * N;
 
 function bigToBytes(v: bigint): Uint8Array {
   const out = new Uint8Array(SB);
-  writeBig(out, 0, v);
+  writeBig(view(out), 0, v);
   return out;
 }
 
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Big-endian 32-byte encoding of 0 ≤ v < 2^256 at `off`. */
-function writeBig(out: Uint8Array, off: number, v: bigint): void {
-  const dv = new DataView(out.buffer, out.byteOffset + off, SB);
-  dv.setBigUint64(0, (v >> 192n) & MASK64, false);
-  dv.setBigUint64(8, (v >> 128n) & MASK64, false);
-  dv.setBigUint64(16, (v >> 64n) & MASK64, false);
-  dv.setBigUint64(24, v & MASK64, false);
+function writeBig(dv: DataView, off: number, v: bigint): void {
+  dv.setBigUint64(off, (v >> 192n) & MASK64, false);
+  dv.setBigUint64(off + 8, (v >> 128n) & MASK64, false);
+  dv.setBigUint64(off + 16, (v >> 64n) & MASK64, false);
+  dv.setBigUint64(off + 24, v & MASK64, false);
 }
 
 /** Big-endian 256-bit integer at `off`. */
-function readBig(buf: Uint8Array, off: number): bigint {
-  const dv = new DataView(buf.buffer, buf.byteOffset + off, SB);
+function readBig(dv: DataView, off: number): bigint {
   return (
-    (dv.getBigUint64(0, false) << 192n) |
-    (dv.getBigUint64(8, false) << 128n) |
-    (dv.getBigUint64(16, false) << 64n) |
-    dv.getBigUint64(24, false)
+    (((((dv.getBigUint64(off, false) << 64n) | dv.getBigUint64(off + 8, false)) << 64n) |
+      dv.getBigUint64(off + 16, false)) <<
+      64n) |
+    dv.getBigUint64(off + 24, false)
   );
 }
 
 /** A 256-bit random-OT pad as a scalar. Reducing 256 uniform bits mod n has bias < 2^-127. */
-function padScalar(buf: Uint8Array, off: number): bigint {
-  const v = readBig(buf, off);
+function padScalar(dv: DataView, off: number): bigint {
+  const v = readBig(dv, off);
   return v >= N ? v - N : v;
 }
 
 /** enc(x) if bit = 1 else enc(n), chosen byte-wise with a mask (see the header). */
-function selectOrN(src: Uint8Array, off: number, bit: number, tmp: Uint8Array): bigint {
+function selectOrN(src: Uint8Array, off: number, bit: number, tmp: Uint8Array, tmpView: DataView): bigint {
   const m = -bit & 0xff;
   for (let k = 0; k < SB; k++) tmp[k] = N_BYTES[k]! ^ (m & (src[off + k]! ^ N_BYTES[k]!));
-  return readBig(tmp, 0);
+  return readBig(tmpView, 0);
+}
+
+/** Public-data check that the 32 bytes at `off` encode an integer below n (lexicographic compare). */
+function belowN(b: Uint8Array, off: number): boolean {
+  for (let k = 0; k < SB; k++) {
+    const d = b[off + k]! - N_BYTES[k]!;
+    if (d !== 0) return d < 0;
+  }
+  return false;
 }
 
 function checkInstanceId(instanceId: Uint8Array): void {
@@ -116,12 +128,14 @@ function gadgetTail(instanceId: Uint8Array): { g: bigint[]; enc: Uint8Array } {
   const stream = chacha20(key, new Uint8Array(12), new Uint8Array((XI - KAPPA) * 48));
   const g: bigint[] = [];
   const enc = new Uint8Array((XI - KAPPA) * SB);
+  const sv = view(stream);
+  const ev = view(enc);
   for (let j = 0; j < XI - KAPPA; j++) {
-    const hi = readBig(stream, j * 48);
-    const lo = readBig(stream, j * 48 + 16) & ((1n << 128n) - 1n);
+    const hi = readBig(sv, j * 48);
+    const lo = readBig(sv, j * 48 + 16) & ((1n << 128n) - 1n);
     const v = ((hi << 128n) | lo) % N;
     g.push(v);
-    writeBig(enc, j * SB, v);
+    writeBig(ev, j * SB, v);
   }
   return { g, enc };
 }
@@ -192,14 +206,15 @@ export function rvoleReceiverRound1(a: {
   beta.set(tail, KAPPA / 8);
   zeroize(tail);
   const tmp = new Uint8Array(SB);
+  const tmpView = view(tmp);
   let sum = 0n;
   for (let j = KAPPA; j < XI; j++) {
     const bit = (beta[j >>> 3]! >>> (j & 7)) & 1;
-    sum += selectOrN(enc, (j - KAPPA) * SB, bit, tmp);
+    sum += selectOrN(enc, (j - KAPPA) * SB, bit, tmp, tmpView);
   }
   const bPrime = (((a.b - sum) % N) + N) % N;
   sum = 0n;
-  writeBig(tmp, 0, bPrime);
+  writeBig(tmpView, 0, bPrime);
   // Big-endian bytes reversed = LSB-first bit string: β_j = bit j of b'.
   for (let k = 0; k < SB; k++) beta[k] = tmp[SB - 1 - k]!;
   zeroize(tmp);
@@ -249,12 +264,15 @@ export function rvoleSenderRound2(a: {
   const cols: readonly bigint[] = [inputs[0], inputs[1], etaHat];
 
   const message = new Uint8Array(RVOLE_SENDER_MESSAGE_BYTES);
+  const mv = view(message);
+  const p0 = view(pad0);
+  const p1 = view(pad1);
   const alpha0: bigint[] = new Array(XI * WIDTH);
   for (let e = 0; e < XI * WIDTH; e++) {
-    const x0 = padScalar(pad0, e * SB);
-    const x1 = padScalar(pad1, e * SB);
+    const x0 = padScalar(p0, e * SB);
+    const x1 = padScalar(p1, e * SB);
     alpha0[e] = x0;
-    writeBig(message, e * SB, (x0 - x1 + cols[e % WIDTH]! + N) % N);
+    writeBig(mv, e * SB, (x0 - x1 + cols[e % WIDTH]! + N) % N);
   }
   zeroize(pad0, pad1);
 
@@ -268,11 +286,12 @@ export function rvoleSenderRound2(a: {
   }
 
   const [th0, th1] = thetas(a.instanceId, message.subarray(0, A_TILDE_BYTES));
-  writeBig(message, A_TILDE_BYTES, (etaHat + th0 * inputs[0] + th1 * inputs[1]) % N);
+  writeBig(mv, A_TILDE_BYTES, (etaHat + th0 * inputs[0] + th1 * inputs[1]) % N);
   const muIn = new Uint8Array(XI * SB);
+  const muView = view(muIn);
   for (let j = 0; j < XI; j++) {
     const e = j * WIDTH;
-    writeBig(muIn, j * SB, (alpha0[e + 2]! + th0 * alpha0[e]! + th1 * alpha0[e + 1]!) % N);
+    writeBig(muView, j * SB, (alpha0[e + 2]! + th0 * alpha0[e]! + th1 * alpha0[e + 1]!) % N);
   }
   alpha0.fill(0n);
   message.set(taggedHash512(TAGS.rvoleMu, a.instanceId, muIn), A_TILDE_BYTES + SB);
@@ -312,7 +331,7 @@ export function rvoleReceiverRound3(a: {
     }
     // Every received scalar must be canonical (< n): ã entries and η.
     for (let e = 0; e <= XI * WIDTH; e++) {
-      if (readBig(msg, e * SB) >= N) {
+      if (!belowN(msg, e * SB)) {
         throw banError('INVALID_SCALAR', a.peer, `RVOLE scalar ${e} is not below the group order`, 'rvole');
       }
     }
@@ -320,20 +339,23 @@ export function rvoleReceiverRound3(a: {
     const mu = msg.subarray(A_TILDE_BYTES + SB);
 
     const pads = softSpokenReceiverPads(st.instanceId, st.rows, WIDTH);
+    const pv = view(pads);
     const [th0, th1] = thetas(st.instanceId, aTilde);
     const tmp = new Uint8Array(SB);
+    const tmpView = view(tmp);
     // d̃_{j,i} = γ_{j,i} + β_j ã_{j,i}, kept unreduced (< 2n): only sums of them are reduced.
     const dTilde: bigint[] = new Array(XI * WIDTH);
     const muIn = new Uint8Array(XI * SB);
+    const muView = view(muIn);
     for (let j = 0; j < XI; j++) {
       const bit = (st.beta[j >>> 3]! >>> (j & 7)) & 1;
       const e = j * WIDTH;
       for (let i = 0; i < WIDTH; i++) {
-        dTilde[e + i] = padScalar(pads, (e + i) * SB) + selectOrN(aTilde, (e + i) * SB, bit, tmp);
+        dTilde[e + i] = padScalar(pv, (e + i) * SB) + selectOrN(aTilde, (e + i) * SB, bit, tmp, tmpView);
       }
       // −β_j η as (2n − sel) with sel ∈ {η, n}: non-negative and ≡ −β_j η.
-      const minusEta = 2n * N - selectOrN(msg, A_TILDE_BYTES, bit, tmp);
-      writeBig(muIn, j * SB, (dTilde[e + 2]! + th0 * dTilde[e]! + th1 * dTilde[e + 1]! + minusEta) % N);
+      const minusEta = N2 - selectOrN(msg, A_TILDE_BYTES, bit, tmp, tmpView);
+      writeBig(muView, j * SB, (dTilde[e + 2]! + th0 * dTilde[e]! + th1 * dTilde[e + 1]! + minusEta) % N);
     }
     zeroize(pads, tmp);
     const ok = equalBytes(taggedHash512(TAGS.rvoleMu, st.instanceId, muIn), mu);

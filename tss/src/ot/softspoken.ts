@@ -23,13 +23,13 @@
  * (asserted below), which makes 128-bit slices of a column GF(2^128) elements directly.
  */
 
-import { chacha20 } from '@noble/ciphers/chacha.js';
 import { zeroize } from '../bytes.ts';
 import { banError, TssError } from '../errors.ts';
-import { taggedExpand, taggedHash } from '../hash.ts';
+import { taggedExpand, taggedHash, taggedHash512 } from '../hash.ts';
 import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
 import { gf128Combine, gf128Table } from './gf128.ts';
+import { chacha20Block, SHA256_IV, sha256Compress } from './prf.ts';
 import {
   ABO_BLOCKS,
   ABO_K,
@@ -84,18 +84,28 @@ function checkInstanceId(instanceId: Uint8Array): void {
 }
 
 /**
- * PRG(leaf) ∈ {0,1}^640 for all 1,024 leaves, bound to the instance: ChaCha20 keyed by the leaf with
- * a nonce derived from the instance id, so every signature (and ordered pair: the instance id names
- * both parties) expands fresh pads from the same long-term leaves. Output: 1,024 × 80 bytes.
+ * PRG(leaf) ∈ {0,1}^640 for all 1,024 leaves, bound to the instance: ChaCha20 (RFC 8439) keyed by the
+ * leaf, nonce = the first 12 bytes of H(otExtPrg, instanceId), counter 0 and 1. Every signature (and
+ * ordered pair: the instance id names both parties) thus expands fresh pads from the same long-term
+ * leaves. Output: 1,024 × 20 words.
  */
-function expandLeaves(instanceId: Uint8Array, leaves: Uint8Array): Uint8Array {
-  const nonce = taggedHash(TAGS.otExtPrg, instanceId).slice(0, 12);
-  const out = new Uint8Array(LEAF_COUNT * COL_BYTES);
-  const zeros = new Uint8Array(COL_BYTES);
+function expandLeaves(instanceId: Uint8Array, leaves: Uint8Array): Uint32Array {
+  const nonceBytes = taggedHash(TAGS.otExtPrg, instanceId).slice(0, 12);
+  const nonce = new Uint32Array(nonceBytes.buffer, 0, 3);
+  const keyBytes = leaves.slice(); // aligned private copy, zeroed below
+  const keys = new Uint32Array(keyBytes.buffer);
+  const out = new Uint32Array(LEAF_COUNT * COL_WORDS);
+  const tail = new Uint32Array(16);
   for (let l = 0; l < LEAF_COUNT; l++) {
-    const key = leaves.subarray(l * SEED_BYTES, (l + 1) * SEED_BYTES);
-    chacha20(key, nonce, zeros, out.subarray(l * COL_BYTES, (l + 1) * COL_BYTES));
+    const off = l * COL_WORDS;
+    chacha20Block(keys, l * 8, 0, nonce, out, off); // words 0..15
+    chacha20Block(keys, l * 8, 1, nonce, tail, 0); // words 16..19
+    out[off + 16] = tail[0]!;
+    out[off + 17] = tail[1]!;
+    out[off + 18] = tail[2]!;
+    out[off + 19] = tail[3]!;
   }
+  zeroize(keyBytes, new Uint8Array(tail.buffer));
   return out;
 }
 
@@ -134,27 +144,43 @@ function columnsToRows(cols: Uint32Array): Uint8Array {
 }
 
 /**
- * Roy's "transpose and randomise": pad_j = H(instanceId, j, row_j ⊕ mask) expanded to `width` 32-byte
- * elements. H is SHA-256 under `otExtHash` (the correlation-robust hash / random oracle the ROT
- * security rests on); the 32-byte digest keys ChaCha20 to stretch it to `width` elements.
+ * Roy's "transpose and randomise": element c of pad_j is H(instance, j, c, row_j ⊕ mask), c < width.
+ * H is SHA-256 over a fixed-length 101-byte message: a 64-byte prefix P = H512(otExtHash, instanceId)
+ * (binding tag and instance; its compression is computed once), then j (u32), c (u8) and the 32-byte
+ * row. Fixed lengths make the encoding unambiguous; each output costs one compression. This is the
+ * correlation-robust hash / random oracle on which the random-OT security rests.
  */
 function hashRows(instanceId: Uint8Array, rows: Uint8Array, width: number, mask?: Uint8Array): Uint8Array {
+  const w = new Uint32Array(64);
+  const mid = new Uint32Array(8);
+  const prefix = taggedHash512(TAGS.otExtHash, instanceId);
+  const pv = new DataView(prefix.buffer, prefix.byteOffset, 64);
+  const blockWords = new Uint32Array(16);
+  for (let i = 0; i < 16; i++) blockWords[i] = pv.getUint32(i * 4, false);
+  sha256Compress(SHA256_IV, blockWords, w, mid);
+
+  const msg = new Uint8Array(64);
+  const mv = new DataView(msg.buffer);
+  msg[37] = 0x80; // padding: a 1 bit, zeros, then the message length in bits (101 × 8 = 808)
+  mv.setUint32(60, 101 * 8, false);
+  const digest = new Uint32Array(8);
   const padBytes = width * OTE_PAD_ELEMENT_BYTES;
   const out = new Uint8Array(OTE_BATCH * padBytes);
-  const zeros = new Uint8Array(padBytes);
-  const nonce = new Uint8Array(12);
-  const row = new Uint8Array(OTE_ROW_BYTES);
-  const idx = new Uint8Array(4);
-  const idxView = new DataView(idx.buffer);
+  const ov = new DataView(out.buffer);
   for (let j = 0; j < OTE_BATCH; j++) {
-    row.set(rows.subarray(j * OTE_ROW_BYTES, (j + 1) * OTE_ROW_BYTES));
-    if (mask) for (let b = 0; b < OTE_ROW_BYTES; b++) row[b] = row[b]! ^ mask[b]!;
-    idxView.setUint32(0, j, false);
-    const key = taggedHash(TAGS.otExtHash, instanceId, idx, row);
-    chacha20(key, nonce, zeros, out.subarray(j * padBytes, (j + 1) * padBytes));
-    zeroize(key);
+    mv.setUint32(0, j, false);
+    const ro = j * OTE_ROW_BYTES;
+    if (mask) for (let b = 0; b < OTE_ROW_BYTES; b++) msg[5 + b] = rows[ro + b]! ^ mask[b]!;
+    else msg.set(rows.subarray(ro, ro + OTE_ROW_BYTES), 5);
+    for (let i = 0; i < 16; i++) blockWords[i] = mv.getUint32(i * 4, false);
+    for (let c = 0; c < width; c++) {
+      blockWords[1] = (blockWords[1]! & 0x00ffffff) | (c << 24);
+      sha256Compress(mid, blockWords, w, digest);
+      const oo = j * padBytes + c * OTE_PAD_ELEMENT_BYTES;
+      for (let i = 0; i < 8; i++) ov.setUint32(oo + i * 4, digest[i]!, false);
+    }
   }
-  zeroize(row);
+  zeroize(msg, new Uint8Array(blockWords.buffer), new Uint8Array(w.buffer), new Uint8Array(digest.buffer));
   return out;
 }
 
@@ -191,8 +217,7 @@ export function softSpokenReceive(a: {
   zeroize(pad);
   const x = new Uint32Array(xBytes.buffer);
 
-  const rBytes = expandLeaves(a.instanceId, a.seeds.leaves);
-  const r = new Uint32Array(rBytes.buffer);
+  const r = expandLeaves(a.instanceId, a.seeds.leaves);
   const message = new Uint8Array(OTE_RECEIVER_MESSAGE_BYTES);
   const U = new Uint32Array(message.buffer, 0, U_BYTES / 4);
   const V = new Uint32Array(OTE_KAPPA * COL_WORDS);
@@ -221,7 +246,7 @@ export function softSpokenReceive(a: {
       V[col + 3 * COL_WORDS] = v3;
     }
   }
-  zeroize(rBytes);
+  r.fill(0);
 
   // Consistency check values: x̃ = Σ χ_c x̂_c + x̂_5, t_col = Σ χ_c v̂_col,c + v̂_col,5.
   const table = gf128Table(challenges(a.instanceId, message.subarray(0, U_BYTES)));
@@ -300,8 +325,7 @@ export function softSpokenSend(a: {
 
   // All 16 leaves are expanded, the zero-filled one at Δ included, so the work and memory access
   // pattern do not depend on Δ; that leaf's stream gets coefficient (Δ ⊕ Δ)_c = 0 below.
-  const rBytes = expandLeaves(a.instanceId, seeds.leaves);
-  const r = new Uint32Array(rBytes.buffer);
+  const r = expandLeaves(a.instanceId, seeds.leaves);
   const Q = new Uint32Array(OTE_KAPPA * COL_WORDS);
   for (let i = 0; i < ABO_BLOCKS; i++) {
     const d = seeds.delta[i]!;
@@ -331,7 +355,7 @@ export function softSpokenSend(a: {
       Q[col + 3 * COL_WORDS] = w3 ^ (md3 & u);
     }
   }
-  zeroize(rBytes);
+  r.fill(0);
 
   // Check every column before deciding (no early exit): q̃_col ⊕ t_col ⊕ Δ_col·x̃ must be zero.
   const table = gf128Table(challenges(a.instanceId, msg.subarray(0, U_BYTES)));
