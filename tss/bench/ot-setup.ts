@@ -9,6 +9,7 @@
  */
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { aboReceiverEval, aboSenderBuild } from '../src/ot/allbutone.ts';
+import { doubleAndEncodeBatch } from '../src/ot/baseot.ts';
 import {
   OT_SETUP_RECEIVER_MESSAGE_BYTES,
   OT_SETUP_SENDER_MESSAGE_BYTES,
@@ -74,6 +75,8 @@ const fixMul = unit(200, () => G8.multiply(scalar()));
 const h2g = unit(200, () => ristretto255_hasher.deriveToCurve!(u64));
 const encode = unit(400, () => Q.toBytes());
 const decode = unit(400, () => P.fromBytes(enc));
+const batch = Array.from({ length: 256 }, (_, i) => Q.multiply(BigInt(i + 2)));
+const dblEnc = unit(5, () => doubleAndEncodeBatch(batch)) / 256;
 const keys0 = cryptoRandomBytes(256 * 32);
 const keys1 = cryptoRandomBytes(256 * 32);
 const abo = aboSenderBuild(sid, keys0, keys1);
@@ -89,7 +92,8 @@ console.log('Where the time goes (unit cost × count per ordered pair):');
 row('variable-base CT multiply (S: b·M_0, b·M_1; R: a·B)', 768, varMul);
 row('fixed-base CT multiply, W=8 table (a·G, b·G)', 512, fixMul);
 row('hash-to-group, 2 Elligator maps (H ×3, r_{1-c})', 1024, h2g);
-row('ristretto encode (r_c, r_{1-c}, B, K ×3)', 1536, encode);
+row('ristretto encode (r_c)', 256, encode);
+row('batched double-and-encode (r_{1-c}, B, K ×3)', 1280, dblEnc);
 row('ristretto decode + validate (r_0, r_1, B)', 768, decode);
 row('all-but-one sender (64 GGM trees + proofs)', 1, aboSend);
 row('all-but-one receiver (eval + check, CT)', 1, aboRecv);

@@ -26,7 +26,7 @@
  */
 import { u32be, utf8, zeroize } from '../bytes.ts';
 import { banError, TssError } from '../errors.ts';
-import { taggedExpand } from '../hash.ts';
+import { taggedExpand, taggedHash } from '../hash.ts';
 import { TAGS } from '../tags.ts';
 import {
   ABO_BLOCKS,
@@ -57,7 +57,11 @@ function byteMask(bit: number): number {
   return -(bit & 1) & 0xff;
 }
 
-/** The GGM PRG: expands the node at (level − 1, parent) into its children at `level` (64 bytes). */
+/**
+ * The GGM PRG: expands the node at (level − 1, parent) into its two children at `level`
+ * (64 bytes: left ‖ right). Two SHA-256 calls, one per child, each bound to sid, block, level,
+ * parent index and side (cheaper here than one 64-byte counter-mode expansion).
+ */
 function expand(
   sid: Uint8Array,
   block: Uint8Array,
@@ -65,11 +69,18 @@ function expand(
   parent: number,
   node: Uint8Array,
 ): Uint8Array {
-  return taggedExpand(64, TAGS.aboPrg, sid, block, Uint8Array.of(level, parent), node);
+  const out = new Uint8Array(2 * SEED_BYTES);
+  out.set(taggedHash(TAGS.aboPrg, sid, block, Uint8Array.of(level, parent, 0), node), 0);
+  out.set(taggedHash(TAGS.aboPrg, sid, block, Uint8Array.of(level, parent, 1), node), SEED_BYTES);
+  return out;
 }
 
+/** s̃_y = H(leaf_y), 64 bytes (2κ bits: the check must be collision resistant at κ = 256). */
 function leafProof(sid: Uint8Array, block: Uint8Array, y: number, leaf: Uint8Array): Uint8Array {
-  return taggedExpand(ABO_PROOF_BYTES, TAGS.aboProof, sid, block, LEAF_LABEL, Uint8Array.of(y), leaf);
+  const out = new Uint8Array(ABO_PROOF_BYTES);
+  out.set(taggedHash(TAGS.aboProof, sid, block, LEAF_LABEL, Uint8Array.of(y, 0), leaf), 0);
+  out.set(taggedHash(TAGS.aboProof, sid, block, LEAF_LABEL, Uint8Array.of(y, 1), leaf), 32);
+  return out;
 }
 
 function proofDigest(sid: Uint8Array, block: Uint8Array, proofs: Uint8Array): Uint8Array {
