@@ -47,7 +47,9 @@ function senderOrigin(sender: SenderInfo): string | null {
   if (typeof sender.origin === 'string') return sender.origin;
   if (typeof sender.url !== 'string') return null;
   try {
-    return new URL(sender.url).origin;
+    // Not `URL.origin`: for non-special schemes such as chrome-extension: some runtimes say "null".
+    const u = new URL(sender.url);
+    return `${u.protocol}//${u.host}`;
   } catch {
     return null;
   }

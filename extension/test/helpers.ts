@@ -1,0 +1,39 @@
+/**
+ * Shared test setup: an in-memory IndexedDB (fake-indexeddb), fresh database names, and a fast KDF
+ * policy (the real OWASP parameters are exercised in their own test and in e2e).
+ */
+import 'fake-indexeddb/auto';
+import { createBackground } from '../src/background/app.ts';
+import type { KdfPolicy } from '../src/crypto/kdf.ts';
+import { ConcordDb } from '../src/storage/db.ts';
+import { type FakePlatform, fakePlatform } from './fakes/platform.ts';
+
+export const FAST_KDF: KdfPolicy = {
+  current: { alg: 'scrypt', N: 2 ** 10, r: 8, p: 1, dkLen: 32 },
+  floor: { N: 2 ** 8, r: 8, p: 1 },
+};
+
+export const RUNTIME_ID = 'abcdefghijklmnopabcdefghijklmnop';
+export const ORIGIN = `chrome-extension://${RUNTIME_ID}`;
+export const PAGE_SENDER = { id: RUNTIME_ID, url: `${ORIGIN}/app.html` };
+export const GOOD_PASSPHRASE = 'orbit lantern velvet cascade 1987';
+
+let counter = 0;
+export function freshDbName(): string {
+  counter += 1;
+  return `concord-test-${process.pid}-${counter}-${Math.random().toString(36).slice(2)}`;
+}
+
+export async function openFreshDb(name = freshDbName()): Promise<ConcordDb> {
+  const db = new ConcordDb(name);
+  await db.open();
+  return db;
+}
+
+/** A background over `db` and `platform`: a new call with the same arguments models a worker restart. */
+export function startBackground(db: ConcordDb, platform: FakePlatform = fakePlatform()) {
+  return {
+    platform,
+    ...createBackground({ db, platform, runtimeId: RUNTIME_ID, extensionOrigin: ORIGIN, kdf: FAST_KDF }),
+  };
+}

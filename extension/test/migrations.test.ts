@@ -1,0 +1,76 @@
+/** Schema migrations: from an empty database, and re-opening is idempotent. */
+// Must precede Dexie: it captures the IndexedDB globals when it loads.
+import 'fake-indexeddb/auto';
+import { Dexie } from 'dexie';
+import { describe, expect, it } from 'vitest';
+import { ConcordDb } from '../src/storage/db.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/storage/migrations.ts';
+import { freshDbName } from './helpers.ts';
+
+const TABLES = [
+  'approvals',
+  'bans',
+  'ceremonies',
+  'identity',
+  'meta',
+  'proposals',
+  'settings',
+  'shares',
+  'vaults',
+];
+
+describe('storage migrations', () => {
+  it('are numbered 1, 2, 3… without gaps and each has a description', () => {
+    MIGRATIONS.forEach((m, i) => {
+      expect(m.version).toBe(i + 1);
+      expect(m.description.length).toBeGreaterThan(0);
+    });
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+  });
+
+  it('create every v1 table with its indexes in an empty database', async () => {
+    const db = new ConcordDb(freshDbName());
+    await db.open();
+    expect(db.verno).toBe(SCHEMA_VERSION);
+    expect(db.tables.map((t) => t.name).sort()).toEqual(TABLES);
+    const shares = db.table('shares').schema;
+    expect(shares.primKey.name).toBe('id');
+    expect(shares.indexes.map((i) => i.name).sort()).toEqual([
+      '[vaultId+epoch]',
+      '[vaultId+status]',
+      'status',
+      'vaultId',
+    ]);
+    db.close();
+  });
+
+  it('re-opening an up-to-date database changes nothing and keeps the data', async () => {
+    const name = freshDbName();
+    const first = new ConcordDb(name);
+    await first.open();
+    await first.settings.put({ key: 'general', value: { autoLockMinutes: 5 } });
+    await first.meta.put({ key: 'x', value: 1 });
+    first.close();
+
+    for (let i = 0; i < 2; i++) {
+      const again = new ConcordDb(name);
+      await again.open();
+      expect(again.verno).toBe(SCHEMA_VERSION);
+      expect(await again.settings.get('general')).toEqual({ key: 'general', value: { autoLockMinutes: 5 } });
+      expect(await again.meta.count()).toBe(1);
+      again.close();
+    }
+  });
+
+  it('the raw IndexedDB version matches what Dexie declares (no silent re-versioning)', async () => {
+    const name = freshDbName();
+    const db = new ConcordDb(name);
+    await db.open();
+    db.close();
+    const raw = new Dexie(name);
+    await raw.open(); // dynamic mode: reads whatever is on disk
+    expect(raw.verno).toBe(SCHEMA_VERSION);
+    expect(raw.tables.map((t) => t.name).sort()).toEqual(TABLES);
+    raw.close();
+  });
+});

@@ -1,0 +1,103 @@
+/** Manifest policy (THREATS 47–48), settings rules and the passphrase policy. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { lintManifest, type ManifestJson, referencedFiles } from '../build/manifest-lint.ts';
+import { assessPassphrase } from '../src/shared/passphrase.ts';
+import { defaultSettings, isAcceptableBridgeUrl, isAcceptableRpcUrl } from '../src/shared/settings.ts';
+import { SettingsRepository, validateSettings } from '../src/storage/repositories/settings.ts';
+import { GOOD_PASSPHRASE, openFreshDb } from './helpers.ts';
+
+const manifest = JSON.parse(
+  readFileSync(new URL('../../manifest.json', import.meta.url), 'utf8'),
+) as ManifestJson;
+
+describe('manifest.json', () => {
+  it('passes the policy lint', () => {
+    expect(lintManifest(manifest)).toEqual([]);
+    expect(referencedFiles(manifest)).toEqual(['background.js', 'popup.html', 'options.html']);
+    expect(manifest.permissions).toEqual(['storage', 'alarms']);
+  });
+
+  it('the lint catches what it is for', () => {
+    const bad = (patch: Partial<ManifestJson>) => lintManifest({ ...manifest, ...patch });
+    expect(bad({ externally_connectable: { matches: ['https://*/*'] } })).toHaveLength(1);
+    expect(bad({ permissions: ['storage', 'tabs'] })[0]).toContain('tabs');
+    expect(
+      bad({ web_accessible_resources: [{ resources: ['app.html'], matches: ['<all_urls>'] }] }),
+    ).toHaveLength(1);
+    expect(bad({ host_permissions: ['<all_urls>'] })).toHaveLength(1);
+    const csp = (extension_pages: string) => bad({ content_security_policy: { extension_pages } });
+    expect(csp("script-src 'self'; object-src 'none'; base-uri 'none'").join()).toContain('frame-ancestors');
+    expect(
+      csp(
+        "script-src 'self' 'unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      ).join(),
+    ).toContain('unsafe-eval');
+    expect(
+      csp(
+        "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; connect-src *",
+      ).join(),
+    ).toContain('*');
+    expect(bad({ background: { service_worker: 'background.js' } })).toHaveLength(1);
+  });
+});
+
+describe('settings', () => {
+  it('defaults: local bridge, 15 minute auto-lock, local chain preset plus mainnet and Sepolia', () => {
+    const s = validateSettings(defaultSettings());
+    expect(s.bridgeUrl).toBe('ws://127.0.0.1:8787');
+    expect(s.autoLockMinutes).toBe(15);
+    expect(s.chains.map((c) => [c.chainId, c.rpcUrl])).toEqual([
+      [31337, 'http://127.0.0.1:8545'],
+      [1, ''],
+      [11155111, ''],
+    ]);
+  });
+
+  it('URL rules: plain ws/http only to this machine', () => {
+    expect(isAcceptableBridgeUrl('wss://bridge.example')).toBe(true);
+    expect(isAcceptableBridgeUrl('ws://localhost:8787')).toBe(true);
+    expect(isAcceptableBridgeUrl('ws://bridge.example')).toBe(false);
+    expect(isAcceptableBridgeUrl('https://bridge.example')).toBe(false);
+    expect(isAcceptableBridgeUrl('wss://user:pw@bridge.example')).toBe(false);
+    expect(isAcceptableRpcUrl('')).toBe(true);
+    expect(isAcceptableRpcUrl('https://rpc.example')).toBe(true);
+    expect(isAcceptableRpcUrl('http://rpc.example')).toBe(false);
+    expect(isAcceptableRpcUrl('javascript:alert(1)')).toBe(false);
+  });
+
+  it('updates merge, validate and persist', async () => {
+    const db = await openFreshDb();
+    const repo = new SettingsRepository(db);
+    expect((await repo.update({ autoLockMinutes: 5 })).autoLockMinutes).toBe(5);
+    expect((await repo.get()).autoLockMinutes).toBe(5);
+    await expect(repo.update({ autoLockMinutes: 0 })).rejects.toMatchObject({ code: 'INVALID_SETTINGS' });
+    await expect(repo.update({ bridgeUrl: 'ws://evil.example' })).rejects.toMatchObject({
+      code: 'INVALID_SETTINGS',
+    });
+    const dup = defaultSettings().chains;
+    await expect(repo.update({ chains: [...dup, dup[0]!] })).rejects.toMatchObject({
+      code: 'INVALID_SETTINGS',
+    });
+    await expect(repo.update({ activeChainId: 99 })).rejects.toMatchObject({ code: 'INVALID_SETTINGS' });
+    expect((await repo.get()).autoLockMinutes).toBe(5);
+    db.close();
+  });
+});
+
+describe('passphrase policy', () => {
+  it('needs 12 characters and a zxcvbn score of 3', () => {
+    expect(assessPassphrase('').acceptable).toBe(false);
+    const short = assessPassphrase('Xq7!vR2#');
+    expect(short.acceptable).toBe(false);
+    expect(short.message).toContain('at least 12');
+    expect(assessPassphrase('password1234').acceptable).toBe(false);
+    expect(assessPassphrase('aaaaaaaaaaaaaaaa').acceptable).toBe(false);
+    expect(assessPassphrase('qwertyuiop123').acceptable).toBe(false);
+    expect(assessPassphrase('Password2024!').acceptable).toBe(false);
+    expect(assessPassphrase('concordconcord').acceptable).toBe(false);
+    const good = assessPassphrase(GOOD_PASSPHRASE);
+    expect(good.acceptable).toBe(true);
+    expect(good.score).toBeGreaterThanOrEqual(3);
+  });
+});
