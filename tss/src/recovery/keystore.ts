@@ -6,7 +6,7 @@
  * Reading (THREATS D73): the MAC is checked, in constant time, before anything is decrypted; KDF
  * parameters are bounded (memory and work ceilings as for backups) so a hostile file cannot exhaust
  * the machine; only aes-128-ctr is accepted. Writing uses geth's "standard" scrypt cost
- * (n = 2^18, r = 8, p = 1) by default. Passwords are NFKD-normalised, as ethers does, so files
+ * (n = 2^18, r = 8, p = 1) by default. Passwords are NFKC-normalised, as ethers v6 does, so files
  * written here open in ethers with non-ASCII passwords too; reading also tries the raw bytes (geth).
  */
 import { ctr } from '@noble/ciphers/aes.js';
@@ -64,8 +64,8 @@ function uuidV4(rng: RandomBytes): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-function passwordBytes(password: string, form: 'NFKD' | 'raw'): Uint8Array {
-  return utf8(form === 'raw' ? password : password.normalize('NFKD'));
+function passwordBytes(password: string, form: 'NFKC' | 'raw'): Uint8Array {
+  return utf8(form === 'raw' ? password : password.normalize('NFKC'));
 }
 
 /** Encrypt a 32-byte private key into keystore V3 JSON text. The caller zeroes `privateKey`. */
@@ -86,7 +86,7 @@ export async function encryptKeystoreV3(
   const rng = opts.rng ?? cryptoRandomBytes;
   const salt = rng(32);
   const iv = rng(16);
-  const pw = passwordBytes(password, 'NFKD');
+  const pw = passwordBytes(password, 'NFKC');
   const dk = await scryptAsync(pw, salt, {
     N: params.n,
     r: params.r,
@@ -194,7 +194,7 @@ export async function decryptKeystoreV3(json: string, password: string): Promise
   } else {
     bad(`kdf ${JSON.stringify(c.kdf)} is not supported`);
   }
-  const forms: ('raw' | 'NFKD')[] = password.normalize('NFKD') === password ? ['raw'] : ['raw', 'NFKD'];
+  const forms: ('raw' | 'NFKC')[] = password.normalize('NFKC') === password ? ['raw'] : ['raw', 'NFKC'];
   for (const form of forms) {
     const pw = passwordBytes(password, form);
     const dk = await derive(pw);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../src/bytes.ts';
 import { createBackup, inspectBackup, openBackup, verifyBackup } from '../../src/backup/backup.ts';
 import { BackupError } from '../../src/backup/errors.ts';
 import { associatedData, canonicalHeader, headerDigest, parseEnvelope } from '../../src/backup/format.ts';
 import { DEFAULT_SCRYPT, KDF_POLICY } from '../../src/backup/kdf.ts';
 import { assertStrongPassphrase, checkPassphraseStrength } from '../../src/backup/strength.ts';
+import { toHex } from '../../src/bytes.ts';
 import { seededRandom } from '../../src/testing/rng.ts';
 import { dealVault, open, PASS, seal, TEST_KDF } from './helpers.ts';
 
@@ -118,7 +118,9 @@ describe('THREATS D71: wrong passphrase vs corruption give distinct, clear error
   });
 
   it('wrong passphrase → WRONG_PASSPHRASE', async () => {
-    const err = await openBackup(file, 'not-the-passphrase-at-all', { insecureTestKdf: true }).catch((e) => e);
+    const err = await openBackup(file, 'not-the-passphrase-at-all', { insecureTestKdf: true }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(BackupError);
     expect(err.code).toBe('WRONG_PASSPHRASE');
     expect(err.message).toMatch(/passphrase does not open this backup/);
@@ -141,9 +143,24 @@ describe('THREATS D71: wrong passphrase vs corruption give distinct, clear error
   });
 
   for (const [name, mutate] of [
-    ['epoch', (h: Record<string, unknown>) => void (h.epoch = 7)],
-    ['partyId', (h: Record<string, unknown>) => void (h.partyId = (h.parties as { id: string }[])[0]!.id)],
-    ['vaultId', (h: Record<string, unknown>) => void (h.vaultId = 'ab'.repeat(32))],
+    [
+      'epoch',
+      (h: Record<string, unknown>) => {
+        h.epoch = 7;
+      },
+    ],
+    [
+      'partyId',
+      (h: Record<string, unknown>) => {
+        h.partyId = (h.parties as { id: string }[])[0]!.id;
+      },
+    ],
+    [
+      'vaultId',
+      (h: Record<string, unknown>) => {
+        h.vaultId = 'ab'.repeat(32);
+      },
+    ],
   ] as const) {
     it(`AD field ${name} edited → header-digest error; with the digest recomputed → authentication error`, async () => {
       const naive = edit(file, (j) => mutate(j.header));
@@ -162,16 +179,54 @@ describe('THREATS D71: wrong passphrase vs corruption give distinct, clear error
   });
 
   it('bad field, unknown field, bad length → CORRUPT_BACKUP/field|length', async () => {
-    expect(await codeOf(open(edit(file, (j) => void (j.header.threshold = 'three'))))).toBe('CORRUPT_BACKUP/field');
-    expect(await codeOf(open(edit(file, (j) => void (j.header.extra = 1))))).toBe('CORRUPT_BACKUP/field');
-    expect(await codeOf(open(edit(file, (j) => void (j.header.vaultId = 'ab'))))).toBe('CORRUPT_BACKUP/length');
-    expect(await codeOf(open(edit(file, (j) => void (j.ciphertext = (j.ciphertext as string).slice(2)))))).toBe(
-      'CORRUPT_BACKUP/length',
-    );
+    expect(
+      await codeOf(
+        open(
+          edit(file, (j) => {
+            j.header.threshold = 'three';
+          }),
+        ),
+      ),
+    ).toBe('CORRUPT_BACKUP/field');
+    expect(
+      await codeOf(
+        open(
+          edit(file, (j) => {
+            j.header.extra = 1;
+          }),
+        ),
+      ),
+    ).toBe('CORRUPT_BACKUP/field');
+    expect(
+      await codeOf(
+        open(
+          edit(file, (j) => {
+            j.header.vaultId = 'ab';
+          }),
+        ),
+      ),
+    ).toBe('CORRUPT_BACKUP/length');
+    expect(
+      await codeOf(
+        open(
+          edit(file, (j) => {
+            j.ciphertext = (j.ciphertext as string).slice(2);
+          }),
+        ),
+      ),
+    ).toBe('CORRUPT_BACKUP/length');
   });
 
   it('unknown version → UNSUPPORTED_BACKUP_VERSION', async () => {
-    expect(await codeOf(open(edit(file, (j) => void (j.version = 2))))).toBe('UNSUPPORTED_BACKUP_VERSION');
+    expect(
+      await codeOf(
+        open(
+          edit(file, (j) => {
+            j.version = 2;
+          }),
+        ),
+      ),
+    ).toBe('UNSUPPORTED_BACKUP_VERSION');
   });
 });
 
@@ -253,7 +308,9 @@ describe('THREATS D75: verify without reveal', () => {
     const summary = await verifyBackup(file, PASS, { insecureTestKdf: true });
     expect(summary.verified).toBe(true);
     expect(Object.keys(summary)).not.toContain('pointShares');
-    await expect(verifyBackup(file, 'a-wrong-passphrase-here', { insecureTestKdf: true })).rejects.toMatchObject({
+    await expect(
+      verifyBackup(file, 'a-wrong-passphrase-here', { insecureTestKdf: true }),
+    ).rejects.toMatchObject({
       code: 'WRONG_PASSPHRASE',
     });
   });

@@ -2,11 +2,12 @@
  * Shared fixtures for backup and recovery tests: a dealt weighted vault and backups sealed with
  * reduced scrypt costs (explicit `insecureTestKdf`), so the suite stays fast on shared CI cores.
  */
-import type { BackupSource } from '../../src/backup/source.ts';
+
 import { createBackup, openBackup } from '../../src/backup/backup.ts';
 import type { ScryptParams } from '../../src/backup/kdf.ts';
-import { type Dealt, dealBackups } from '../../src/testing/shamir-dealer.ts';
+import type { BackupSource } from '../../src/backup/source.ts';
 import { seededRandom } from '../../src/testing/rng.ts';
+import { type Dealt, dealBackups } from '../../src/testing/shamir-dealer.ts';
 
 /** N = 2^4 costs microseconds; only the floor test and the CLI use real parameters. */
 export const TEST_KDF: ScryptParams = { N: 2 ** 4, r: 8, p: 1 };
