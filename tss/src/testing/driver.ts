@@ -7,8 +7,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, toHex, utf8 } from '../bytes.ts';
 import { type DkgResult, DkgSession } from '../dkg/session.ts';
 import { TssError } from '../errors.ts';
+import type { KeyShare } from '../keyshare.ts';
 import type { RandomBytes } from '../random.ts';
 import type { ProtocolMessage, RoundEngine } from '../session/engine.ts';
+import type { Signature } from '../sign/rounds.ts';
+import { SignSession } from '../sign/session.ts';
 import { seededRandom } from './rng.ts';
 
 export interface DeliveryStats {
@@ -126,4 +129,37 @@ export function expectAllOk<R>(run: RunOutcome<R>): R[] {
     if (!o.ok) throw o.error;
     return o.value;
   });
+}
+
+export interface RunSignOptions {
+  readonly keyShares: readonly KeyShare[];
+  readonly digest: Uint8Array;
+  /** Seed for each signer's RNG; defaults to the platform CSPRNG. */
+  readonly seed?: string;
+  readonly banned?: ReadonlySet<string>;
+  readonly intercept?: Intercept;
+}
+
+/** Run a signing ceremony among the given parties' key shares, all in memory. */
+export function runSign(opts: RunSignOptions): RunOutcome<Signature> {
+  const signers = opts.keyShares.map((k) => k.selfId);
+  const parties = opts.keyShares.map((keyShare, i) => ({
+    id: keyShare.selfId,
+    session: new SignSession({
+      keyShare,
+      signers,
+      digest: opts.digest,
+      banned: opts.banned,
+      rng: opts.seed !== undefined ? seededRandom(`${opts.seed}/${i}`) : undefined,
+    }),
+  }));
+  return runSessions(parties, opts.intercept);
+}
+
+/** A `DigestSigner` (see `tss/eth`) that signs in memory with the given key shares. */
+export function inMemorySigner(
+  keyShares: readonly KeyShare[],
+  seed?: string,
+): (digest: Uint8Array) => Signature {
+  return (digest) => expectAllOk(runSign({ keyShares, digest, seed }))[0]!;
 }
