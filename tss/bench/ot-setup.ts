@@ -25,6 +25,12 @@ const sid = cryptoRandomBytes(32);
 function ms(t0: number): number {
   return performance.now() - t0;
 }
+// CPU time of this process (user + system), in ms: on a shared, oversubscribed machine wall time
+// also counts the time spent waiting for a core, CPU time does not.
+function cpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 // Warm-up (JIT, and the one-time fixed-base table for G).
 {
@@ -33,27 +39,39 @@ function ms(t0: number): number {
   otSetupReceiverFinish(sid, r.keep, s.message, 'peer');
 }
 
-const times = { start: [] as number[], respond: [] as number[], finish: [] as number[] };
+const steps = ['receiver start', 'sender respond', 'receiver finish'] as const;
+const wall: number[][] = [[], [], []];
+const cpuT: number[][] = [[], [], []];
 for (let k = 0; k < runs; k++) {
   let t = performance.now();
+  let c = cpu();
   const r = otSetupReceiverStart(sid, cryptoRandomBytes);
-  times.start.push(ms(t));
+  wall[0]!.push(ms(t));
+  cpuT[0]!.push(cpu() - c);
   t = performance.now();
+  c = cpu();
   const s = otSetupSenderRespond(sid, r.message, cryptoRandomBytes, 'peer');
-  times.respond.push(ms(t));
+  wall[1]!.push(ms(t));
+  cpuT[1]!.push(cpu() - c);
   t = performance.now();
+  c = cpu();
   otSetupReceiverFinish(sid, r.keep, s.message, 'peer');
-  times.finish.push(ms(t));
+  wall[2]!.push(ms(t));
+  cpuT[2]!.push(cpu() - c);
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const start = median(times.start);
-const respond = median(times.respond);
-const finish = median(times.finish);
 console.log(`OT setup per ordered pair (median of ${runs}, single thread, Node ${process.versions.node})`);
-console.log(`  receiver start   ${start.toFixed(0).padStart(6)} ms`);
-console.log(`  sender respond   ${respond.toFixed(0).padStart(6)} ms`);
-console.log(`  receiver finish  ${finish.toFixed(0).padStart(6)} ms`);
-console.log(`  total            ${(start + respond + finish).toFixed(0).padStart(6)} ms`);
+console.log(`  ${''.padEnd(16)} ${'wall'.padStart(8)} ${'cpu'.padStart(8)}`);
+let wSum = 0;
+let cSum = 0;
+steps.forEach((name, i) => {
+  const w = median(wall[i]!);
+  const c = median(cpuT[i]!);
+  wSum += w;
+  cSum += c;
+  console.log(`  ${name.padEnd(16)} ${w.toFixed(0).padStart(5)} ms ${c.toFixed(0).padStart(5)} ms`);
+});
+console.log(`  ${'total'.padEnd(16)} ${wSum.toFixed(0).padStart(5)} ms ${cSum.toFixed(0).padStart(5)} ms`);
 console.log(`  message 1 (R→S)  ${OT_SETUP_RECEIVER_MESSAGE_BYTES} bytes`);
 console.log(`  message 2 (S→R)  ${OT_SETUP_SENDER_MESSAGE_BYTES} bytes`);
 
@@ -61,9 +79,9 @@ console.log(`  message 2 (S→R)  ${OT_SETUP_SENDER_MESSAGE_BYTES} bytes`);
 const P = ristretto255.Point;
 function unit(n: number, f: () => void): number {
   f();
-  const t = performance.now();
+  const c = cpu();
   for (let i = 0; i < n; i++) f();
-  return ms(t) / n;
+  return (cpu() - c) / n;
 }
 const scalar = () => P.Fn.create(BigInt(`0x${Buffer.from(cryptoRandomBytes(32)).toString('hex')}`) || 1n);
 const Q = P.BASE.multiply(scalar());
@@ -88,7 +106,7 @@ const row = (what: string, n: number, each: number) =>
   console.log(
     `  ${what.padEnd(44)} ${String(n).padStart(4)} × ${each.toFixed(3)} ms = ${(n * each).toFixed(0).padStart(5)} ms`,
   );
-console.log('Where the time goes (unit cost × count per ordered pair):');
+console.log('Where the time goes (CPU unit cost × count per ordered pair):');
 row('variable-base CT multiply (S: b·M_0, b·M_1; R: a·B)', 768, varMul);
 row('fixed-base CT multiply, W=8 table (a·G, b·G)', 512, fixMul);
 row('hash-to-group, 2 Elligator maps (H ×3, r_{1-c})', 1024, h2g);

@@ -16,7 +16,7 @@
  * The caller's pairwise sid is split into one sub-sid per component (tagged hashes), so the base
  * OTs and the PPRF never share a random-oracle domain.
  */
-import { zeroize } from '../bytes.ts';
+import { equalBytes, zeroize } from '../bytes.ts';
 import { banError, TssError } from '../errors.ts';
 import { taggedHash } from '../hash.ts';
 import type { RandomBytes } from '../random.ts';
@@ -73,13 +73,6 @@ function checkHeader(msg: Uint8Array, kind: number, length: number, peer: string
     throw banError('BAD_LENGTH', peer, `${what} must be ${length} bytes, got ${msg.length}`, 'ot-setup');
   if (msg[0] !== OT_SETUP_VERSION || msg[1] !== kind)
     throw banError('DECODE_FAILED', peer, `${what} has an unknown version or kind`, 'ot-setup');
-}
-
-function equalSid(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }
 
 /** R, step 1: choose 256 random choice bits and send the base-OT receiver message. */
@@ -156,7 +149,7 @@ export function otSetupReceiverFinish(
   if (internal === undefined) throw new TssError('INVALID_PARAMETERS', 'unknown OT setup keep');
   if (internal.consumed) throw new TssError('SESSION_STATE', 'OT setup keep already used or destroyed');
   const { baseSid, aboSid } = subSessions(sid);
-  if (!equalSid(sid, internal.sid)) throw new TssError('INVALID_PARAMETERS', 'OT setup session id changed');
+  if (!equalBytes(sid, internal.sid)) throw new TssError('INVALID_PARAMETERS', 'OT setup session id changed');
   try {
     checkHeader(senderMessage, KIND_SENDER, OT_SETUP_SENDER_MESSAGE_BYTES, peer, 'OT setup message 2');
     const split = HEADER_BYTES + baseOtSenderMessageBytes(BASE_OT_COUNT);
