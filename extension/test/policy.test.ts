@@ -1,5 +1,6 @@
 /** Manifest policy (THREATS 47–48), settings rules and the passphrase policy. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lintManifest, type ManifestJson, referencedFiles } from '../build/manifest-lint.ts';
 import { assessPassphrase } from '../src/shared/passphrase.ts';
@@ -99,5 +100,21 @@ describe('passphrase policy', () => {
     const good = assessPassphrase(GOOD_PASSPHRASE);
     expect(good.acceptable).toBe(true);
     expect(good.score).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('storage placement (THREATS 62)', () => {
+  const srcDir = new URL('../src/', import.meta.url).pathname;
+  const files = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const p = join(dir, name);
+      return statSync(p).isDirectory() ? files(p) : /\.(ts|svelte)$/.test(name) ? [p] : [];
+    });
+
+  it('no source touches chrome.storage.local, localStorage, sessionStorage or widens storage.session access', () => {
+    const offenders = files(srcDir).filter((f) =>
+      /storage\.local|localStorage|sessionStorage|setAccessLevel/.test(readFileSync(f, 'utf8')),
+    );
+    expect(offenders).toEqual([]);
   });
 });
