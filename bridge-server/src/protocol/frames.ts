@@ -146,7 +146,8 @@ export const ServerFrameSchema = v.variant('t', [
     deviceId: DeviceIdSchema,
     sessions: v.array(SessionInfoSchema),
   }),
-  v.strictObject({ t: v.literal('session'), rid: Rid, session: SessionInfoSchema }),
+  // without `rid`: pushed to online members when someone creates a session that includes them
+  v.strictObject({ t: v.literal('session'), rid: v.optional(Rid), session: SessionInfoSchema }),
   v.strictObject({ t: v.literal('sessions'), rid: Rid, sessions: v.array(SessionInfoSchema) }),
   v.strictObject({
     t: v.literal('accepted'),
@@ -179,7 +180,8 @@ export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
 export type ServerFrameOf<T extends ServerFrame['t']> = Extract<ServerFrame, { t: T }>;
 export type BatchMessage = Omit<DeliverFrame, 't'>;
 
-export type ParseResult<T> = { ok: true; frame: T } | { ok: false; reason: string };
+/** On failure, `rid` is the request id if one could be read, so the error can be correlated. */
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; reason: string; rid?: string };
 
 function parseWith<T>(schema: v.GenericSchema<unknown, T>, text: string): ParseResult<T> {
   let raw: unknown;
@@ -192,7 +194,13 @@ function parseWith<T>(schema: v.GenericSchema<unknown, T>, text: string): ParseR
   if (!r.success) {
     const issue = r.issues[0];
     const path = issue?.path?.map((p) => String(p.key)).join('.') ?? '';
-    return { ok: false, reason: `invalid frame${path ? ` at ${path}` : ''}: ${issue?.message ?? 'schema'}` };
+    // Only the path and the failed check's kind: valibot messages quote the received value, which
+    // could be ciphertext, and this reason is logged.
+    const reason = `invalid frame${path ? ` at ${path}` : ''}: ${issue?.type ?? 'schema'}`;
+    const rid = typeof raw === 'object' && raw !== null ? (raw as { rid?: unknown }).rid : undefined;
+    return typeof rid === 'string' && rid.length > 0 && rid.length <= 64
+      ? { ok: false, reason, rid }
+      : { ok: false, reason };
   }
   return { ok: true, frame: r.output };
 }

@@ -239,7 +239,7 @@ export class SqliteStore implements MailboxStore {
   createSession(s: SessionRecord): void {
     this.db.transaction(() => {
       this.q.insertSession.run(s.sid, s.kind, s.creator, s.createdAt, s.expiresAt, s.messageCount);
-      s.members.forEach((d, i) => this.q.insertMember.run(s.sid, d, i));
+      for (const [i, d] of s.members.entries()) this.q.insertMember.run(s.sid, d, i);
     })();
     this.sessions.set(s.sid, { ...s, members: [...s.members] });
   }

@@ -1,0 +1,66 @@
+/**
+ * Token buckets (BRIDGE.md §16): per client IP before auth, per device key after. Buckets live
+ * only in memory; IPs are never logged or persisted (BRIDGE.md §20).
+ */
+import type { RateSpec } from './config.ts';
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly spec: RateSpec,
+    now: number,
+  ) {
+    this.tokens = spec.burst;
+    this.last = now;
+  }
+
+  private refill(now: number): void {
+    if (now > this.last) {
+      this.tokens = Math.min(
+        this.spec.burst,
+        this.tokens + ((now - this.last) / 1000) * this.spec.ratePerSec,
+      );
+      this.last = now;
+    }
+  }
+
+  /** Take `cost` tokens; returns 0 if granted, else the milliseconds until it would be. */
+  take(now: number, cost = 1): number {
+    this.refill(now);
+    if (this.tokens >= cost) {
+      this.tokens -= cost;
+      return 0;
+    }
+    return Math.ceil(((cost - this.tokens) / this.spec.ratePerSec) * 1000);
+  }
+
+  /** True when the bucket is full again (safe to forget). */
+  full(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= this.spec.burst;
+  }
+}
+
+/** A map of buckets by key with periodic pruning of full (idle) buckets, so memory stays bounded. */
+export class KeyedBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+  constructor(private readonly spec: RateSpec) {}
+
+  take(key: string, now: number, cost = 1): number {
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = new TokenBucket(this.spec, now);
+      this.buckets.set(key, b);
+    }
+    return b.take(now, cost);
+  }
+
+  prune(now: number): void {
+    for (const [k, b] of this.buckets) if (b.full(now)) this.buckets.delete(k);
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}

@@ -1,0 +1,712 @@
+/**
+ * The relay core: one state machine per connection (BRIDGE.md §3–§17; THREATS B31–B41).
+ *
+ *   connect ──challenge──► AWAIT_AUTH ──auth ok──► READY ──close/displace──► CLOSED
+ *                │  (only `hello`/`auth`; 10 s timeout; single-use 32-byte challenge)
+ *
+ * Every inbound frame is parsed and schema-validated before any logic. The relay enforces only
+ * authentication, session membership, sizes, quotas, rate limits and TTLs; it never sees plaintext
+ * (the `ct` it stores is a sealed envelope, see `tss/src/transport/envelope.ts`). Delivery is
+ * at-least-once: persist, then `accepted`, then `deliver` if the recipient is online; the recipient
+ * acks by seq and the row is dropped; unacked deliveries are re-sent after `redeliverAfterMs` and
+ * can always be re-read with `fetch`.
+ *
+ * Logs carry sid/device prefixes, sizes and codes; never `ct`, signatures, keys or IPs.
+ */
+import { createHash, createPublicKey, type KeyObject, randomBytes, verify } from 'node:crypto';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import { authMessage, CHALLENGE_BYTES } from '../protocol/auth.ts';
+import { b64uDecode, b64uEncode } from '../protocol/base64url.ts';
+import { ERROR_CODES, type ErrorCode, type QuotaLimit } from '../protocol/codes.ts';
+import {
+  type ClientFrame,
+  PROTOCOL_VERSION,
+  parseClientFrame,
+  type SendFrame,
+  type SessionInfo,
+} from '../protocol/frames.ts';
+import type { BridgeLimits } from './config.ts';
+import type { BridgeMetrics } from './metrics.ts';
+import { KeyedBuckets } from './rate-limit.ts';
+import type { MailboxStore, SessionRecord, StoredMessage } from './store/types.ts';
+
+const ED25519_SPKI_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+]);
+
+/** Short, non-identifying prefixes for logs. */
+const p8 = (s: string | undefined) => (s === undefined ? undefined : s.slice(0, 8));
+const p6 = (s: string | undefined) => (s === undefined ? undefined : s.slice(0, 6));
+
+export interface RelayDeps {
+  store: MailboxStore;
+  limits: BridgeLimits;
+  /** The origin clients bind into their auth signature, e.g. `ws://127.0.0.1:8787`. */
+  origin: string;
+  log: Logger;
+  metrics: BridgeMetrics;
+  now?: () => number;
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+type State = 'await_auth' | 'ready' | 'closed';
+
+class Connection {
+  state: State = 'await_auth';
+  deviceId: string | undefined;
+  challenge: { bytes: Uint8Array; expiresAt: number } | undefined;
+  invalidFrames = 0;
+  strikes = 0;
+  alive = true;
+  /** seq → time of (re)delivery, for redelivery and ack latency. */
+  readonly inflight = new Map<number, number>();
+  authTimer: ReturnType<typeof setTimeout> | undefined;
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly ip: string,
+  ) {}
+}
+
+export class Relay {
+  private readonly store: MailboxStore;
+  private readonly limits: BridgeLimits;
+  private readonly log: Logger;
+  private readonly metrics: BridgeMetrics;
+  private readonly origin: string;
+  private readonly now: () => number;
+  private readonly rand: (n: number) => Uint8Array;
+  private readonly conns = new Set<Connection>();
+  private readonly devices = new Map<string, Connection>();
+  private readonly ipBuckets: KeyedBuckets;
+  private readonly deviceBuckets: KeyedBuckets;
+  private readonly keyCache = new Map<string, KeyObject>();
+  private nextId = 1;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private draining = false;
+
+  constructor(deps: RelayDeps) {
+    this.store = deps.store;
+    this.limits = deps.limits;
+    this.log = deps.log;
+    this.metrics = deps.metrics;
+    this.origin = deps.origin;
+    this.now = deps.now ?? Date.now;
+    this.rand = deps.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.ipBuckets = new KeyedBuckets(this.limits.ipRate);
+    this.deviceBuckets = new KeyedBuckets(this.limits.deviceRate);
+    this.metrics.source.inflight = () => {
+      let n = 0;
+      for (const c of this.conns) n += c.inflight.size;
+      return n;
+    };
+  }
+
+  /** Start heartbeat, redelivery and sweeper timers. */
+  start(): void {
+    const every = (ms: number, f: () => void) => {
+      const t = setInterval(() => {
+        try {
+          f();
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'timer task failed');
+        }
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.limits.heartbeatMs, () => this.heartbeat());
+    every(Math.max(50, Math.floor(this.limits.redeliverAfterMs / 2)), () => this.redeliver());
+    every(this.limits.sweepIntervalMs, () => this.sweep());
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Pre-upgrade admission: per-IP rate and the global connection cap. */
+  admit(ip: string): { ok: true } | { ok: false; status: number; code: ErrorCode; retryAfterMs?: number } {
+    if (this.draining) return { ok: false, status: 503, code: 'SHUTTING_DOWN' };
+    if (this.conns.size >= this.limits.maxConnections)
+      return { ok: false, status: 503, code: 'MAILBOX_FULL' };
+    const wait = this.ipBuckets.take(ip, this.now());
+    if (wait > 0) {
+      this.metrics.rateLimited.inc({ scope: 'ip' });
+      return { ok: false, status: 429, code: 'RATE_LIMITED', retryAfterMs: wait };
+    }
+    return { ok: true };
+  }
+
+  // ---------------------------------------------------------------- connection lifecycle
+
+  attach(ws: WebSocket, ip: string): void {
+    const c = new Connection(this.nextId++, ws, ip);
+    this.conns.add(c);
+    this.metrics.connections.inc();
+    ws.on('message', (data, isBinary) => this.onMessage(c, data, isBinary));
+    ws.on('pong', () => {
+      c.alive = true;
+    });
+    ws.on('close', () => this.onClose(c));
+    ws.on('error', (err) => this.log.debug({ conn: c.id, err: err.message }, 'socket error'));
+    c.authTimer = setTimeout(() => {
+      if (c.state === 'await_auth') this.fail(c, 'AUTH_TIMEOUT', 'not authenticated in time');
+    }, this.limits.authTimeoutMs);
+    c.authTimer.unref();
+    this.sendChallenge(c, undefined);
+  }
+
+  private sendChallenge(c: Connection, rid: string | undefined): void {
+    const bytes = this.rand(CHALLENGE_BYTES);
+    c.challenge = { bytes, expiresAt: this.now() + this.limits.challengeTtlMs };
+    this.send(c, {
+      t: 'challenge',
+      ...(rid === undefined ? {} : { rid }),
+      nonce: b64uEncode(bytes),
+      origin: this.origin,
+      expiresInMs: this.limits.challengeTtlMs,
+    });
+  }
+
+  private onClose(c: Connection): void {
+    if (c.state === 'closed') return;
+    c.state = 'closed';
+    if (c.authTimer) clearTimeout(c.authTimer);
+    this.conns.delete(c);
+    this.metrics.connections.dec();
+    const dev = c.deviceId;
+    if (dev !== undefined && this.devices.get(dev) === c) {
+      this.devices.delete(dev);
+      this.metrics.authenticated.dec();
+      this.broadcastPresence(dev, false);
+    }
+    this.log.debug({ conn: c.id, device: p8(dev) }, 'closed');
+  }
+
+  /** Serialize and send; closes slow consumers instead of buffering without bound (THREATS B39). */
+  private send(c: Connection, frame: object): void {
+    this.sendRaw(c, JSON.stringify(frame));
+  }
+
+  private sendRaw(c: Connection, text: string): void {
+    if (c.ws.readyState !== 1) return;
+    if (c.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.log.warn(
+        { conn: c.id, device: p8(c.deviceId), buffered: c.ws.bufferedAmount },
+        'slow consumer closed',
+      );
+      this.close(c, 'SLOW_CONSUMER', 'send buffer limit exceeded');
+      c.ws.terminate();
+      return;
+    }
+    c.ws.send(text);
+  }
+
+  private error(
+    c: Connection,
+    code: ErrorCode,
+    message: string,
+    rid?: string,
+    extra: { retryAfterMs?: number; limit?: QuotaLimit } = {},
+  ): void {
+    this.metrics.errors.inc({ code });
+    this.send(c, { t: 'error', ...(rid === undefined ? {} : { rid }), code, message, ...extra });
+  }
+
+  private close(c: Connection, code: ErrorCode, message: string): void {
+    if (c.ws.readyState === 1) c.ws.close(ERROR_CODES[code].close, code);
+    this.log.info({ conn: c.id, device: p8(c.deviceId), code, message }, 'closing connection');
+  }
+
+  /** Report an error and close with its close code. */
+  private fail(c: Connection, code: ErrorCode, message: string, rid?: string): void {
+    this.error(c, code, message, rid);
+    this.close(c, code, message);
+  }
+
+  // ---------------------------------------------------------------- inbound frames
+
+  private onMessage(c: Connection, data: WebSocket.RawData, isBinary: boolean): void {
+    if (c.state === 'closed') return;
+    if (isBinary) {
+      this.invalid(c, 'binary frames are not supported');
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString();
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      this.invalid(c, parsed.reason, parsed.rid);
+      return;
+    }
+    const f = parsed.frame;
+    this.metrics.frames.inc({ type: f.t });
+    try {
+      if (c.state === 'await_auth') this.onPreAuth(c, f);
+      else this.onReady(c, f);
+    } catch (err) {
+      this.log.error({ conn: c.id, type: f.t, err: (err as Error).message }, 'frame handler failed');
+      this.error(c, 'INTERNAL', 'internal error', 'rid' in f ? f.rid : undefined);
+    }
+  }
+
+  private invalid(c: Connection, reason: string, rid?: string): void {
+    this.metrics.frames.inc({ type: 'invalid' });
+    this.log.info({ conn: c.id, device: p8(c.deviceId), reason }, 'invalid frame');
+    if (c.state !== 'ready' || ++c.invalidFrames > this.limits.maxInvalidFrames) {
+      this.fail(c, 'INVALID_FRAME', reason, rid);
+      return;
+    }
+    this.error(c, 'INVALID_FRAME', reason, rid);
+  }
+
+  private onPreAuth(c: Connection, f: ClientFrame): void {
+    if (f.t === 'hello') {
+      const wait = this.ipBuckets.take(c.ip, this.now());
+      if (wait > 0) {
+        this.metrics.rateLimited.inc({ scope: 'ip' });
+        this.fail(c, 'RATE_LIMITED', 'too many challenges', f.rid);
+        return;
+      }
+      this.sendChallenge(c, f.rid);
+      return;
+    }
+    if (f.t !== 'auth') {
+      this.fail(c, 'UNAUTHORIZED', 'authenticate first', 'rid' in f ? f.rid : undefined);
+      return;
+    }
+    const ch = c.challenge;
+    c.challenge = undefined; // single use, whatever the outcome
+    if (ch === undefined) {
+      this.fail(c, 'UNAUTHORIZED', 'no challenge outstanding', f.rid);
+      return;
+    }
+    if (this.now() > ch.expiresAt) {
+      this.fail(c, 'UNAUTHORIZED', 'challenge expired', f.rid);
+      return;
+    }
+    let ok = false;
+    try {
+      const pub = b64uDecode(f.deviceId);
+      const sig = b64uDecode(f.sig);
+      ok = verify(null, authMessage(this.origin, ch.bytes, pub), this.publicKey(f.deviceId, pub), sig);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      this.fail(c, 'UNAUTHORIZED', 'bad auth signature', f.rid);
+      return;
+    }
+    if (c.authTimer) clearTimeout(c.authTimer);
+    c.state = 'ready';
+    c.deviceId = f.deviceId;
+    const old = this.devices.get(f.deviceId);
+    this.devices.set(f.deviceId, c);
+    if (old !== undefined) {
+      // Newer connection wins (Signal ClientPresenceManager); the old one must not announce offline.
+      this.fail(old, 'DISPLACED', 'a newer connection of this device took over');
+    } else {
+      this.metrics.authenticated.inc();
+    }
+    const sessions = this.store.listSessions(f.deviceId, this.now());
+    this.send(c, {
+      t: 'welcome',
+      rid: f.rid,
+      deviceId: f.deviceId,
+      sessions: sessions.map((s) => this.info(s)),
+    });
+    this.broadcastPresence(f.deviceId, true, sessions);
+    this.log.info({ conn: c.id, device: p8(f.deviceId), sessions: sessions.length }, 'authenticated');
+  }
+
+  private publicKey(id: string, raw: Uint8Array): KeyObject {
+    let k = this.keyCache.get(id);
+    if (k === undefined) {
+      const der = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
+      der.set(ED25519_SPKI_PREFIX);
+      der.set(raw, ED25519_SPKI_PREFIX.length);
+      k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+      if (this.keyCache.size > 100_000) this.keyCache.clear();
+      this.keyCache.set(id, k);
+    }
+    return k;
+  }
+
+  private onReady(c: Connection, f: ClientFrame): void {
+    const dev = c.deviceId!;
+    const wait = this.deviceBuckets.take(dev, this.now());
+    if (wait > 0) {
+      this.metrics.rateLimited.inc({ scope: 'device' });
+      c.strikes++;
+      if (c.strikes > this.limits.rateLimitStrikes) {
+        this.fail(c, 'RATE_LIMITED', 'rate limit exceeded repeatedly');
+      } else if (c.strikes === 1) {
+        this.error(c, 'RATE_LIMITED', 'slow down', 'rid' in f ? f.rid : undefined, { retryAfterMs: wait });
+      }
+      return;
+    }
+    c.strikes = 0;
+    switch (f.t) {
+      case 'send':
+        this.onSend(c, dev, f);
+        return;
+      case 'ack':
+        this.onAck(c, dev, f.seqs);
+        return;
+      case 'fetch':
+        this.onFetch(c, dev, f.rid, f.afterSeq, f.limit, f.sid);
+        return;
+      case 'ping':
+        this.send(c, { t: 'pong', rid: f.rid, ts: this.now() });
+        return;
+      case 'create_session':
+        this.onCreate(c, dev, f);
+        return;
+      case 'join':
+        this.onJoin(c, dev, f.rid, f.sid);
+        return;
+      case 'list_sessions':
+        this.send(c, {
+          t: 'sessions',
+          rid: f.rid,
+          sessions: this.store.listSessions(dev, this.now()).map((s) => this.info(s)),
+        });
+        return;
+      case 'close_session':
+        this.onCloseSession(c, dev, f.rid, f.sid);
+        return;
+      case 'hello':
+      case 'auth':
+        this.error(c, 'INVALID_FRAME', 'already authenticated', f.rid);
+        return;
+    }
+  }
+
+  /** Session lookup with membership and expiry checks; reports the error and returns undefined. */
+  private memberSession(
+    c: Connection,
+    dev: string,
+    sid: string,
+    rid: string | undefined,
+  ): SessionRecord | undefined {
+    const s = this.store.getSession(sid);
+    if (s === undefined) {
+      this.error(c, 'SESSION_NOT_FOUND', 'no such session', rid);
+      return undefined;
+    }
+    // Non-members learn nothing beyond "not a member" (THREATS B32).
+    if (!s.members.includes(dev)) {
+      this.error(c, 'NOT_A_MEMBER', 'not a member of this session', rid);
+      return undefined;
+    }
+    if (s.expiresAt <= this.now()) {
+      this.error(c, 'EXPIRED', 'session expired', rid);
+      return undefined;
+    }
+    return s;
+  }
+
+  private info(s: SessionRecord): SessionInfo {
+    return {
+      sid: s.sid,
+      kind: s.kind,
+      creator: s.creator,
+      members: s.members,
+      expiresAt: s.expiresAt,
+      online: s.members.filter((m) => this.devices.has(m)),
+    };
+  }
+
+  private onCreate(c: Connection, dev: string, f: Extract<ClientFrame, { t: 'create_session' }>): void {
+    const members = f.members.includes(dev) ? f.members : [dev, ...f.members];
+    if (new Set(members).size !== members.length) {
+      this.error(c, 'INVALID_FRAME', 'duplicate members', f.rid);
+      return;
+    }
+    if (members.length > this.limits.maxMembersPerSession) {
+      this.error(c, 'MAILBOX_FULL', 'too many members', f.rid, { limit: 'members_per_session' });
+      return;
+    }
+    const now = this.now();
+    if (this.store.countSessionsCreatedBy(dev, now) >= this.limits.maxSessionsPerDevice) {
+      this.error(c, 'MAILBOX_FULL', 'too many open sessions', f.rid, { limit: 'sessions_per_device' });
+      return;
+    }
+    const ttl = Math.min(f.ttlMs ?? this.limits.defaultSessionTtlMs, this.limits.maxSessionTtlMs);
+    const rec: SessionRecord = {
+      sid: b64uEncode(this.rand(16)), // 128-bit, server-random (THREATS B32)
+      kind: f.kind,
+      creator: dev,
+      members,
+      createdAt: now,
+      expiresAt: now + ttl,
+      messageCount: 0,
+    };
+    this.store.createSession(rec);
+    const info = this.info(rec);
+    this.send(c, { t: 'session', rid: f.rid, session: info });
+    // Tell the other online members they have a new pending session.
+    for (const m of members) {
+      const mc = m === dev ? undefined : this.devices.get(m);
+      if (mc !== undefined) this.send(mc, { t: 'session', session: info });
+    }
+    this.log.info(
+      { sid: p6(rec.sid), device: p8(dev), kind: f.kind, members: members.length, ttl },
+      'session created',
+    );
+  }
+
+  private onJoin(c: Connection, dev: string, rid: string, sid: string): void {
+    const s = this.memberSession(c, dev, sid, rid);
+    if (s === undefined) return;
+    this.send(c, { t: 'session', rid, session: this.info(s) });
+  }
+
+  private onCloseSession(c: Connection, dev: string, rid: string, sid: string): void {
+    const s = this.memberSession(c, dev, sid, rid);
+    if (s === undefined) return;
+    this.store.purgeSession(sid);
+    for (const m of s.members) {
+      const mc = this.devices.get(m);
+      if (mc !== undefined) this.send(mc, m === dev ? { t: 'closed', rid, sid } : { t: 'closed', sid });
+    }
+    this.log.info({ sid: p6(sid), device: p8(dev) }, 'session closed');
+  }
+
+  private onSend(c: Connection, dev: string, f: SendFrame): void {
+    // Spoofing (THREATS B33): `from` must be the authenticated device. Refused, never re-stamped,
+    // so a buggy or malicious client learns immediately.
+    if (f.from !== dev) {
+      this.log.warn({ conn: c.id, device: p8(dev), claimed: p8(f.from) }, 'sender spoofing refused');
+      this.error(c, 'NOT_A_MEMBER', 'from does not match the authenticated device', f.rid);
+      return;
+    }
+    if (f.v !== PROTOCOL_VERSION) {
+      this.error(c, 'UNSUPPORTED_VERSION', `envelope v${f.v}`, f.rid);
+      return;
+    }
+    if (f.ct.length > this.limits.maxCiphertextChars) {
+      this.error(c, 'PAYLOAD_TOO_LARGE', 'ciphertext too large', f.rid);
+      return;
+    }
+    const s = this.memberSession(c, dev, f.sid, f.rid);
+    if (s === undefined) return;
+    if (f.to === dev || !s.members.includes(f.to)) {
+      this.error(c, 'NOT_A_MEMBER', 'recipient is not another member of this session', f.rid);
+      return;
+    }
+    const now = this.now();
+    const ttl = Math.min(f.ttlMs ?? this.limits.maxMessageTtlMs, this.limits.maxMessageTtlMs);
+    const expiresAt = Math.min(now + ttl, s.expiresAt);
+    const digest = createHash('sha256')
+      .update(f.to)
+      .update('\u0000')
+      .update(f.tag)
+      .update('\u0000')
+      .update(f.ct)
+      .digest('base64url');
+    const r = this.store.put(
+      {
+        sid: f.sid,
+        sender: dev,
+        recipient: f.to,
+        msgId: f.msgId,
+        tag: f.tag,
+        ct: f.ct,
+        digest,
+        ts: now,
+        expiresAt,
+      },
+      {
+        maxSessionMessages: this.limits.maxMessagesPerSession,
+        maxMailboxMessages: this.limits.maxMailboxMessages,
+        maxMailboxBytes: this.limits.maxMailboxBytes,
+      },
+    );
+    switch (r.kind) {
+      case 'session_missing':
+        this.error(c, 'SESSION_NOT_FOUND', 'no such session', f.rid);
+        return;
+      case 'conflict':
+        // Misbehaviour worth a log line: same id, different body (BRIDGE.md §10).
+        this.log.warn({ sid: p6(f.sid), device: p8(dev), msgId: f.msgId.slice(0, 32) }, 'msgId conflict');
+        this.error(c, 'DUPLICATE_CONFLICT', 'msgId already used with a different body', f.rid);
+        return;
+      case 'full':
+        this.error(c, 'MAILBOX_FULL', `quota reached: ${r.limit}`, f.rid, { limit: r.limit });
+        return;
+      case 'duplicate':
+        this.metrics.duplicates.inc();
+        this.send(c, {
+          t: 'accepted',
+          rid: f.rid,
+          msgId: f.msgId,
+          seq: r.seq,
+          ts: r.ts,
+          duplicate: true,
+        });
+        return;
+      case 'stored': {
+        this.metrics.stored.inc();
+        // Persisted: only now may the sender forget the message.
+        this.send(c, { t: 'accepted', rid: f.rid, msgId: f.msgId, seq: r.seq, ts: r.ts });
+        this.log.debug(
+          { sid: p6(f.sid), from: p8(dev), to: p8(f.to), seq: r.seq, size: f.ct.length },
+          'stored',
+        );
+        const rc = this.devices.get(f.to);
+        if (rc !== undefined) {
+          this.deliver(rc, {
+            sid: f.sid,
+            sender: dev,
+            recipient: f.to,
+            msgId: f.msgId,
+            tag: f.tag,
+            seq: r.seq,
+            ts: now,
+            expiresAt,
+            ct: f.ct,
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  private deliver(c: Connection, m: StoredMessage): void {
+    c.inflight.set(m.seq, this.now());
+    this.metrics.delivered.inc();
+    this.sendRaw(
+      c,
+      JSON.stringify({
+        t: 'deliver',
+        sid: m.sid,
+        from: m.sender,
+        to: m.recipient,
+        tag: m.tag,
+        msgId: m.msgId,
+        seq: m.seq,
+        ts: m.ts,
+        ct: m.ct,
+      }),
+    );
+  }
+
+  private onAck(c: Connection, dev: string, seqs: number[]): void {
+    const n = this.store.ack(dev, seqs);
+    const now = this.now();
+    for (const seq of seqs) {
+      const at = c.inflight.get(seq);
+      if (at !== undefined) {
+        c.inflight.delete(seq);
+        this.metrics.ackLatency.observe((now - at) / 1000);
+      }
+    }
+    this.metrics.acked.inc(n);
+  }
+
+  private onFetch(
+    c: Connection,
+    dev: string,
+    rid: string,
+    afterSeq: number,
+    limit?: number,
+    sid?: string,
+  ): void {
+    if (sid !== undefined && this.memberSession(c, dev, sid, rid) === undefined) return;
+    const page = Math.min(limit ?? this.limits.fetchPageSize, this.limits.fetchPageSize);
+    const now = this.now();
+    const rows = this.store.listAfter(dev, afterSeq, page + 1, now, sid);
+    const hasMore = rows.length > page;
+    const messages = rows.slice(0, page).map((m) => {
+      c.inflight.set(m.seq, now);
+      return {
+        sid: m.sid,
+        from: m.sender,
+        to: m.recipient,
+        tag: m.tag,
+        msgId: m.msgId,
+        seq: m.seq,
+        ts: m.ts,
+        ct: m.ct,
+      };
+    });
+    this.metrics.delivered.inc(messages.length);
+    this.send(c, { t: 'batch', rid, messages, hasMore });
+  }
+
+  // ---------------------------------------------------------------- presence and timers
+
+  private broadcastPresence(dev: string, online: boolean, sessions?: SessionRecord[]): void {
+    const list = sessions ?? this.store.listSessions(dev, this.now());
+    for (const s of list) {
+      for (const m of s.members) {
+        if (m === dev) continue;
+        const mc = this.devices.get(m);
+        if (mc !== undefined) this.send(mc, { t: 'presence', sid: s.sid, deviceId: dev, online });
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        this.log.debug({ conn: c.id, device: p8(c.deviceId) }, 'missed pong, terminating');
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      try {
+        c.ws.ping();
+      } catch {
+        c.ws.terminate();
+      }
+    }
+    const now = this.now();
+    this.ipBuckets.prune(now);
+    this.deviceBuckets.prune(now);
+  }
+
+  /** Re-send deliveries not acknowledged within `redeliverAfterMs` (never treated as acknowledged). */
+  redeliver(): void {
+    const now = this.now();
+    for (const c of this.conns) {
+      if (c.state !== 'ready' || c.inflight.size === 0) continue;
+      const due: number[] = [];
+      for (const [seq, at] of c.inflight) if (now - at >= this.limits.redeliverAfterMs) due.push(seq);
+      if (due.length === 0) continue;
+      const rows = this.store.getBySeqs(c.deviceId!, due, now);
+      const found = new Set(rows.map((r) => r.seq));
+      for (const seq of due) if (!found.has(seq)) c.inflight.delete(seq); // acked elsewhere or expired
+      for (const r of rows) this.deliver(c, r);
+    }
+  }
+
+  sweep(): void {
+    const r = this.store.sweep(this.now());
+    if (r.messages > 0) this.metrics.expired.inc({ what: 'message' }, r.messages);
+    if (r.sessions > 0) this.metrics.expired.inc({ what: 'session' }, r.sessions);
+    if (r.messages + r.sessions > 0) this.log.info(r, 'swept expired');
+  }
+
+  /** Stop accepting, close every socket with 1001, wait up to the grace period, then terminate. */
+  async shutdown(): Promise<void> {
+    this.draining = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const c of this.conns) {
+      if (c.authTimer) clearTimeout(c.authTimer);
+      if (c.ws.readyState === 1) c.ws.close(ERROR_CODES.SHUTTING_DOWN.close, 'SHUTTING_DOWN');
+    }
+    const deadline = Date.now() + this.limits.shutdownGraceMs;
+    while (this.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of [...this.conns]) {
+      c.ws.terminate();
+      this.onClose(c);
+    }
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+}
