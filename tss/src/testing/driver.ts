@@ -17,6 +17,11 @@ import { seededRandom } from './rng.ts';
 export interface DeliveryStats {
   /** Payload bytes delivered, broadcasts counted once per recipient. */
   bytes: number;
+  /**
+   * Milliseconds each party spent in its own session calls, in input order. With parties on their
+   * own devices, the ceremony's compute latency is about the largest of these.
+   */
+  partyMs: number[];
   messages: number;
   bytesByRound: Record<number, number>;
 }
@@ -44,7 +49,15 @@ export function testPartyIds(n: number, label = 'party'): Uint8Array[] {
 
 /** Run sessions to completion by delivering every message; never throws for protocol aborts. */
 export function runSessions<R>(parties: readonly Party<R>[], intercept?: Intercept): RunOutcome<R> {
-  const stats: DeliveryStats = { bytes: 0, messages: 0, bytesByRound: {} };
+  const stats: DeliveryStats = { bytes: 0, messages: 0, bytesByRound: {}, partyMs: parties.map(() => 0) };
+  const timed = <T>(i: number, f: () => T): T => {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      stats.partyMs[i]! += performance.now() - t0;
+    }
+  };
   const errors = new Map<string, TssError>();
   const queue: { to: Uint8Array; msg: ProtocolMessage }[] = [];
   const enqueue = (out: ProtocolMessage[]) => {
@@ -63,9 +76,9 @@ export function runSessions<R>(parties: readonly Party<R>[], intercept?: Interce
     if (p.session.progress.state === 'running') refusals.push({ party: p.id, error: err });
     else errors.set(toHex(p.id), err);
   };
-  for (const p of parties) {
+  for (const [i, p] of parties.entries()) {
     try {
-      enqueue(p.session.start());
+      enqueue(timed(i, () => p.session.start()));
     } catch (e) {
       fail(p, e);
     }
@@ -73,13 +86,14 @@ export function runSessions<R>(parties: readonly Party<R>[], intercept?: Interce
   for (let i = 0; i < queue.length; i++) {
     const { to, msg } = queue[i]!;
     queue[i] = undefined as never; // let delivered payloads be collected
-    const p = parties.find((q) => equalBytes(q.id, to));
+    const pi = parties.findIndex((q) => equalBytes(q.id, to));
+    const p = parties[pi];
     if (!p || errors.has(toHex(p.id))) continue;
     stats.messages++;
     stats.bytes += msg.payload.length;
     stats.bytesByRound[msg.round] = (stats.bytesByRound[msg.round] ?? 0) + msg.payload.length;
     try {
-      enqueue(p.session.receive(msg));
+      enqueue(timed(pi, () => p.session.receive(msg)));
     } catch (e) {
       fail(p, e);
     }

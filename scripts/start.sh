@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Concord's one-command start on a fresh Debian machine with Node >= 20.19:
+# install dependencies, run the keygen demo, build the extension, start the bridge (SQLite store in ./data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Concord needs Node >= 20.19 (found "+process.version+")"); process.exit(1); }'
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "==> Installing dependencies (better-sqlite3 compiles from source: about 2 minutes, needs python3, make, g++)"
+  npm ci --no-audit --no-fund
+fi
+
+echo "==> Keygen demo"
+npm run --silent demo
+
+echo
+echo "==> Building the extension"
+npm run --silent build >/dev/null
+HOST="${CONCORD_BRIDGE_HOST:-127.0.0.1}"
+PORT="${CONCORD_BRIDGE_PORT:-8787}"
+cat <<MSG
+
+The extension is built in: $(pwd)/dist/extension
+Load it in Chromium or Chrome:
+  1. open chrome://extensions
+  2. switch on "Developer mode" (top right)
+  3. click "Load unpacked" and choose $(pwd)/dist/extension
+The extension talks to the bridge at ws://${HOST}:${PORT} (change it in the extension's Settings).
+
+==> Starting the bridge on ws://${HOST}:${PORT} (data in ./data; Ctrl-C to stop)
+MSG
+exec npm run --silent bridge -- --host "$HOST" --port "$PORT" --data-dir ./data

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Concord's one test command (`npm test`; CI runs exactly this): installs what the tests need —
+# npm packages and Debian's Chromium for the browser tests — then type-checks, lints and runs
+# every test (unit, protocol, bridge, extension unit and end-to-end) with vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "==> Installing npm dependencies"
+  npm ci --no-audit --no-fund
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> Installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+echo "==> Type-check"
+npx tsc -p tsconfig.json
+echo "==> Lint and format check"
+npx biome check . --diagnostic-level=error
+echo "==> Tests"
+exec npx vitest run "$@"
