@@ -240,7 +240,7 @@ export class Relay {
       return;
     }
     const f = parsed.frame;
-    this.metrics.frames.inc({ type: f.t });
+    this.frameCounter(f.t).inc();
     try {
       if (c.state === 'await_auth') this.onPreAuth(c, f);
       else this.onReady(c, f);
@@ -250,8 +250,20 @@ export class Relay {
     }
   }
 
+  private readonly frameCounters = new Map<string, { inc(): void }>();
+
+  /** Bound label children: resolving labels on every frame is measurable at 20k frames/s. */
+  private frameCounter(type: string): { inc(): void } {
+    let c = this.frameCounters.get(type);
+    if (c === undefined) {
+      c = this.metrics.frames.labels(type);
+      this.frameCounters.set(type, c);
+    }
+    return c;
+  }
+
   private invalid(c: Connection, reason: string, rid?: string): void {
-    this.metrics.frames.inc({ type: 'invalid' });
+    this.frameCounter('invalid').inc();
     this.log.info({ conn: c.id, device: p8(c.deviceId), reason }, 'invalid frame');
     if (c.state !== 'ready' || ++c.invalidFrames > this.limits.maxInvalidFrames) {
       this.fail(c, 'INVALID_FRAME', reason, rid);

@@ -1,0 +1,294 @@
+/**
+ * Bridge load benchmark (loopback only). Starts the relay in a child process with the `loadtest`
+ * profile (so the generator and the server each get a core), opens N authenticated connections in
+ * sessions of 3, then for a bounded time sends fixed-size sealed-size payloads around each session
+ * at a target rate with a bounded in-flight window, and reports delivered messages/s, p50/p99
+ * delivery latency (send → deliver at the recipient) and memory. Prints a human summary and one
+ * JSON line per run.
+ *
+ *   npm run bench:bridge -- --connections 1000,5000 --duration 10 --rate 30000
+ *   options: --connections <n[,n]> --duration <s> --rate <msgs/s> --window <n> --payload <bytes>
+ *            --store memory|sqlite --max-messages <n>
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { authMessage } from '../src/protocol/auth.ts';
+import { b64uDecode, b64uEncode } from '../src/protocol/base64url.ts';
+import { SUBPROTOCOL } from '../src/protocol/frames.ts';
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '1000,5000' },
+    duration: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '30000' },
+    window: { type: 'string', default: '4000' },
+    payload: { type: 'string', default: '256' },
+    store: { type: 'string', default: 'memory' },
+    'max-messages': { type: 'string', default: '2000000' },
+  },
+});
+
+interface Client {
+  ws: WebSocket;
+  id: string;
+  key: KeyObject;
+  peers: string[];
+  sid: string;
+  ackQ: number[];
+  next: number;
+}
+
+const root = resolve(import.meta.dirname, '../..');
+
+async function startServer(
+  store: string,
+): Promise<{ proc: ChildProcess; url: string; http: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
+  const proc = spawn(
+    join(root, 'node_modules/.bin/tsx'),
+    [
+      join(root, 'bridge-server/src/bin/bridge.ts'),
+      '--port',
+      '0',
+      '--profile',
+      'loadtest',
+      '--store',
+      store,
+      '--data-dir',
+      dir,
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=2048' },
+    },
+  );
+  const url = await new Promise<string>((res, rej) => {
+    let buf = '';
+    const t = setTimeout(() => rej(new Error('server did not start')), 30_000);
+    proc.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (ws:\/\/\S+)/.exec(buf);
+      if (m?.[1]) {
+        clearTimeout(t);
+        res(m[1]);
+      }
+    });
+    proc.on('exit', (code) => rej(new Error(`server exited ${code}: ${buf}`)));
+  });
+  return { proc, url, http: url.replace('ws://', 'http://').replace(/\/v1$/, ''), dir };
+}
+
+function newDevice(): { id: string; raw: Uint8Array; key: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const x = publicKey.export({ format: 'jwk' }).x as string;
+  return { id: x, raw: b64uDecode(x), key: privateKey };
+}
+
+function connect(url: string, origin: string): Promise<Client> {
+  const d = newDevice();
+  return new Promise((res, rej) => {
+    const ws = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false });
+    const c: Client = { ws, id: d.id, key: d.key, peers: [], sid: '', ackQ: [], next: 0 };
+    const t = setTimeout(() => rej(new Error('auth timeout')), 60_000);
+    ws.once('error', rej);
+    ws.on('message', function first(data) {
+      const f = JSON.parse(data.toString());
+      if (f.t === 'challenge') {
+        const sig = sign(null, authMessage(origin, b64uDecode(f.nonce), d.raw), d.key);
+        ws.send(JSON.stringify({ t: 'auth', rid: 'a', deviceId: d.id, sig: b64uEncode(sig) }));
+      } else if (f.t === 'welcome') {
+        clearTimeout(t);
+        ws.off('message', first);
+        res(c);
+      } else if (f.t === 'error') {
+        rej(new Error(f.code));
+      }
+    });
+  });
+}
+
+function pct(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function scrape(http: string, name: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+async function run(n: number): Promise<Record<string, unknown>> {
+  const store = values.store ?? 'memory';
+  const server = await startServer(store);
+  const origin = new URL(server.url).origin.replace('http', 'ws');
+  const t0 = performance.now();
+  const clients: Client[] = [];
+  // Connect in waves to avoid a SYN storm on loopback.
+  for (let i = 0; i < n; i += 250) {
+    const wave = await Promise.all(
+      Array.from({ length: Math.min(250, n - i) }, () =>
+        connect(server.url, `ws://${new URL(server.url).host}`),
+      ),
+    );
+    clients.push(...wave);
+  }
+  void origin;
+  const connectS = (performance.now() - t0) / 1000;
+  // Sessions of 3: the first member creates, all know the sid.
+  const groups: Client[][] = [];
+  for (let i = 0; i + 2 < clients.length; i += 3) groups.push(clients.slice(i, i + 3));
+  await Promise.all(
+    groups.map(
+      (g) =>
+        new Promise<void>((res, rej) => {
+          const [a] = g as [Client];
+          const onMsg = (data: WebSocket.RawData) => {
+            const f = JSON.parse(data.toString());
+            if (f.t === 'session' && f.rid === 'c') {
+              a.ws.off('message', onMsg);
+              for (const m of g) {
+                m.sid = f.session.sid;
+                m.peers = g.filter((x) => x !== m).map((x) => x.id);
+              }
+              res();
+            } else if (f.t === 'error') rej(new Error(f.code));
+          };
+          a.ws.on('message', onMsg);
+          a.ws.send(
+            JSON.stringify({
+              t: 'create_session',
+              rid: 'c',
+              kind: 'sign',
+              members: g.map((x) => x.id),
+              ttlMs: 600_000,
+            }),
+          );
+        }),
+    ),
+  );
+  const active = groups.flat();
+  const payload = b64uEncode(new Uint8Array(Number(values.payload)).fill(0x5a));
+  const sentAt = new Map<string, number>();
+  const latencies = new Float64Array(Number(values['max-messages']));
+  let delivered = 0;
+  let sent = 0;
+  let errors = 0;
+  let measuring = false;
+  let measuredDelivered = 0;
+  for (const c of active) {
+    c.ws.on('message', (data) => {
+      const text = data.toString();
+      // Cheap dispatch: deliveries dominate.
+      if (text.startsWith('{"t":"deliver"')) {
+        const f = JSON.parse(text) as { from: string; msgId: string; seq: number };
+        const k = `${f.from}|${f.msgId}`;
+        const at = sentAt.get(k);
+        if (at !== undefined) {
+          sentAt.delete(k);
+          if (measuring && measuredDelivered < latencies.length)
+            latencies[measuredDelivered++] = performance.now() - at;
+          delivered++;
+        }
+        c.ackQ.push(f.seq);
+      } else if (text.startsWith('{"t":"error"')) {
+        errors++;
+      }
+    });
+  }
+  const ackTimer = setInterval(() => {
+    for (const c of active) {
+      if (c.ackQ.length > 0) {
+        c.ws.send(JSON.stringify({ t: 'ack', seqs: c.ackQ.splice(0, 1000) }));
+      }
+    }
+  }, 20);
+  const rate = Number(values.rate);
+  const windowMax = Number(values.window);
+  const durationMs = Number(values.duration) * 1000;
+  const tickMs = 5;
+  let cursor = 0;
+  let counter = 0;
+  const warmupMs = 1000;
+  const start = performance.now();
+  let measureStart = 0;
+  let measureEndDelivered = 0;
+  await new Promise<void>((res) => {
+    let debt = 0;
+    const tick = setInterval(() => {
+      const now = performance.now();
+      if (!measuring && now - start >= warmupMs) {
+        measuring = true;
+        measureStart = now;
+        delivered = 0;
+      }
+      if (now - start >= warmupMs + durationMs || sent >= latencies.length) {
+        clearInterval(tick);
+        measureEndDelivered = delivered;
+        res();
+        return;
+      }
+      debt += (rate * tickMs) / 1000;
+      while (debt >= 1 && sentAt.size < windowMax) {
+        debt -= 1;
+        const c = active[cursor]!;
+        cursor = (cursor + 1) % active.length;
+        const to = c.peers[c.next++ % 2]!;
+        const msgId = `m${(counter++).toString(36)}`;
+        sentAt.set(`${c.id}|${msgId}`, performance.now());
+        c.ws.send(
+          `{"t":"send","rid":"${msgId}","v":1,"sid":"${c.sid}","from":"${c.id}","to":"${to}","tag":"bench","msgId":"${msgId}","ct":"${payload}"}`,
+        );
+        sent++;
+      }
+      if (debt > rate) debt = rate; // do not accumulate unbounded debt when the window is full
+    }, tickMs);
+  });
+  const elapsedS = (performance.now() - measureStart) / 1000;
+  clearInterval(ackTimer);
+  const lat = latencies.slice(0, measuredDelivered).sort();
+  const serverRss = await scrape(server.http, 'concord_bridge_process_resident_memory_bytes');
+  const serverHeap = await scrape(server.http, 'concord_bridge_nodejs_heap_size_used_bytes');
+  const connGauge = await scrape(server.http, 'concord_bridge_connections');
+  for (const c of clients) c.ws.terminate();
+  server.proc.kill('SIGTERM');
+  await new Promise((r) => server.proc.once('exit', r));
+  rmSync(server.dir, { recursive: true, force: true });
+  return {
+    bench: 'bridge-load',
+    store,
+    connections: n,
+    connectionsHeld: connGauge,
+    sessions: groups.length,
+    connectSeconds: Number(connectS.toFixed(2)),
+    durationSeconds: Number(elapsedS.toFixed(2)),
+    targetRate: rate,
+    payloadBytes: Number(values.payload),
+    delivered: measureEndDelivered,
+    msgsPerSec: Math.round(measureEndDelivered / elapsedS),
+    p50Ms: Number(pct(lat, 50).toFixed(2)),
+    p99Ms: Number(pct(lat, 99).toFixed(2)),
+    maxMs: Number((lat[lat.length - 1] ?? Number.NaN).toFixed(2)),
+    errors,
+    serverRssMB: Math.round(serverRss / 1048576),
+    serverHeapMB: Math.round(serverHeap / 1048576),
+    generatorRssMB: Math.round(process.memoryUsage().rss / 1048576),
+  };
+}
+
+for (const n of (values.connections ?? '1000').split(',').map(Number)) {
+  const r = await run(n);
+  process.stdout.write(
+    `connections=${r.connections} held=${r.connectionsHeld} store=${r.store} delivered/s=${r.msgsPerSec} ` +
+      `p50=${r.p50Ms}ms p99=${r.p99Ms}ms server RSS=${r.serverRssMB}MB errors=${r.errors}\n`,
+  );
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+}
+process.exit(0);
