@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick]`: keygen and signing wall time with every party in one
+ * `npm run bench [-- --json] [-- --quick] [-- --no-parallel]`: keygen and signing wall time with every party in one
  * process (messages in memory, every signature verified), bytes delivered per ceremony (broadcasts
  * counted once per recipient, as PROTOCOL.md §7 does), and the stored KeyShare size. With --json,
  * one JSON object per line, e.g.
@@ -9,10 +9,12 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { utf8 } from '../src/bytes.ts';
 import type { KeyShare } from '../src/keyshare.ts';
-import { expectAllOk, runDkg, runSign } from '../src/testing/driver.ts';
+import { expectAllOk, runDkg, runSign, testPartyIds } from '../src/testing/driver.ts';
+import { parallelDkg } from './parallel-dkg.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
+const parallel = !process.argv.includes('--no-parallel');
 
 interface Case {
   powers: number[];
@@ -61,6 +63,26 @@ for (const c of CASES) {
     },
     `keygen ${label.padEnd(20)} ${(ms / 1000).toFixed(2)} s (slowest party alone ${(Math.max(...run.stats.partyMs) / 1000).toFixed(2)} s)   ${kb(run.stats.bytes)} on the wire   ${kb(shareBytes)} stored per party`,
   );
+
+  if (parallel) {
+    // The same ceremony with each party on its own worker thread (devices run in parallel).
+    const ids = testPartyIds(c.powers.length, 'bench');
+    const p = await parallelDkg(
+      ids.map((id, i) => ({ id, power: c.powers[i]! })),
+      c.threshold,
+    );
+    emit(
+      {
+        op: 'keygen-parallel',
+        powers: c.powers,
+        threshold: c.threshold,
+        ms: Math.round(p.ms),
+        bytes: p.bytes,
+        threads: c.powers.length,
+      },
+      `keygen ${label.padEnd(20)} ${(p.ms / 1000).toFixed(2)} s with one worker thread per party (${c.powers.length} threads on this machine's cores)`,
+    );
+  }
 
   const shares: KeyShare[] = c.signers.map((i) => results[i]!.keyShare);
   const iterations = quick ? 3 : 10;
