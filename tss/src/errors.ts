@@ -35,6 +35,8 @@ export type TssErrorCode =
   | 'ECHO_MISMATCH'
   | 'TRANSCRIPT_MISMATCH'
   | 'PUBLIC_KEY_MISMATCH'
+  // reshare two-phase finish (THREATS A23, A24)
+  | 'CERTIFICATE_INVALID'
   // OT and multiplication checks (ban-worthy: selective abort)
   | 'BASE_OT_FAILED'
   | 'ALL_BUT_ONE_FAILED'

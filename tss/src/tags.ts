@@ -53,6 +53,17 @@ export const TAGS = {
   backupAd: 'concord/backup/ad/v1',
   backupKey: 'concord/backup/key/v1',
   backupKeyCheck: 'concord/backup/key-check/v1',
+  // reshare / refresh (reshare/*): parameters, session id, rounds, transcript, certificate
+  reshareParams: 'concord/reshare/params/v1',
+  reshareSession: 'concord/reshare/session/v1',
+  reshareCommit: 'concord/reshare/commit/v1',
+  reshareEcho: 'concord/reshare/echo/v1',
+  resharePokCoefficient: 'concord/reshare/pok/coefficient/v1',
+  resharePokShare: 'concord/reshare/pok/public-share/v1',
+  reshareZeroSeed: 'concord/reshare/zero-seed/v1',
+  reshareTranscript: 'concord/reshare/transcript/v1',
+  reshareDescriptor: 'concord/reshare/descriptor/v1',
+  reshareCertificate: 'concord/reshare/certificate/v1',
 } as const;
 
 export type TagName = keyof typeof TAGS;

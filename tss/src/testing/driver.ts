@@ -3,12 +3,18 @@
  * FIFO queue. Used by tests, benchmarks and the demo. An `intercept` hook lets adversarial tests
  * mutate, drop or duplicate any delivered copy (THREATS A harness: "malicious round" wrapper).
  */
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { equalBytes, toHex, utf8 } from '../bytes.ts';
+import { concatBytes, equalBytes, toHex, utf8 } from '../bytes.ts';
 import { type DkgResult, DkgSession } from '../dkg/session.ts';
 import { TssError } from '../errors.ts';
 import type { KeyShare } from '../keyshare.ts';
+import type { PartySpec } from '../math/weighted.ts';
 import type { RandomBytes } from '../random.ts';
+import { CertificateCollector, type ReshareCertificate } from '../reshare/certificate.ts';
+import { reshareMembers } from '../reshare/params.ts';
+import type { ReshareOutcome } from '../reshare/rounds.ts';
+import { ReshareSession } from '../reshare/session.ts';
 import type { ProtocolMessage, RoundEngine } from '../session/engine.ts';
 import type { Signature } from '../sign/rounds.ts';
 import { SignSession } from '../sign/session.ts';
@@ -176,4 +182,83 @@ export function inMemorySigner(
   seed?: string,
 ): (digest: Uint8Array) => Signature {
   return (digest) => expectAllOk(runSign({ keyShares, digest, seed }))[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reshare / refresh (reshare/*)
+
+/** A deterministic Ed25519 identity secret for a test party id (never for production). */
+export function testIdentitySecret(id: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8('concord/test/identity'), id));
+}
+
+/** Ed25519 public identity keys (by hex id) of test parties. */
+export function testIdentityKeys(ids: readonly Uint8Array[]): Map<string, Uint8Array> {
+  return new Map(ids.map((id) => [toHex(id), ed25519.getPublicKey(testIdentitySecret(id))]));
+}
+
+export interface RunReshareOptions {
+  /** Active shares of the old parties taking part; their power must reach the old threshold. */
+  readonly oldShares: readonly KeyShare[];
+  readonly newParties: readonly PartySpec[];
+  readonly newThreshold: number;
+  /** Ed25519 identity secrets by hex id; defaults to `testIdentitySecret(id)`. */
+  readonly identities?: ReadonlyMap<string, Uint8Array>;
+  /** Seed for every member's RNG (member i uses `${seed}/${i}`); defaults to the platform CSPRNG. */
+  readonly seed?: string;
+  readonly intercept?: Intercept;
+}
+
+export interface ReshareRun extends RunOutcome<ReshareOutcome> {
+  /** Session members (dealers ∪ new parties) in id order; `outcomes` follow this order. */
+  readonly ids: Uint8Array[];
+  /** Public identity keys of the new parties. */
+  readonly identityKeys: Map<string, Uint8Array>;
+  /** The complete certificate when every member finished (else undefined). */
+  readonly certificate: ReshareCertificate | undefined;
+}
+
+/**
+ * Run a whole reshare in memory: every dealer and new party, then (if all finished) assemble the
+ * certificate from the new parties' signatures. Nothing is activated: that is the caller's step.
+ */
+export function runReshare(opts: RunReshareOptions): ReshareRun {
+  const first = opts.oldShares[0];
+  if (!first) throw new TssError('INVALID_PARAMETERS', 'at least one old share is required');
+  const oldDescriptor = first.descriptor;
+  const oldParties = opts.oldShares.map((k) => k.selfId);
+  const { members } = reshareMembers({
+    oldDescriptor,
+    oldParties,
+    newParties: opts.newParties,
+    newThreshold: opts.newThreshold,
+  });
+  const secretOf = (id: Uint8Array) => opts.identities?.get(toHex(id)) ?? testIdentitySecret(id);
+  const identityKeys = new Map(
+    opts.newParties.map((p) => [toHex(p.id), ed25519.getPublicKey(secretOf(p.id))] as const),
+  );
+  const parties = members.map((m, i) => ({
+    id: m.id,
+    session: new ReshareSession({
+      oldDescriptor,
+      oldShare: opts.oldShares.find((k) => equalBytes(k.selfId, m.id)),
+      oldParties,
+      newParties: opts.newParties,
+      newThreshold: opts.newThreshold,
+      selfId: m.id,
+      signer: m.next ? (msg: Uint8Array) => ed25519.sign(msg, secretOf(m.id)) : undefined,
+      rng: opts.seed !== undefined ? seededRandom(`${opts.seed}/${i}`) : undefined,
+    }),
+  }));
+  const run = runSessions(parties, opts.intercept);
+  let certificate: ReshareCertificate | undefined;
+  if (run.outcomes.every((o) => o.ok)) {
+    const outs = run.outcomes.map((o) => (o as { value: ReshareOutcome }).value);
+    const collector = new CertificateCollector(outs[0]!, identityKeys);
+    outs.forEach((o, i) => {
+      if (o.ownSignature) collector.add(members[i]!.id, o.ownSignature);
+    });
+    certificate = collector.certificate();
+  }
+  return { ...run, ids: members.map((m) => m.id), identityKeys, certificate };
 }

@@ -1,0 +1,163 @@
+/**
+ * Reshare wire messages, separate from what a party keeps (same layout rules as dkg/messages.ts:
+ * `[version u8][type u8][fields…]`, exact counts, every point and scalar validated at parse).
+ * Which fields are present depends on the roles of sender and recipient, and the decoders take the
+ * expected counts from the reshare context, so an absent part must be empty and a present one
+ * must be exactly the expected size:
+ *  - Feldman vector and coefficient proofs: t_new entries from a dealer, none otherwise;
+ *  - point shares: one per recipient's new point from a dealer to a new party, none otherwise;
+ *  - zero-seed contribution and OT setup messages: only between two new parties.
+ */
+import { Reader, Writer } from '../codec/binary.ts';
+import { MAX_OT_PAYLOAD, WIRE_VERSION } from '../dkg/messages.ts';
+import { TssError } from '../errors.ts';
+import type { Point } from '../math/scalar.ts';
+import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
+
+export const RESHARE_MSG_TYPE = {
+  r1: 0x21,
+  r2: 0x22,
+  r3: 0x23,
+  r4: 0x24,
+} as const;
+
+const MAX_LIST = 4096;
+
+/** Round 1, broadcast: a random session contribution and a commitment to the Feldman vector. */
+export interface ReshareR1Broadcast {
+  readonly contribution: Uint8Array;
+  readonly commitment: Uint8Array;
+}
+
+/** Round 2, to one peer: echo of round 1, the opening, coefficient proofs, base-OT receiver message. */
+export interface ReshareR2ToPeer {
+  readonly echo: Uint8Array;
+  readonly feldman: readonly Point[];
+  readonly salt: Uint8Array;
+  readonly proofs: readonly SchnorrProof[];
+  readonly ot: Uint8Array;
+}
+
+/** Round 3, to one peer: echo of round 2, the peer's new point shares, zero seed, base-OT reply. */
+export interface ReshareR3ToPeer {
+  readonly echo: Uint8Array;
+  readonly shares: readonly bigint[];
+  readonly zeroSeed: Uint8Array;
+  readonly ot: Uint8Array;
+}
+
+/** Round 4, broadcast: the transcript hash and a proof of each of the sender's new public shares. */
+export interface ReshareR4Broadcast {
+  readonly transcript: Uint8Array;
+  readonly proofs: readonly SchnorrProof[];
+}
+
+/** What a recipient expects from one sender, derived from both parties' roles. */
+export interface Expect {
+  /** t_new when the sender deals, else 0. */
+  readonly feldman: number;
+  /** Recipient's new power when the sender deals to a new recipient, else 0. */
+  readonly shares: number;
+  /** Both are new parties: zero seed and OT messages present. */
+  readonly pair: boolean;
+  /** Sender's new power (public-share proofs in round 4), 0 for a leaving dealer. */
+  readonly senderPower: number;
+}
+
+function header(type: number): Writer {
+  return new Writer().u8(WIRE_VERSION).u8(type);
+}
+
+function open(bytes: Uint8Array, type: number, what: string): Reader {
+  const r = new Reader(bytes, what);
+  r.expectU8(WIRE_VERSION, 'wire version');
+  const t = r.u8();
+  if (t !== type) throw new TssError('WRONG_ROUND', `${what}: message type 0x${t.toString(16)}`);
+  return r;
+}
+
+function exactCount(n: number, expected: number, what: string): void {
+  if (n !== expected) throw new TssError('BAD_LENGTH', `${what}: ${n} entries, expected exactly ${expected}`);
+}
+
+function proofs(r: Reader, what: string): SchnorrProof[] {
+  return r.list(0, MAX_LIST, (rr, i) => decodeSchnorr(rr.raw(SCHNORR_PROOF_BYTES), `${what}[${i}]`));
+}
+
+function otBytes(r: Reader, present: boolean, what: string): Uint8Array {
+  const ot = r.bytes(MAX_OT_PAYLOAD);
+  if (present !== ot.length > 0)
+    throw new TssError('BAD_LENGTH', `${what}: OT message ${present ? 'missing' : 'unexpected'}`);
+  return ot;
+}
+
+export function encodeReshareR1(m: ReshareR1Broadcast): Uint8Array {
+  return header(RESHARE_MSG_TYPE.r1).raw(m.contribution).raw(m.commitment).finish();
+}
+
+export function decodeReshareR1(b: Uint8Array): ReshareR1Broadcast {
+  const r = open(b, RESHARE_MSG_TYPE.r1, 'reshare.r1');
+  const out = { contribution: r.raw(32), commitment: r.raw(32) };
+  r.end();
+  return out;
+}
+
+export function encodeReshareR2(m: ReshareR2ToPeer): Uint8Array {
+  return header(RESHARE_MSG_TYPE.r2)
+    .raw(m.echo)
+    .list(m.feldman, (w, P) => w.point(P))
+    .raw(m.salt)
+    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
+    .bytes(m.ot)
+    .finish();
+}
+
+export function decodeReshareR2(b: Uint8Array, e: Expect): ReshareR2ToPeer {
+  const r = open(b, RESHARE_MSG_TYPE.r2, 'reshare.r2');
+  const echo = r.raw(32);
+  const feldman = r.list(0, MAX_LIST, (rr, k) => rr.point(`feldman[${k}]`));
+  exactCount(feldman.length, e.feldman, 'reshare.r2 Feldman commitment');
+  const salt = r.raw(32);
+  const ps = proofs(r, 'reshare.r2.proof');
+  exactCount(ps.length, e.feldman, 'reshare.r2 proofs');
+  const ot = otBytes(r, e.pair, 'reshare.r2');
+  r.end();
+  return { echo, feldman, salt, proofs: ps, ot };
+}
+
+export function encodeReshareR3(m: ReshareR3ToPeer): Uint8Array {
+  return header(RESHARE_MSG_TYPE.r3)
+    .raw(m.echo)
+    .list(m.shares, (w, s) => w.scalar(s))
+    .bytes(m.zeroSeed)
+    .bytes(m.ot)
+    .finish();
+}
+
+export function decodeReshareR3(b: Uint8Array, e: Expect): ReshareR3ToPeer {
+  const r = open(b, RESHARE_MSG_TYPE.r3, 'reshare.r3');
+  const echo = r.raw(32);
+  const shares = r.list(0, MAX_LIST, (rr, i) => rr.scalar(`share[${i}]`));
+  exactCount(shares.length, e.shares, 'reshare.r3 shares');
+  const zeroSeed = r.bytes(32);
+  if (zeroSeed.length !== (e.pair ? 32 : 0)) throw new TssError('BAD_LENGTH', 'reshare.r3: zero seed length');
+  const ot = otBytes(r, e.pair, 'reshare.r3');
+  r.end();
+  return { echo, shares, zeroSeed, ot };
+}
+
+export function encodeReshareR4(m: ReshareR4Broadcast): Uint8Array {
+  return header(RESHARE_MSG_TYPE.r4)
+    .raw(m.transcript)
+    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
+    .finish();
+}
+
+export function decodeReshareR4(b: Uint8Array, e: Expect): ReshareR4Broadcast {
+  const r = open(b, RESHARE_MSG_TYPE.r4, 'reshare.r4');
+  const transcript = r.raw(32);
+  const ps = proofs(r, 'reshare.r4.proof');
+  exactCount(ps.length, e.senderPower, 'reshare.r4 proofs');
+  r.end();
+  return { transcript, proofs: ps };
+}
