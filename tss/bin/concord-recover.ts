@@ -9,7 +9,7 @@
  * 0600; it is never printed. The tool opens no network connection: it imports no network module and
  * the test suite runs it with every network API stubbed to throw.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { inspectBackup, openBackup } from '../src/backup/backup.ts';
 import { BackupError } from '../src/backup/errors.ts';
@@ -307,6 +307,11 @@ async function main(argv: string[]): Promise<number> {
   if (o === 'help') {
     out(HELP);
     return 0;
+  }
+  // Refuse existing output files before asking for any passphrase (writing uses 'wx' as well).
+  for (const p of [o.outHex, o.outKeystore, o.outWif]) {
+    if (p !== undefined && existsSync(p))
+      throw new UsageError(`${p} already exists; refusing to overwrite it`);
   }
   const { inputs, failures } = await openAll(o);
   if (o.verifyOnly) {

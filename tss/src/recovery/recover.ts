@@ -6,13 +6,14 @@
  *    x < n and within the vault's points, shares in [1, n).
  * 2. Group by vault id and group public key; each vault is handled on its own.
  * 3. Within a vault, split by epoch; backups of one epoch must agree on threshold and parties.
- * 4. Pick the newest epoch whose backups reach the threshold by themselves (power = number of
+ * 4. Refuse duplicates within an epoch: the same party's backup twice (same file or not), or one
+ *    point claimed by two files. Done before counting power, so a file given twice is reported as a
+ *    duplicate rather than as missing power.
+ * 5. Pick the newest epoch whose backups reach the threshold by themselves (power = number of
  *    distinct points). Other epochs' files are listed as ignored, with why. Shares from different
  *    epochs lie on different polynomials: mixing them gives a wrong key, so it is never done; when no
  *    epoch suffices alone and several are present the error is EPOCH_MISMATCH, otherwise
  *    BELOW_THRESHOLD with the missing power.
- * 5. Refuse duplicates in the chosen epoch: the same party's backup twice (same file or not), or one
- *    point claimed by two files.
  * 6. Check each share against its recorded public share (share·G == P), naming the file.
  * 7. Interpolate exactly t points at zero (Lagrange; lowest x first), and check key·G equals the
  *    recorded group public key before returning anything.
@@ -130,6 +131,39 @@ function recoverOne(vaultId: string, groupKey: string, entries: Entry[], warning
       }
     }
   }
+  // 4. Duplicates in any epoch: the same party twice, or one point in two files.
+  for (const [epoch, used] of byEpoch) {
+    const byParty = new Map<string, Entry>();
+    const byPoint = new Map<bigint, Entry>();
+    for (const e of used) {
+      const pid = toHex(e.v.source.partyId);
+      const prev = byParty.get(pid);
+      if (prev) {
+        const what = sameSecretContent(prev.v.source, e.v.source)
+          ? 'are the same backup given twice'
+          : 'are two different backups of the same party';
+        return fail(
+          new TssError(
+            'CONFLICTING_DUPLICATE',
+            `duplicate backup: ${prev.label} and ${e.label} ${what} (party ${short(pid)}, epoch ${epoch}); remove one`,
+          ),
+        );
+      }
+      byParty.set(pid, e);
+      for (const x of e.v.points) {
+        const owner = byPoint.get(x);
+        if (owner) {
+          return fail(
+            new TssError(
+              'CONFLICTING_DUPLICATE',
+              `duplicate point: evaluation point x = ${x} appears in both ${owner.label} and ${e.label}`,
+            ),
+          );
+        }
+        byPoint.set(x, e);
+      }
+    }
+  }
   base.epochs = [...byEpoch.entries()]
     .sort((a, b) => b[0] - a[0])
     .map(([epoch, list]) => {
@@ -144,7 +178,7 @@ function recoverOne(vaultId: string, groupKey: string, entries: Entry[], warning
       };
     });
 
-  // 4. The newest epoch that reaches its threshold alone.
+  // 5. The newest epoch that reaches its threshold alone.
   const chosen = base.epochs.find((e) => e.missing === 0);
   if (!chosen) {
     const detail = base.epochs
@@ -165,7 +199,7 @@ function recoverOne(vaultId: string, groupKey: string, entries: Entry[], warning
     return fail(
       new TssError(
         'BELOW_THRESHOLD',
-        `below threshold: vault ${short(vaultId)} epoch ${e.epoch} needs signing power ${e.threshold}, these backups hold ${e.power}; ${e.missing} more point${e.missing === 1 ? '' : 's'} of signing power missing (${e.labels.join(', ')})`,
+        `vault ${short(vaultId)} epoch ${e.epoch} needs signing power ${e.threshold}, these backups hold ${e.power}; ${e.missing} more point${e.missing === 1 ? '' : 's'} of signing power missing (${e.labels.join(', ')})`,
       ),
     );
   }
@@ -178,38 +212,6 @@ function recoverOne(vaultId: string, groupKey: string, entries: Entry[], warning
     for (const label of e.labels) base.ignored.push({ label, epoch: e.epoch, reason: why });
   }
   const used = byEpoch.get(chosen.epoch)!;
-
-  // 5. Duplicates: same party twice, or one point in two files.
-  const byParty = new Map<string, Entry>();
-  const byPoint = new Map<bigint, Entry>();
-  for (const e of used) {
-    const pid = toHex(e.v.source.partyId);
-    const prev = byParty.get(pid);
-    if (prev) {
-      const what = sameSecretContent(prev.v.source, e.v.source)
-        ? 'are the same backup given twice'
-        : 'are two different backups of the same party';
-      return fail(
-        new TssError(
-          'CONFLICTING_DUPLICATE',
-          `duplicate backup: ${prev.label} and ${e.label} ${what} (party ${short(pid)}, epoch ${chosen.epoch}); remove one`,
-        ),
-      );
-    }
-    byParty.set(pid, e);
-    for (const x of e.v.points) {
-      const owner = byPoint.get(x);
-      if (owner) {
-        return fail(
-          new TssError(
-            'CONFLICTING_DUPLICATE',
-            `duplicate point: evaluation point x = ${x} appears in both ${owner.label} and ${e.label}`,
-          ),
-        );
-      }
-      byPoint.set(x, e);
-    }
-  }
 
   // 6. Every share must match its recorded public share (blames the file, not the set).
   for (const e of used) {

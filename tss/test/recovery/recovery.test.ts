@@ -115,6 +115,12 @@ describe('THREATS D68: duplicates and bad points are refused before interpolatio
       'CONFLICTING_DUPLICATE',
       /#1 and #3 are the same backup given twice/,
     );
+    // Named as a duplicate even when, counted once, the set would be below threshold.
+    expectRefusedBeforeInterpolation(
+      only(inputs([v.l1, v.l1])),
+      'CONFLICTING_DUPLICATE',
+      /#1 and #2 are the same backup given twice/,
+    );
   });
 
   it('the same point from two different files (same party, different share)', () => {
