@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env -S node --import tsx
 /**
  * concord-recover: the offline disaster-recovery tool (THREATS D66–D76).
  *
