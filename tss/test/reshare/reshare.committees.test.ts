@@ -113,3 +113,35 @@ describe('reshare to a new committee', () => {
     expect(expectAllOk(run).every((o) => o.descriptor.epoch === 1)).toBe(true);
   });
 });
+
+describe('reshare edge layouts', () => {
+  it('refreshes a single-party vault ([1] t=1: no peers, the engine finishes at once)', async () => {
+    const [solo] = loadFixture('1_t1').shares as [KeyShare];
+    const run = runReshare({
+      oldShares: [solo],
+      newParties: [{ id: solo.selfId, power: 1 }],
+      newThreshold: 1,
+      seed: 'solo',
+    });
+    const [next] = activateAll(run, [solo.selfId]) as [KeyShare];
+    expect(next.epoch).toBe(1);
+    // With t = 1 the polynomial is the constant s: the share is the key itself, by construction.
+    expect(next.shares[0]).toBe(solo.shares[0]);
+    await expectSigns([next], solo.descriptor.address, 'solo');
+  });
+
+  it('a heavy dealer uses only the points it needs: [4] t=3 → [2,2] t=3 with a new device', async () => {
+    const [heavy] = loadFixture('4_t3').shares as [KeyShare];
+    const d = newDevice('split');
+    const parties = [
+      { id: heavy.selfId, power: 2 },
+      { id: d, power: 2 },
+    ];
+    const run = runReshare({ oldShares: [heavy], newParties: parties, newThreshold: 3, seed: 'split' });
+    const outs = expectFinished(run);
+    expectSameVault(outs[0]!.descriptor, heavy.descriptor, parties, 3);
+    const [n0, nd] = activateAll(run, [heavy.selfId, d]) as [KeyShare, KeyShare];
+    expect(secretOf([n0, nd])).toBe(secretOf([heavy]));
+    await expectSigns([n0, nd], heavy.descriptor.address, 'split');
+  });
+});
