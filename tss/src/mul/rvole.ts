@@ -19,6 +19,14 @@
  * Every failure here may reveal bits of a fixed correlation (β through the OT, Δ through the OT
  * check) and is therefore a ban of the counterparty (PROTOCOL.md §8.1, TOB-SILA-12).
  *
+ * Hashes (all bound to the instance id): θ_i = H(rvoleChi, instance, H(rvoleChi, instance, ã), i) as
+ * scalars; μ = SHA-512 under rvoleMu (64 bytes, as PROTOCOL.md §4 and SL); g_256..511 from a
+ * ChaCha20 stream keyed by H(rvoleSession, instance, "gadget"), a field list distinct from the
+ * signing layer's instance-id derivation under the same tag.
+ *
+ * Wire format: fixed-length raw concatenations of 32-byte big-endian scalars, no length prefixes or
+ * headers (the enclosing signing message carries version and type); lengths are checked exactly.
+ *
  * Side channels: JS BigInt arithmetic is not constant time. We avoid every branch and memory index
  * that depends on a secret bit: choice-dependent terms are selected byte-wise with masks between
  * the encoding of the value and the encoding of n (≡ 0 mod n), so the BigInt operand has the same
