@@ -10,6 +10,7 @@ import { decodeDescriptor, encodeDescriptor } from '../../src/descriptor.ts';
 import { KeyShare } from '../../src/keyshare.ts';
 import { verifyCertificate } from '../../src/reshare/certificate.ts';
 import { EpochState } from '../../src/reshare/state.ts';
+import { TAGS } from '../../src/tags.ts';
 import { expectAllOk, runReshare } from '../../src/testing/driver.ts';
 import { interpolateSecret } from '../../src/testing/inspect.ts';
 import { loadFixture } from '../fixtures/index.ts';
@@ -143,5 +144,13 @@ describe('reshare edge layouts', () => {
     const [n0, nd] = activateAll(run, [heavy.selfId, d]) as [KeyShare, KeyShare];
     expect(secretOf([n0, nd])).toBe(secretOf([heavy]));
     await expectSigns([n0, nd], heavy.descriptor.address, 'split');
+  });
+});
+
+describe('reshare domain separation', () => {
+  it('every tag, reshare tags included, is distinct', () => {
+    const values = Object.values(TAGS);
+    expect(new Set(values).size).toBe(values.length);
+    expect(values.filter((v) => v.startsWith('concord/reshare/')).length).toBe(10);
   });
 });
