@@ -1,9 +1,15 @@
 /** Frame codecs and the error table: fast-check properties and table invariants. */
 import fc from 'fast-check';
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { b64uDecode, b64uEncode } from '../src/protocol/base64url.ts';
 import { ERROR_CODE_LIST, ERROR_CODES, errorCodeForClose } from '../src/protocol/codes.ts';
-import { parseClientFrame, parseServerFrame } from '../src/protocol/frames.ts';
+import {
+  ClientFrameSchema,
+  fastClientFrame,
+  parseClientFrame,
+  parseServerFrame,
+} from '../src/protocol/frames.ts';
 
 const b64 = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map(b64uEncode);
 const rid = fc.string({ minLength: 1, maxLength: 64 });
@@ -84,6 +90,84 @@ describe('frame codecs', () => {
     );
     expect(bad).toMatchObject({ ok: false, rid: 'r' });
     if (!bad.ok) expect(bad.reason).not.toContain('SECRET');
+  });
+
+  it('the send/ack fast path accepts only what the full schema accepts, with the same output', () => {
+    // Mutations aimed at every check the fast path makes: wrong types, lengths at and past the
+    // bounds, characters outside each alphabet, unknown and missing keys, non-integer seqs.
+    const junk = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.constant(''),
+      fc.constant(-1),
+      fc.constant(1.5),
+      fc.constant(Number.MAX_SAFE_INTEGER + 2),
+      fc.constant('a"b'),
+      fc.constant('x'.repeat(43)),
+      fc.constant('x'.repeat(22)),
+      fc.constant('é'.repeat(43)),
+      fc.constant('+'.repeat(43)),
+      fc.constant([]),
+      fc.constant([1, -1]),
+      fc.constant({}),
+      fc.string({ maxLength: 130 }),
+      fc.integer(),
+      fc.double(),
+    );
+    const key = fc.constantFrom(
+      't',
+      'rid',
+      'v',
+      'sid',
+      'from',
+      'to',
+      'tag',
+      'msgId',
+      'ttlMs',
+      'ct',
+      'seqs',
+      'x',
+    );
+    const ack = fc.record(
+      { t: fc.constant('ack'), rid, seqs: fc.array(fc.nat(), { minLength: 1, maxLength: 5 }) },
+      { requiredKeys: ['t', 'seqs'] },
+    );
+    const base = fc.oneof(sendFrame, ack);
+    const mutated = fc
+      .tuple(base, fc.array(fc.tuple(key, junk, fc.boolean()), { maxLength: 3 }))
+      .map(([f, muts]) => {
+        const o: Record<string, unknown> = { ...f };
+        for (const [k, val, del] of muts) {
+          if (del) delete o[k];
+          else o[k] = val;
+        }
+        // Through JSON like a real frame (drops undefined, keeps __proto__ as an own key).
+        return JSON.parse(JSON.stringify(o)) as unknown;
+      });
+    let fastHits = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          base.map((f) => JSON.parse(JSON.stringify(f)) as unknown),
+          mutated,
+        ),
+        (raw) => {
+          const fast = fastClientFrame(raw);
+          const full = v.safeParse(ClientFrameSchema, raw);
+          if (fast !== undefined) {
+            fastHits++;
+            expect(full.success).toBe(true);
+            if (full.success) expect(fast).toEqual(full.output);
+          } else if (full.success) {
+            // Only frames other than send/ack may skip the fast path.
+            expect(['send', 'ack']).not.toContain(full.output.t);
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(fastHits).toBeGreaterThan(300);
+    expect(fastClientFrame(JSON.parse('{"t":"ack","seqs":[1],"__proto__":{}}'))).toBeUndefined();
   });
 
   it('base64url round-trips and rejects non-canonical input', () => {
