@@ -188,7 +188,8 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<RunningBrid
         adm.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.ceil(adm.retryAfterMs / 1000)) },
       );
     }
-    wss.handleUpgrade(req, socket, head, (ws) => r.attach(ws, ip));
+    // `socket` is the TCP socket `ws` will write to; the relay corks it to coalesce frames.
+    wss.handleUpgrade(req, socket, head, (ws) => r.attach(ws, ip, socket));
   });
 
   await new Promise<void>((resolve, reject) => {
