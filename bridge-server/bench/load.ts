@@ -13,6 +13,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,11 +31,20 @@ const { values } = parseArgs({
     payload: { type: 'string', default: '256' },
     store: { type: 'string', default: 'memory' },
     'max-messages': { type: 'string', default: '2000000' },
+    /** Messages a sending client emits per turn (2 = one to each peer, like a protocol round). */
+    burst: { type: 'string', default: '2' },
+    /** How often clients flush their batched acks. */
+    'ack-ms': { type: 'string', default: '20' },
+    /** Extra node flags for the server child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+    'server-node-args': { type: 'string', default: '' },
   },
 });
 
 interface Client {
   ws: WebSocket;
+  /** The TCP socket under `ws` (captured through `createConnection`), corked per tick. */
+  sock: Socket;
+  corked: boolean;
   id: string;
   key: KeyObject;
   peers: string[];
@@ -49,9 +59,16 @@ async function startServer(
   store: string,
 ): Promise<{ proc: ChildProcess; url: string; http: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
+  // `node --import tsx` rather than the tsx CLI: one process (no wrapper), and flags such as
+  // --cpu-prof (refused in NODE_OPTIONS) reach the server.
+  const nodeArgs = (values['server-node-args'] ?? '').split(' ').filter(Boolean);
   const proc = spawn(
-    join(root, 'node_modules/.bin/tsx'),
+    process.execPath,
     [
+      '--max-old-space-size=2048',
+      '--import',
+      'tsx',
+      ...nodeArgs,
       join(root, 'bridge-server/src/bin/bridge.ts'),
       '--port',
       '0',
@@ -65,8 +82,8 @@ async function startServer(
       'warn',
     ],
     {
+      cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=2048' },
     },
   );
   const url = await new Promise<string>((res, rej) => {
@@ -94,8 +111,27 @@ function newDevice(): { id: string; raw: Uint8Array; key: KeyObject } {
 function connect(url: string, origin: string): Promise<Client> {
   const d = newDevice();
   return new Promise((res, rej) => {
-    const ws = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false });
-    const c: Client = { ws, id: d.id, key: d.key, peers: [], sid: '', ackQ: [], next: 0 };
+    let sock: Socket | undefined;
+    const ws = new WebSocket(url, SUBPROTOCOL, {
+      perMessageDeflate: false,
+      // The relay only sends JSON it built itself; the generator need not re-validate UTF-8.
+      skipUTF8Validation: true,
+      createConnection: ((o: NetConnectOpts) => {
+        sock = netConnect(o);
+        return sock;
+      }) as typeof netConnect,
+    });
+    const c: Client = {
+      ws,
+      sock: sock!,
+      corked: false,
+      id: d.id,
+      key: d.key,
+      peers: [],
+      sid: '',
+      ackQ: [],
+      next: 0,
+    };
     const t = setTimeout(() => rej(new Error('auth timeout')), 60_000);
     ws.once('error', rej);
     ws.on('message', function first(data) {
@@ -176,29 +212,59 @@ async function run(n: number): Promise<Record<string, unknown>> {
   );
   const active = groups.flat();
   const payload = b64uEncode(new Uint8Array(Number(values.payload)).fill(0x5a));
-  const sentAt = new Map<string, number>();
+  // msgIds are `m<counter>`, unique across the run, so the counter alone keys the send time.
+  const sentAt = new Map<number, number>();
   const latencies = new Float64Array(Number(values['max-messages']));
   let delivered = 0;
   let sent = 0;
   let errors = 0;
   let measuring = false;
   let measuredDelivered = 0;
+  // Writes are coalesced per socket within a tick (the ws client otherwise makes one writev per
+  // frame), the same technique as the relay's end-of-turn flush.
+  const corked: Client[] = [];
+  const cork = (c: Client) => {
+    if (c.corked) return;
+    c.corked = true;
+    c.sock.cork();
+    corked.push(c);
+  };
+  const uncorkAll = () => {
+    for (const c of corked) {
+      c.corked = false;
+      c.sock.uncork();
+    }
+    corked.length = 0;
+  };
+  const MSGID = Buffer.from('"msgId":"m');
+  const SEQ = Buffer.from('"seq":');
   for (const c of active) {
-    c.ws.on('message', (data) => {
-      const text = data.toString();
-      // Cheap dispatch: deliveries dominate.
-      if (text.startsWith('{"t":"deliver"')) {
-        const f = JSON.parse(text) as { from: string; msgId: string; seq: number };
-        const k = `${f.from}|${f.msgId}`;
-        const at = sentAt.get(k);
+    c.ws.on('message', (data: Buffer) => {
+      // Frames are `{"t":"<type>",...`: byte 6 names the type. Deliveries dominate; `accepted`
+      // needs no work (the window is released on delivery). Field order is fixed by the relay's
+      // JSON.stringify, so msgId and seq are read in place instead of parsing ~600 bytes.
+      const kind = data[6];
+      if (kind === 0x64 /* d */) {
+        const i = data.indexOf(MSGID) + MSGID.length;
+        let id = 0;
+        let j = i;
+        for (; data[j]! >= 0x30 && data[j]! <= 0x39; j++) id = id * 10 + data[j]! - 0x30;
+        const k = data.indexOf(SEQ, j) + SEQ.length;
+        let seq = 0;
+        for (let q = k; data[q]! >= 0x30 && data[q]! <= 0x39; q++) seq = seq * 10 + data[q]! - 0x30;
+        if (i < MSGID.length || k < SEQ.length || j === i) {
+          errors++;
+          return;
+        }
+        const at = sentAt.get(id);
         if (at !== undefined) {
-          sentAt.delete(k);
+          sentAt.delete(id);
           if (measuring && measuredDelivered < latencies.length)
             latencies[measuredDelivered++] = performance.now() - at;
           delivered++;
         }
-        c.ackQ.push(f.seq);
-      } else if (text.startsWith('{"t":"error"')) {
+        c.ackQ.push(seq);
+      } else if (kind === 0x65 /* e */) {
         errors++;
       }
     });
@@ -206,12 +272,15 @@ async function run(n: number): Promise<Record<string, unknown>> {
   const ackTimer = setInterval(() => {
     for (const c of active) {
       if (c.ackQ.length > 0) {
-        c.ws.send(JSON.stringify({ t: 'ack', seqs: c.ackQ.splice(0, 1000) }));
+        cork(c);
+        c.ws.send(`{"t":"ack","seqs":[${c.ackQ.splice(0, 1000).join(',')}]}`);
       }
     }
-  }, 20);
+    uncorkAll();
+  }, Number(values['ack-ms']));
   const rate = Number(values.rate);
   const windowMax = Number(values.window);
+  const burst = Math.max(1, Number(values.burst));
   const durationMs = Number(values.duration) * 1000;
   const tickMs = 5;
   let cursor = 0;
@@ -220,14 +289,19 @@ async function run(n: number): Promise<Record<string, unknown>> {
   const start = performance.now();
   let measureStart = 0;
   let measureEndDelivered = 0;
+  let genCpu0 = process.cpuUsage();
+  let serverCpu0: Promise<number> = Promise.resolve(Number.NaN);
   await new Promise<void>((res) => {
     let debt = 0;
+    let last = start;
     const tick = setInterval(() => {
       const now = performance.now();
       if (!measuring && now - start >= warmupMs) {
         measuring = true;
         measureStart = now;
         delivered = 0;
+        genCpu0 = process.cpuUsage();
+        serverCpu0 = scrape(server.http, 'concord_bridge_process_cpu_seconds_total');
       }
       if (now - start >= warmupMs + durationMs || sent >= latencies.length) {
         clearInterval(tick);
@@ -235,23 +309,31 @@ async function run(n: number): Promise<Record<string, unknown>> {
         res();
         return;
       }
-      debt += (rate * tickMs) / 1000;
+      // Credit by elapsed time, not by tick count: timers fire late on a busy machine.
+      debt = Math.min(debt + (rate * (now - last)) / 1000, (rate * 4 * tickMs) / 1000);
+      last = now;
       while (debt >= 1 && sentAt.size < windowMax) {
-        debt -= 1;
         const c = active[cursor]!;
         cursor = (cursor + 1) % active.length;
-        const to = c.peers[c.next++ % 2]!;
-        const msgId = `m${(counter++).toString(36)}`;
-        sentAt.set(`${c.id}|${msgId}`, performance.now());
-        c.ws.send(
-          `{"t":"send","rid":"${msgId}","v":1,"sid":"${c.sid}","from":"${c.id}","to":"${to}","tag":"bench","msgId":"${msgId}","ct":"${payload}"}`,
-        );
-        sent++;
+        cork(c);
+        for (let b = 0; b < burst && debt >= 1; b++) {
+          debt -= 1;
+          const to = c.peers[c.next++ % 2]!;
+          const id = counter++;
+          sentAt.set(id, performance.now());
+          c.ws.send(
+            `{"t":"send","rid":"m${id}","v":1,"sid":"${c.sid}","from":"${c.id}","to":"${to}","tag":"bench","msgId":"m${id}","ct":"${payload}"}`,
+          );
+          sent++;
+        }
       }
-      if (debt > rate) debt = rate; // do not accumulate unbounded debt when the window is full
+      uncorkAll();
     }, tickMs);
   });
   const elapsedS = (performance.now() - measureStart) / 1000;
+  const genCpu = process.cpuUsage(genCpu0);
+  const serverCpuS =
+    (await scrape(server.http, 'concord_bridge_process_cpu_seconds_total')) - (await serverCpu0);
   clearInterval(ackTimer);
   const lat = latencies.slice(0, measuredDelivered).sort();
   const serverRss = await scrape(server.http, 'concord_bridge_process_resident_memory_bytes');
@@ -270,13 +352,20 @@ async function run(n: number): Promise<Record<string, unknown>> {
     connectSeconds: Number(connectS.toFixed(2)),
     durationSeconds: Number(elapsedS.toFixed(2)),
     targetRate: rate,
+    window: windowMax,
+    ackMs: Number(values['ack-ms']),
     payloadBytes: Number(values.payload),
     delivered: measureEndDelivered,
     msgsPerSec: Math.round(measureEndDelivered / elapsedS),
+    burst,
     p50Ms: Number(pct(lat, 50).toFixed(2)),
     p99Ms: Number(pct(lat, 99).toFixed(2)),
     maxMs: Number((lat[lat.length - 1] ?? Number.NaN).toFixed(2)),
     errors,
+    /** Server CPU (user + system) per delivered message in the measured window, microseconds. */
+    serverCpuUsPerMsg: Number(((serverCpuS * 1e6) / measureEndDelivered).toFixed(1)),
+    serverCpuPct: Math.round((serverCpuS / elapsedS) * 100),
+    generatorCpuUsPerMsg: Number(((genCpu.user + genCpu.system) / measureEndDelivered).toFixed(1)),
     serverRssMB: Math.round(serverRss / 1048576),
     serverHeapMB: Math.round(serverHeap / 1048576),
     generatorRssMB: Math.round(process.memoryUsage().rss / 1048576),
@@ -287,7 +376,8 @@ for (const n of (values.connections ?? '1000').split(',').map(Number)) {
   const r = await run(n);
   process.stdout.write(
     `connections=${r.connections} held=${r.connectionsHeld} store=${r.store} delivered/s=${r.msgsPerSec} ` +
-      `p50=${r.p50Ms}ms p99=${r.p99Ms}ms server RSS=${r.serverRssMB}MB errors=${r.errors}\n`,
+      `p50=${r.p50Ms}ms p99=${r.p99Ms}ms server CPU=${r.serverCpuUsPerMsg}us/msg (${r.serverCpuPct}%) ` +
+      `generator CPU=${r.generatorCpuUsPerMsg}us/msg server RSS=${r.serverRssMB}MB errors=${r.errors}\n`,
   );
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }
