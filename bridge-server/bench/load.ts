@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { authMessage } from '../src/protocol/auth.ts';
@@ -269,13 +270,15 @@ async function run(n: number): Promise<Record<string, unknown>> {
       }
     });
   }
+  // Acks ride in the same write as the client's next sends (one TCP segment, so one read on the
+  // relay instead of two), or go on their own after `--ack-ms` for clients that stay quiet.
+  const flushAcks = (c: Client) => {
+    if (c.ackQ.length === 0) return;
+    cork(c);
+    c.ws.send(`{"t":"ack","seqs":[${c.ackQ.splice(0, 1000).join(',')}]}`);
+  };
   const ackTimer = setInterval(() => {
-    for (const c of active) {
-      if (c.ackQ.length > 0) {
-        cork(c);
-        c.ws.send(`{"t":"ack","seqs":[${c.ackQ.splice(0, 1000).join(',')}]}`);
-      }
-    }
+    for (const c of active) flushAcks(c);
     uncorkAll();
   }, Number(values['ack-ms']));
   const rate = Number(values.rate);
@@ -290,7 +293,10 @@ async function run(n: number): Promise<Record<string, unknown>> {
   let measureStart = 0;
   let measureEndDelivered = 0;
   let genCpu0 = process.cpuUsage();
+  // The generator's own event-loop delay: a stalled generator inflates measured latency.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   let serverCpu0: Promise<number> = Promise.resolve(Number.NaN);
+  let serverSys0: Promise<number> = Promise.resolve(Number.NaN);
   await new Promise<void>((res) => {
     let debt = 0;
     let last = start;
@@ -301,7 +307,9 @@ async function run(n: number): Promise<Record<string, unknown>> {
         measureStart = now;
         delivered = 0;
         genCpu0 = process.cpuUsage();
+        loopDelay.enable();
         serverCpu0 = scrape(server.http, 'concord_bridge_process_cpu_seconds_total');
+        serverSys0 = scrape(server.http, 'concord_bridge_process_cpu_system_seconds_total');
       }
       if (now - start >= warmupMs + durationMs || sent >= latencies.length) {
         clearInterval(tick);
@@ -316,6 +324,7 @@ async function run(n: number): Promise<Record<string, unknown>> {
         const c = active[cursor]!;
         cursor = (cursor + 1) % active.length;
         cork(c);
+        flushAcks(c);
         for (let b = 0; b < burst && debt >= 1; b++) {
           debt -= 1;
           const to = c.peers[c.next++ % 2]!;
@@ -332,8 +341,12 @@ async function run(n: number): Promise<Record<string, unknown>> {
   });
   const elapsedS = (performance.now() - measureStart) / 1000;
   const genCpu = process.cpuUsage(genCpu0);
+  loopDelay.disable();
+  const serverLagP99 = await scrape(server.http, 'concord_bridge_nodejs_eventloop_lag_p99_seconds');
   const serverCpuS =
     (await scrape(server.http, 'concord_bridge_process_cpu_seconds_total')) - (await serverCpu0);
+  const serverSysS =
+    (await scrape(server.http, 'concord_bridge_process_cpu_system_seconds_total')) - (await serverSys0);
   clearInterval(ackTimer);
   const lat = latencies.slice(0, measuredDelivered).sort();
   const serverRss = await scrape(server.http, 'concord_bridge_process_resident_memory_bytes');
@@ -365,6 +378,10 @@ async function run(n: number): Promise<Record<string, unknown>> {
     /** Server CPU (user + system) per delivered message in the measured window, microseconds. */
     serverCpuUsPerMsg: Number(((serverCpuS * 1e6) / measureEndDelivered).toFixed(1)),
     serverCpuPct: Math.round((serverCpuS / elapsedS) * 100),
+    /** Share of the server's CPU spent in the kernel (socket syscalls, mostly). */
+    serverSysPct: Math.round((serverSysS / serverCpuS) * 100),
+    serverLoopLagP99Ms: Number((serverLagP99 * 1000).toFixed(1)),
+    generatorLoopLagP99Ms: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),
     generatorCpuUsPerMsg: Number(((genCpu.user + genCpu.system) / measureEndDelivered).toFixed(1)),
     serverRssMB: Math.round(serverRss / 1048576),
     serverHeapMB: Math.round(serverHeap / 1048576),
@@ -376,8 +393,8 @@ for (const n of (values.connections ?? '1000').split(',').map(Number)) {
   const r = await run(n);
   process.stdout.write(
     `connections=${r.connections} held=${r.connectionsHeld} store=${r.store} delivered/s=${r.msgsPerSec} ` +
-      `p50=${r.p50Ms}ms p99=${r.p99Ms}ms server CPU=${r.serverCpuUsPerMsg}us/msg (${r.serverCpuPct}%) ` +
-      `generator CPU=${r.generatorCpuUsPerMsg}us/msg server RSS=${r.serverRssMB}MB errors=${r.errors}\n`,
+      `p50=${r.p50Ms}ms p99=${r.p99Ms}ms server CPU=${r.serverCpuUsPerMsg}us/msg (${r.serverCpuPct}%, sys ${r.serverSysPct}%) ` +
+      `generator CPU=${r.generatorCpuUsPerMsg}us/msg loop lag p99 server/generator=${r.serverLoopLagP99Ms}/${r.generatorLoopLagP99Ms}ms server RSS=${r.serverRssMB}MB errors=${r.errors}\n`,
   );
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }

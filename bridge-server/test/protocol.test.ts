@@ -10,6 +10,7 @@ import {
   parseClientFrame,
   parseServerFrame,
 } from '../src/protocol/frames.ts';
+import { deliverJson } from '../src/relay/relay.ts';
 
 const b64 = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map(b64uEncode);
 const rid = fc.string({ minLength: 1, maxLength: 64 });
@@ -168,6 +169,39 @@ describe('frame codecs', () => {
     );
     expect(fastHits).toBeGreaterThan(300);
     expect(fastClientFrame(JSON.parse('{"t":"ack","seqs":[1],"__proto__":{}}'))).toBeUndefined();
+  });
+
+  it('the relay builds deliver frames exactly as JSON.stringify would, and they parse', () => {
+    fc.assert(
+      fc.property(sendFrame, fc.nat(), fc.nat(), (f, seq, ts) => {
+        const m = {
+          sid: f.sid,
+          sender: f.from,
+          recipient: f.to,
+          msgId: f.msgId,
+          tag: f.tag,
+          seq,
+          ts,
+          expiresAt: ts,
+          ct: f.ct,
+        };
+        const text = deliverJson(m);
+        const want = {
+          t: 'deliver',
+          sid: f.sid,
+          from: f.from,
+          to: f.to,
+          tag: f.tag,
+          msgId: f.msgId,
+          seq,
+          ts,
+          ct: f.ct,
+        };
+        expect(text).toBe(JSON.stringify(want));
+        expect(parseServerFrame(text)).toEqual({ ok: true, frame: want });
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('base64url round-trips and rejects non-canonical input', () => {

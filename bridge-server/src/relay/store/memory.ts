@@ -9,6 +9,7 @@ import type {
   PutLimits,
   PutResult,
   SessionRecord,
+  SessionView,
   StoredMessage,
   SweepResult,
 } from './types.ts';
@@ -57,9 +58,8 @@ export class MemoryStore implements MailboxStore {
     }
   }
 
-  getSession(sid: string): SessionRecord | undefined {
-    const s = this.sessions.get(sid);
-    return s === undefined ? undefined : { ...s, members: [...s.members] };
+  getSession(sid: string): SessionView | undefined {
+    return this.sessions.get(sid);
   }
 
   listSessions(device: string, now: number): SessionRecord[] {

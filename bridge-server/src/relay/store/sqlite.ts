@@ -20,6 +20,7 @@ import type {
   PutLimits,
   PutResult,
   SessionRecord,
+  SessionView,
   StoredMessage,
   SweepResult,
 } from './types.ts';
@@ -244,9 +245,8 @@ export class SqliteStore implements MailboxStore {
     this.sessions.set(s.sid, { ...s, members: [...s.members] });
   }
 
-  getSession(sid: string): SessionRecord | undefined {
-    const s = this.sessions.get(sid);
-    return s === undefined ? undefined : { ...s, members: [...s.members] };
+  getSession(sid: string): SessionView | undefined {
+    return this.sessions.get(sid);
   }
 
   listSessions(device: string, now: number): SessionRecord[] {

@@ -27,6 +27,12 @@ export interface SessionRecord {
   messageCount: number;
 }
 
+/**
+ * A session as `getSession` returns it: the store's own record, not a copy (it is read on every
+ * `send`, and copying the members array each time showed up in the relay profile). Read-only.
+ */
+export type SessionView = Readonly<Omit<SessionRecord, 'members'>> & { readonly members: readonly string[] };
+
 export interface StoredMessage {
   sid: string;
   sender: string;
@@ -79,7 +85,7 @@ export interface MailboxStats {
 export interface MailboxStore {
   readonly kind: 'memory' | 'sqlite';
   createSession(s: SessionRecord): void;
-  getSession(sid: string): SessionRecord | undefined;
+  getSession(sid: string): SessionView | undefined;
   /** Unexpired sessions the device is a member of. */
   listSessions(device: string, now: number): SessionRecord[];
   /** Unexpired sessions the device created (the per-device quota). */
