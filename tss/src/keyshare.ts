@@ -41,12 +41,20 @@ export class KeyShare {
     if (!self) throw new TssError('INVALID_PARAMETERS', 'key share owner is not a vault party');
     if (shares.length !== self.points.length)
       throw new TssError('BAD_LENGTH', 'one share per point required');
-    if (peers.length !== descriptor.parties.length - 1)
+    // A share restored from a backup has no pairwise state (backups never hold OT seeds); it can
+    // deal in a refresh but cannot sign until that refresh gives it new OT state.
+    if (peers.length !== 0 && peers.length !== descriptor.parties.length - 1) {
       throw new TssError('BAD_LENGTH', 'one state per peer required');
+    }
     this.descriptor = descriptor;
     this.selfId = selfId;
     this.shares = shares;
     this.peers = peers;
+  }
+
+  /** True for a share restored from a backup: no OT state yet, so it must refresh before signing. */
+  get restored(): boolean {
+    return this.peers.length === 0 && this.descriptor.parties.length > 1;
   }
 
   get vaultId(): Uint8Array {

@@ -35,6 +35,12 @@ export function signContext(
   if (!(digest instanceof Uint8Array) || digest.length !== 32) {
     throw new TssError('INVALID_PARAMETERS', 'digest must be 32 bytes');
   }
+  if (keyShare.restored) {
+    throw new TssError(
+      'REFRESH_REQUIRED',
+      'this share was restored from a backup and has no OT state: run a refresh with the other signers first',
+    );
+  }
   const d = keyShare.descriptor;
   const signers: DescriptorParty[] = [];
   for (const id of signerIds) {
