@@ -117,6 +117,9 @@ function connect(url: string, origin: string): Promise<Client> {
       perMessageDeflate: false,
       // The relay only sends JSON it built itself; the generator need not re-validate UTF-8.
       skipUTF8Validation: true,
+      // An all-zero mask makes ws skip masking each payload. Masking protects browsers against
+      // cache-poisoning intermediaries; a loopback generator has none.
+      generateMask: (mask: Buffer) => void mask.fill(0),
       createConnection: ((o: NetConnectOpts) => {
         sock = netConnect(o);
         return sock;
