@@ -18,6 +18,16 @@ function handlers(): Handlers {
     'device.get': vi.fn(async () => device),
     'settings.get': vi.fn(async () => defaultSettings()),
     'settings.update': vi.fn(async () => defaultSettings()),
+    'device.inspect': vi.fn(async () => ({ deviceId: 'aa', fingerprint: 'f' })),
+    'vault.propose': vi.fn(async () => {
+      throw new ExtensionError('LOCKED', 'locked');
+    }),
+    'vault.list': vi.fn(async () => []),
+    'ceremony.list': vi.fn(async () => []),
+    'ceremony.respond': vi.fn(async () => {
+      throw new ExtensionError('LOCKED', 'locked');
+    }),
+    'bridge.status': vi.fn(async () => ({ state: 'off', url: null })),
   };
 }
 

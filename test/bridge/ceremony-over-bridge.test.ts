@@ -14,14 +14,13 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BridgeClient, type WebSocketCtor } from '../../bridge-server/src/client/client.ts';
-import { SecureBridgeSession, type SecureMessage } from '../../bridge-server/src/client/secure-session.ts';
+import { SessionChannel } from '../../extension/src/background/services/ceremony-runner.ts';
 import { toHex, utf8 } from '../../tss/src/bytes.ts';
 import { DkgSession } from '../../tss/src/dkg/session.ts';
 import type { KeyShare } from '../../tss/src/keyshare.ts';
-import type { ProtocolMessage, RoundEngine } from '../../tss/src/session/engine.ts';
+import type { RoundEngine } from '../../tss/src/session/engine.ts';
 import { SignSession } from '../../tss/src/sign/session.ts';
 import { toBase64url } from '../../tss/src/transport/base64url.ts';
-import { EnvelopeSession } from '../../tss/src/transport/envelope.ts';
 import {
   type DeviceIdentity,
   generateDeviceIdentity,
@@ -31,20 +30,6 @@ import { BridgeProcess, freePort } from '../helpers/bridge-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-e2e-bridge-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Plaintext framing of a protocol message inside an envelope: [v=1][round][flags][payload]. */
-function frame(m: ProtocolMessage): Uint8Array {
-  const out = new Uint8Array(3 + m.payload.length);
-  out.set([1, m.round, m.to === null ? 1 : 0]);
-  out.set(m.payload, 3);
-  return out;
-}
-
-function unframe(s: SecureMessage): ProtocolMessage {
-  const p = s.plaintext;
-  if (p[0] !== 1) throw new Error('unknown frame version');
-  return { from: s.header.from, to: p[2] === 1 ? null : s.header.to, round: p[1]!, payload: p.subarray(3) };
-}
 
 const until = async (f: () => boolean, ms: number, what: string) => {
   const end = Date.now() + ms;
@@ -75,62 +60,34 @@ class Device {
     });
   }
 
-  private readonly bound = new Map<
-    string,
-    { secure: SecureBridgeSession; buffer: SecureMessage[]; feed?: (m: SecureMessage) => void }
-  >();
+  private readonly bound = new Map<string, SessionChannel>();
 
   /**
    * Subscribe to a bridge session as soon as this device knows of it, before any ceremony runs:
    * messages that arrive early (catch-up after a reconnect) are buffered, never dropped.
    */
   join(sid: string, members: readonly Device[]): void {
-    const envelopes = new EnvelopeSession({
+    const channel = new SessionChannel({
+      client: this.client,
       identity: this.identity,
       sid,
-      peers: members.map((d) => publicIdentity(d.identity)),
+      members: members.map((d) => publicIdentity(d.identity)),
+      onReject: (code) => this.errors.push(new Error(`rejected envelope: ${code}`)),
     });
-    const entry: { secure: SecureBridgeSession; buffer: SecureMessage[]; feed?: (m: SecureMessage) => void } =
-      {
-        buffer: [],
-        secure: new SecureBridgeSession(
-          this.client,
-          envelopes,
-          (msg) => (entry.feed ? entry.feed(msg) : entry.buffer.push(msg)),
-          (r) => this.errors.push(new Error(`rejected envelope: ${r.code}`)),
-        ),
-      };
-    this.bound.set(sid, entry);
+    this.bound.set(sid, channel);
   }
 
   /** Run a protocol session over a joined bridge session: seal outputs per recipient, feed inputs. */
-  run<R>(sid: string, members: readonly Device[], session: RoundEngine<R>, label: string): void {
-    const entry = this.bound.get(sid);
-    if (!entry) throw new Error('join the bridge session first');
-    const send = (out: ProtocolMessage[]) => {
-      for (const m of out) {
-        const targets =
-          m.to === null ? members.filter((d) => d !== this).map((d) => d.identity.deviceId) : [m.to];
-        for (const to of targets) {
-          const msgId = `${label}:r${m.round}:${toBase64url(to).slice(0, 16)}`;
-          entry.secure
-            .send(to, `${label}/r${m.round}`, msgId, frame(m))
-            .catch((e: unknown) => this.errors.push(e));
-        }
-      }
-    };
-    entry.feed = (msg) => {
-      const m = unframe(msg);
-      const key = `${label}:${toHex(m.from)}:${m.round}`;
-      this.deliveries.set(key, (this.deliveries.get(key) ?? 0) + 1);
-      try {
-        send(session.receive(m));
-      } catch (e) {
-        this.errors.push(e);
-      }
-    };
-    send(session.start());
-    for (const m of entry.buffer.splice(0)) entry.feed(m);
+  run<R>(sid: string, _members: readonly Device[], session: RoundEngine<R>, label: string): void {
+    const channel = this.bound.get(sid);
+    if (!channel) throw new Error('join the bridge session first');
+    channel.run(session, label, {
+      onDelivered: (m) => {
+        const key = `${label}:${toHex(m.from)}:${m.round}`;
+        this.deliveries.set(key, (this.deliveries.get(key) ?? 0) + 1);
+      },
+      onError: (e) => this.errors.push(e),
+    });
   }
 }
 

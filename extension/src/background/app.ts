@@ -4,11 +4,16 @@
  * background can be assembled in a unit test with a fake platform.
  */
 import { DEFAULT_KDF_POLICY, type KdfPolicy } from '../crypto/kdf.ts';
+import { toHex } from '../shared/bytes.ts';
+import { ExtensionError } from '../shared/errors.ts';
 import type { ConcordDb } from '../storage/db.ts';
 import { repositories } from '../storage/repositories/index.ts';
 import type { Platform } from './platform.ts';
 import { createRouter, type Route } from './router.ts';
+import { BridgeService } from './services/bridge.ts';
+import { CeremonyService, type Unlocked } from './services/ceremonies.ts';
 import { DeviceService } from './services/device.ts';
+import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
 import { AUTO_LOCK_ALARM, KeySession } from './services/session.ts';
 import { UnlockThrottle } from './services/throttle.ts';
 import { WalletService } from './services/wallet.ts';
@@ -27,6 +32,8 @@ export interface Background {
   onAlarm(name: string): Promise<void>;
   wallet: WalletService;
   session: KeySession;
+  ceremonies: CeremonyService;
+  bridge: BridgeService;
 }
 
 export function createBackground(o: BackgroundOptions): Background {
@@ -43,15 +50,66 @@ export function createBackground(o: BackgroundOptions): Background {
     kdf: o.kdf ?? DEFAULT_KDF_POLICY,
   });
 
+  const log = o.logError ?? (() => {});
+
+  /** Identity and DEK while unlocked; null otherwise (a stale session key is treated as locked). */
+  const unlocked = async (): Promise<Unlocked | null> => {
+    const s = await session.current();
+    if (s === null) return null;
+    try {
+      return { identity: await device.load(s.dek), dek: s.dek };
+    } catch {
+      return null;
+    }
+  };
+
+  let ceremonies: CeremonyService;
+  const bridge = new BridgeService({
+    WebSocket: o.platform.WebSocket,
+    onClient: (client, identity) => ceremonies.attach(client, identity),
+    onClientClosed: (client) => ceremonies.detach(client),
+  });
+
+  /** Makes sure the bridge client runs while unlocked (idempotent; called on status polls). */
+  const online = async () => {
+    const u = await unlocked();
+    if (u === null || o.platform.WebSocket === undefined) return null;
+    const settings = await repos.settings.get();
+    return bridge.ensure(u.identity, settings.bridgeUrl);
+  };
+
+  ceremonies = new CeremonyService({
+    repos,
+    platform: o.platform,
+    unlocked,
+    connect: async () => {
+      const client = await online();
+      if (client === null)
+        throw new ExtensionError('UNAVAILABLE', 'The bridge is not available while locked.');
+      await bridge.ready(client);
+      return client;
+    },
+    log,
+  });
+  // Locking forgets the identity key, so the client could not re-authenticate: close it.
+  session.onEnd(() => bridge.stop());
+
+  /** Runs `fn`, then (best effort) brings the bridge up: a failure there must not fail the request. */
+  const andOnline = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const r = await fn();
+    await online().catch((e: unknown) => log('BRIDGE', e));
+    return r;
+  };
+
   const route = createRouter({
     runtimeId: o.runtimeId,
     extensionOrigin: o.extensionOrigin,
     onActivity: () => wallet.activity(),
     ...(o.logError ? { logError: o.logError } : {}),
     handlers: {
-      status: () => wallet.status(),
-      'onboarding.create': (r) => wallet.onboard(r.passphrase),
-      unlock: (r) => wallet.unlock(r.passphrase),
+      status: () => andOnline(() => wallet.status()),
+      'onboarding.create': (r) => andOnline(() => wallet.onboard(r.passphrase)),
+      unlock: (r) => andOnline(() => wallet.unlock(r.passphrase)),
       lock: () => wallet.lock(),
       activity: () => wallet.status(),
       'device.get': () => device.info(),
@@ -61,6 +119,19 @@ export function createBackground(o: BackgroundOptions): Background {
         if (r.patch.autoLockMinutes !== undefined) await wallet.autoLockChanged(next.autoLockMinutes);
         return next;
       },
+      'device.inspect': async (r) => {
+        try {
+          const p = parseDeviceCode(r.code);
+          return { deviceId: toHex(p.deviceId), fingerprint: deviceFingerprint(p) };
+        } catch (cause) {
+          throw new ExtensionError('INVALID_REQUEST', 'That is not a valid Concord device code.', { cause });
+        }
+      },
+      'vault.propose': (r) => ceremonies.propose(r),
+      'vault.list': () => ceremonies.vaults(),
+      'ceremony.list': () => andOnline(() => ceremonies.list()),
+      'ceremony.respond': (r) => ceremonies.respond(r.id, r.accept),
+      'bridge.status': async () => bridge.status(),
     },
   });
 
@@ -68,6 +139,8 @@ export function createBackground(o: BackgroundOptions): Background {
     route,
     wallet,
     session,
+    ceremonies,
+    bridge,
     async onAlarm(name) {
       if (name === AUTO_LOCK_ALARM) await wallet.onAutoLockAlarm();
     },

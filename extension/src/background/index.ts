@@ -4,6 +4,7 @@
  * `Platform` interface, and hands everything to the composition root. Keep this file thin.
  */
 import browser from 'webextension-polyfill';
+import type { WebSocketCtor } from '../../../bridge-server/src/client/client.ts';
 import { cryptoRandomBytes } from '../crypto/aead.ts';
 import { openDb } from '../storage/db.ts';
 import { type Background, createBackground } from './app.ts';
@@ -32,6 +33,8 @@ const platform: Platform = {
   },
   now: () => Date.now(),
   rng: cryptoRandomBytes,
+  // The DOM WebSocket satisfies the bridge client's structural `WebSocketLike`.
+  WebSocket: globalThis.WebSocket as unknown as WebSocketCtor,
 };
 
 const extensionOrigin = browser.runtime.getURL('').replace(/\/$/, '');

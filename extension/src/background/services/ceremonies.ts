@@ -1,0 +1,646 @@
+/**
+ * Vault creation ceremonies: proposal → every member accepts → weighted DKG (tss `DkgSession`, DKLs23
+ * keygen, 4 rounds) over the bridge → the same address on every device, stored as a vault record and
+ * an encrypted share record.
+ *
+ * Flow (one bridge session of kind `dkg` per proposal, created by the proposer with every member):
+ *  1. the creator signs the canonical proposal (its own `approve` decision) and sends it to each
+ *     invitee as the session's first message (vault-proposal.ts has the wire format);
+ *  2. each invitee validates it (schema, identity bindings, layout, creator's signature, relay sender
+ *     = proposer) and shows it with the safety code; the user accepts or declines, and the signed
+ *     decision goes to every other member;
+ *  3. when a device holds a valid `approve` from every member it starts its DKG party; the protocol
+ *     messages flow through `SessionChannel` (ceremony-runner.ts), buffered until the party is bound.
+ *
+ * Persistence (ARCHITECTURE rule 12): the proposal (`proposals`), every signed decision
+ * (`approvals`) and the DKG progress (`ceremonies`: status and round) are in IndexedDB, so the UI
+ * reads everything from there and a service-worker restart is visible. An open proposal resumes
+ * after a restart (the channel is rebuilt from the stored proposal). A DKG whose worker restarted
+ * mid-run cannot resume (its secret round state lives only in memory, by design for this slice): it is
+ * marked `aborted` with `INTERRUPTED`, and the members start over with a new proposal.
+ *
+ * The DKG runs in the service worker itself (~3 s of CPU per party, spread over the rounds);
+ * moving it to a Worker in an offscreen document is the next step.
+ */
+import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
+import { equalBytes } from '../../../../tss/src/bytes.ts';
+import { DKG_ROUNDS, DkgSession } from '../../../../tss/src/dkg/session.ts';
+import { isTssError } from '../../../../tss/src/errors.ts';
+import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
+import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
+import { toHex, zeroize } from '../../shared/bytes.ts';
+import { ExtensionError } from '../../shared/errors.ts';
+import type { CeremonyPhase, CeremonyView, ProposeRequest, VaultView } from '../../shared/messages.ts';
+import { layoutProblem, totalPower } from '../../shared/quorum.ts';
+import type { ApprovalRecord, CeremonyRecord, ProposalRecord, VaultRecord } from '../../storage/records.ts';
+import type { Repositories } from '../../storage/repositories/index.ts';
+import { SharesRepository } from '../../storage/repositories/shares.ts';
+import type { Platform } from '../platform.ts';
+import { SessionChannel } from './ceremony-runner.ts';
+import {
+  type DeviceIdentity,
+  deviceFingerprint,
+  encodePublicIdentity,
+  parseDeviceCode,
+  publicIdentity,
+} from './identity-api.ts';
+import {
+  type Decision,
+  decisionMessage,
+  decodeDecision,
+  decodeProposal,
+  decodeProposalPlaintext,
+  encodeDecision,
+  encodeProposal,
+  encodeProposalPlaintext,
+  type ProposalMember,
+  proposalHash,
+  proposalSafetyCode,
+  unwrapInvitation,
+  type VaultProposal,
+  verifyDecision,
+  wrapInvitation,
+} from './vault-proposal.ts';
+
+/** How long an invitation stays answerable (and the bridge session's TTL). */
+export const PROPOSAL_TTL_MS = 30 * 60_000;
+const PROPOSAL_TAG = 'proposal';
+const DECISION_TAG = 'decision';
+const DKG_LABEL = 'dkg';
+/** Messages held for a session whose proposal has not arrived yet (a fast peer's decision). */
+const MAX_EARLY = 64;
+
+export interface Unlocked {
+  identity: DeviceIdentity;
+  dek: Uint8Array;
+}
+
+export interface CeremonyServiceDeps {
+  repos: Repositories;
+  platform: Platform;
+  /** The loaded identity and data key, or null while locked. */
+  unlocked: () => Promise<Unlocked | null>;
+  /** A ready bridge client for the unlocked identity (connects if needed). */
+  connect: () => Promise<BridgeClient>;
+  log?: (code: string, error: unknown) => void;
+}
+
+interface Live {
+  proposal: VaultProposal;
+  hash: Uint8Array;
+  channel: SessionChannel;
+  dkg: DkgSession | undefined;
+  round: number;
+  settled: boolean;
+}
+
+export class CeremonyService {
+  private client: BridgeClient | null = null;
+  private identity: DeviceIdentity | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly live = new Map<string, Live>();
+  private readonly bySid = new Map<string, string>();
+  private readonly early = new Map<string, DeliveredMessage[]>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: CeremonyServiceDeps) {}
+
+  /**
+   * One state change at a time: decisions, starts and completions read-modify-write the same rows,
+   * and two decisions landing together must not both start the DKG.
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch((e: unknown) => this.d.log?.('CEREMONY', e));
+    return next;
+  }
+
+  private now(): number {
+    return this.d.platform.now();
+  }
+
+  // ---------------------------------------------------------------- bridge lifecycle
+
+  /** A new bridge client for the unlocked identity: listen, then rebuild open ceremonies. */
+  attach(client: BridgeClient, identity: DeviceIdentity): void {
+    this.detachAll();
+    this.client = client;
+    this.identity = identity;
+    this.unsubscribe = client.on('message', (msg) => this.onMessage(msg));
+    void this.serial(() => this.restore());
+  }
+
+  /** The client went away (lock, URL change): stop routing; a running DKG cannot continue. */
+  detach(client: BridgeClient): void {
+    if (this.client !== client) return;
+    const running = [...this.live.values()]
+      .filter((l) => l.dkg !== undefined && !l.settled)
+      .map((l) => l.proposal.id);
+    this.detachAll();
+    for (const id of running) void this.serial(() => this.markAborted(id, 'INTERRUPTED'));
+  }
+
+  private detachAll(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    for (const l of this.live.values()) l.channel.close();
+    this.live.clear();
+    this.bySid.clear();
+    this.early.clear();
+    this.client = null;
+    this.identity = null;
+  }
+
+  private async restore(): Promise<void> {
+    const rows = await this.d.repos.db.proposals.where('kind').equals('create-vault').toArray();
+    for (const row of rows) {
+      if (row.status !== 'open' && row.status !== 'approved') continue;
+      const ceremony = await this.d.repos.ceremonies.get(row.id);
+      if (row.status === 'approved' || ceremony?.status === 'running') {
+        // The DKG's round state was in the previous worker's memory.
+        await this.markAborted(row.id, 'INTERRUPTED');
+        continue;
+      }
+      if (row.expiresAt <= this.now()) {
+        await this.d.repos.proposals.put({ ...row, status: 'expired' });
+        continue;
+      }
+      const proposal = decodeProposal(row.payload);
+      this.bind(proposal, proposalHash(row.payload));
+      await this.maybeStart(row.id);
+    }
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private onMessage(msg: DeliveredMessage): void {
+    if (this.bySid.has(msg.sid)) return; // its channel handles it
+    if (msg.tag === PROPOSAL_TAG) {
+      void this.serial(() => this.onInvitation(msg)).catch((e: unknown) => this.d.log?.('INVITATION', e));
+      return;
+    }
+    const list = this.early.get(msg.sid) ?? [];
+    if (list.length < MAX_EARLY) list.push(msg);
+    this.early.set(msg.sid, list);
+  }
+
+  /** Validates an invitation (first message of a `dkg` session) and stores it as an open proposal. */
+  private async onInvitation(msg: DeliveredMessage): Promise<void> {
+    const identity = this.identity;
+    if (identity === null || this.bySid.has(msg.sid)) return;
+    const { sender, envelope } = unwrapInvitation(msg.envelope);
+    if (toBase64url(sender.deviceId) !== msg.from)
+      throw new Error('invitation sender does not match the relay');
+    const env = new EnvelopeSession({ identity, sid: msg.sid, peers: [sender] });
+    let plaintext: Uint8Array;
+    try {
+      const opened = env.open(envelope);
+      if (opened.header.tag !== PROPOSAL_TAG || opened.header.msgId !== msg.msgId) {
+        throw new Error('invitation routing mismatch');
+      }
+      plaintext = opened.plaintext;
+    } finally {
+      env.destroy();
+    }
+    const { bytes, sig } = decodeProposalPlaintext(plaintext);
+    const proposal = decodeProposal(bytes);
+    const hash = proposalHash(bytes);
+    const self = toHex(identity.deviceId);
+    const proposer = proposal.members.find((m) => m.deviceId === proposal.proposer);
+    if (proposal.sid !== msg.sid) throw new Error('proposal is for another session');
+    if (proposer === undefined || !equalBytes(proposer.identity.agreementKey, sender.agreementKey)) {
+      throw new Error('proposal sender is not its proposer');
+    }
+    if (!proposal.members.some((m) => m.deviceId === self)) throw new Error('not a member');
+    if (!verifyDecision(sender, hash, 'approve', sig)) throw new Error('proposal signature invalid');
+    if (proposal.expiresAt <= this.now()) throw new Error('proposal expired');
+    if ((await this.d.repos.proposals.get(proposal.id)) !== undefined) return;
+    const now = this.now();
+    await this.d.repos.db.transaction(
+      'rw',
+      this.d.repos.db.proposals,
+      this.d.repos.db.approvals,
+      async () => {
+        await this.d.repos.proposals.put(proposalRecord(proposal, bytes, now));
+        await this.d.repos.approvals.add(approvalRecord(proposal.id, proposal.proposer, 'approve', sig, now));
+      },
+    );
+    this.bind(proposal, hash);
+  }
+
+  /** Creates the channel for a proposal and replays what arrived before it. */
+  private bind(proposal: VaultProposal, hash: Uint8Array): Live {
+    const client = this.client;
+    const identity = this.identity;
+    if (client === null || identity === null) throw new ExtensionError('LOCKED', 'Unlock Concord first.');
+    const id = proposal.id;
+    const channel = new SessionChannel({
+      client,
+      identity,
+      sid: proposal.sid,
+      members: proposal.members.map((m) => m.identity),
+      ttlMs: PROPOSAL_TTL_MS,
+      onControl: (m) => {
+        if (m.header.tag !== DECISION_TAG) return;
+        void this.serial(() => this.onDecision(id, m.header.from, m.plaintext)).catch((e: unknown) =>
+          this.d.log?.('DECISION', e),
+        );
+      },
+      onReject: (code) => this.d.log?.(`ENVELOPE_${code}`, new Error(code)),
+    });
+    const live: Live = { proposal, hash, channel, dkg: undefined, round: 0, settled: false };
+    this.live.set(id, live);
+    this.bySid.set(proposal.sid, id);
+    const early = this.early.get(proposal.sid) ?? [];
+    this.early.delete(proposal.sid);
+    for (const m of early) channel.deliver(m);
+    return live;
+  }
+
+  private async onDecision(id: string, from: Uint8Array, plaintext: Uint8Array): Promise<void> {
+    const live = this.live.get(id);
+    if (live === undefined) return;
+    const d = decodeDecision(plaintext);
+    const member = live.proposal.members.find((m) => equalBytes(m.identity.deviceId, from));
+    if (member === undefined) throw new Error('decision from a non-member');
+    if (!equalBytes(d.hash, live.hash)) throw new Error('decision for another proposal');
+    if (!verifyDecision(member.identity, live.hash, d.decision, d.sig))
+      throw new Error('decision signature invalid');
+    const existing = (await this.d.repos.approvals.forProposal(id)).find(
+      (a) => a.deviceId === member.deviceId,
+    );
+    if (existing !== undefined) return; // one decision per device; a resend is a no-op
+    await this.d.repos.approvals.add(approvalRecord(id, member.deviceId, d.decision, d.sig, this.now()));
+    if (d.decision === 'reject') await this.reject(id);
+    else await this.maybeStart(id);
+  }
+
+  // ---------------------------------------------------------------- requests from the UI
+
+  /** Creates the bridge session, stores and sends the signed proposal. */
+  async propose(req: ProposeRequest): Promise<CeremonyView> {
+    const u = await this.d.unlocked();
+    if (u === null) throw new ExtensionError('LOCKED', 'Unlock Concord first.');
+    const name = req.name.trim();
+    if (name === '') throw new ExtensionError('INVALID_REQUEST', 'Give the vault a name.');
+    const self = publicIdentity(u.identity);
+    const members: ProposalMember[] = [
+      {
+        identity: self,
+        deviceId: toHex(self.deviceId),
+        power: req.selfPower,
+        label: req.selfLabel.trim() || 'This device',
+      },
+    ];
+    req.invitees.forEach((inv, i) => {
+      let identity: ReturnType<typeof parseDeviceCode>;
+      try {
+        identity = parseDeviceCode(inv.code);
+      } catch (cause) {
+        throw new ExtensionError('INVALID_REQUEST', `Signer ${i + 1}: that is not a valid device code.`, {
+          cause,
+        });
+      }
+      const deviceId = toHex(identity.deviceId);
+      if (members.some((m) => m.deviceId === deviceId)) {
+        throw new ExtensionError('INVALID_REQUEST', `Signer ${i + 1} is already in the vault.`);
+      }
+      members.push({ identity, deviceId, power: inv.power, label: inv.label.trim() || `Signer ${i + 1}` });
+    });
+    const problem = layoutProblem(members, req.threshold);
+    if (problem !== null) throw new ExtensionError('INVALID_REQUEST', problem);
+
+    const client = await this.d.connect();
+    const info = await client.createSession(
+      'dkg',
+      members.map((m) => toBase64url(m.identity.deviceId)),
+      PROPOSAL_TTL_MS,
+    );
+    const now = this.now();
+    const proposal: VaultProposal = {
+      id: toHex(this.d.platform.rng(16)),
+      sid: info.sid,
+      name,
+      threshold: req.threshold,
+      proposer: toHex(self.deviceId),
+      members: members.sort((a, b) => a.deviceId.localeCompare(b.deviceId)),
+      createdAt: now,
+      expiresAt: now + PROPOSAL_TTL_MS,
+    };
+    const bytes = encodeProposal(proposal);
+    const hash = proposalHash(bytes);
+    const sig = u.identity.sign(decisionMessage(hash, 'approve'));
+    await this.d.repos.db.transaction(
+      'rw',
+      this.d.repos.db.proposals,
+      this.d.repos.db.approvals,
+      async () => {
+        await this.d.repos.proposals.put(proposalRecord(proposal, bytes, now));
+        await this.d.repos.approvals.add(approvalRecord(proposal.id, proposal.proposer, 'approve', sig, now));
+      },
+    );
+    await this.serial(async () => {
+      const live = this.bind(proposal, hash);
+      const plaintext = encodeProposalPlaintext(bytes, sig);
+      for (const m of proposal.members) {
+        if (m.deviceId === proposal.proposer) continue;
+        const msgId = `${PROPOSAL_TAG}:${toBase64url(m.identity.deviceId).slice(0, 16)}`;
+        const envelope = live.channel.seal(m.identity.deviceId, PROPOSAL_TAG, msgId, plaintext);
+        // The client's outbox keeps it until the relay accepts it, across reconnects.
+        client
+          .send({
+            sid: proposal.sid,
+            to: toBase64url(m.identity.deviceId),
+            tag: PROPOSAL_TAG,
+            msgId,
+            envelope: wrapInvitation(self, envelope),
+            ttlMs: PROPOSAL_TTL_MS,
+          })
+          .catch((e: unknown) => this.d.log?.('SEND', e));
+      }
+    });
+    return this.view(proposal.id);
+  }
+
+  /** This device's accept or decline, signed and sent to every other member. */
+  async respond(id: string, accept: boolean): Promise<CeremonyView> {
+    const u = await this.d.unlocked();
+    if (u === null) throw new ExtensionError('LOCKED', 'Unlock Concord first.');
+    await this.d.connect();
+    await this.serial(async () => {
+      const live = this.live.get(id);
+      const row = await this.d.repos.proposals.get(id);
+      if (live === undefined || row === undefined || row.status !== 'open') {
+        throw new ExtensionError('INVALID_REQUEST', 'This proposal can no longer be answered.');
+      }
+      const self = toHex(u.identity.deviceId);
+      const mine = (await this.d.repos.approvals.forProposal(id)).find((a) => a.deviceId === self);
+      if (mine !== undefined) throw new ExtensionError('INVALID_REQUEST', 'You have already answered.');
+      const decision: Decision = accept ? 'approve' : 'reject';
+      const sig = u.identity.sign(decisionMessage(live.hash, decision));
+      await this.d.repos.approvals.add(approvalRecord(id, self, decision, sig, this.now()));
+      live.channel
+        .broadcast(DECISION_TAG, DECISION_TAG, encodeDecision({ decision, hash: live.hash, sig }))
+        .catch((e: unknown) => this.d.log?.('SEND', e));
+      if (decision === 'reject') await this.reject(id);
+      else await this.maybeStart(id);
+    });
+    return this.view(id);
+  }
+
+  // ---------------------------------------------------------------- the DKG
+
+  /** Starts this device's DKG party once every member has approved. Runs inside `serial`. */
+  private async maybeStart(id: string): Promise<void> {
+    const live = this.live.get(id);
+    const identity = this.identity;
+    if (live === undefined || identity === null || live.dkg !== undefined) return;
+    const row = await this.d.repos.proposals.get(id);
+    if (row === undefined || row.status !== 'open') return;
+    const approvals = await this.d.repos.approvals.forProposal(id);
+    const approved = new Set(approvals.filter((a) => a.decision === 'approve').map((a) => a.deviceId));
+    if (!live.proposal.members.every((m) => approved.has(m.deviceId))) return;
+
+    const now = this.now();
+    await this.d.repos.db.transaction(
+      'rw',
+      this.d.repos.db.proposals,
+      this.d.repos.db.ceremonies,
+      async () => {
+        await this.d.repos.proposals.put({ ...row, status: 'approved' });
+        await this.d.repos.ceremonies.put(ceremonyRecord(id, now));
+      },
+    );
+    const dkg = new DkgSession({
+      parties: live.proposal.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
+      threshold: live.proposal.threshold,
+      selfId: identity.deviceId,
+    });
+    live.dkg = dkg;
+    live.round = 1;
+    live.channel.run(dkg, DKG_LABEL, {
+      onError: (e) => {
+        // A failed send is retried by the client's outbox; only a protocol abort ends the run.
+        if (dkg.abortError !== undefined)
+          this.settle(live, () => this.markAborted(id, dkg.abortError?.code ?? 'ABORTED'));
+        else if (isTssError(e)) this.settle(live, () => this.markAborted(id, e.code));
+      },
+      onStep: () => this.onStep(live),
+    });
+  }
+
+  private onStep(live: Live): void {
+    const dkg = live.dkg;
+    if (dkg === undefined || live.settled) return;
+    if (dkg.finished) {
+      this.settle(live, () => this.complete(live));
+      return;
+    }
+    const round = Math.min(dkg.progress.round, DKG_ROUNDS);
+    if (round !== live.round) {
+      live.round = round;
+      const id = live.proposal.id;
+      void this.serial(async () => {
+        const c = await this.d.repos.ceremonies.get(id);
+        if (c !== undefined && c.status === 'running' && c.round < round) {
+          await this.d.repos.ceremonies.put({ ...c, round, updatedAt: this.now() });
+        }
+      });
+    }
+  }
+
+  /** Runs `fn` once per live ceremony (done or aborted), then closes its channel. */
+  private settle(live: Live, fn: () => Promise<void>): void {
+    if (live.settled) return;
+    live.settled = true;
+    void this.serial(async () => {
+      try {
+        await fn();
+      } finally {
+        live.channel.close();
+        this.live.delete(live.proposal.id);
+        // Keep bySid so late messages of the finished session are not taken for a new invitation.
+      }
+    });
+  }
+
+  /** Stores the vault and the sealed share, in one transaction. */
+  private async complete(live: Live): Promise<void> {
+    const id = live.proposal.id;
+    const dkg = live.dkg;
+    if (dkg === undefined) return;
+    const u = await this.d.unlocked();
+    if (u === null) {
+      await this.markAborted(id, 'LOCKED');
+      return;
+    }
+    const { keyShare, descriptor } = dkg.output();
+    const now = this.now();
+    const vault: VaultRecord = {
+      id,
+      name: live.proposal.name,
+      epoch: descriptor.epoch,
+      threshold: live.proposal.threshold,
+      members: live.proposal.members.map((m) => ({
+        deviceId: m.deviceId,
+        label: m.label,
+        weight: m.power,
+        publicIdentity: encodePublicIdentity(m.identity),
+      })),
+      publicKey: toHex(descriptor.groupPublicKey.toBytes(true)),
+      address: descriptor.address,
+      status: 'active',
+      createdAt: now,
+      updatedAt: now,
+    };
+    const secret = keyShare.encode();
+    try {
+      const share = SharesRepository.build(
+        { vaultId: id, epoch: descriptor.epoch, status: 'active', secret, createdAt: now },
+        u.dek,
+        this.d.platform.rng,
+      );
+      const db = this.d.repos.db;
+      await db.transaction('rw', [db.vaults, db.shares, db.ceremonies, db.proposals], async () => {
+        await db.vaults.put(vault);
+        await db.shares.put(share);
+        const c = await db.ceremonies.get(id);
+        await db.ceremonies.put({
+          ...(c ?? ceremonyRecord(id, now)),
+          status: 'done',
+          round: DKG_ROUNDS,
+          updatedAt: now,
+        });
+        const p = await db.proposals.get(id);
+        if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
+      });
+    } finally {
+      zeroize(secret);
+    }
+  }
+
+  private async reject(id: string): Promise<void> {
+    const row = await this.d.repos.proposals.get(id);
+    if (row !== undefined && row.status === 'open')
+      await this.d.repos.proposals.put({ ...row, status: 'rejected' });
+    const live = this.live.get(id);
+    if (live !== undefined) {
+      live.settled = true;
+      live.channel.close();
+      this.live.delete(id);
+    }
+  }
+
+  private async markAborted(id: string, code: string): Promise<void> {
+    const now = this.now();
+    const c = (await this.d.repos.ceremonies.get(id)) ?? ceremonyRecord(id, now);
+    if (c.status === 'done') return;
+    await this.d.repos.ceremonies.put({ ...c, status: 'aborted', abortCode: code, updatedAt: now });
+  }
+
+  // ---------------------------------------------------------------- views
+
+  async list(): Promise<CeremonyView[]> {
+    const rows = await this.d.repos.db.proposals.where('kind').equals('create-vault').toArray();
+    rows.sort((a, b) => b.createdAt - a.createdAt);
+    return Promise.all(rows.map((r) => this.viewOf(r)));
+  }
+
+  async view(id: string): Promise<CeremonyView> {
+    const row = await this.d.repos.proposals.get(id);
+    if (row === undefined) throw new ExtensionError('INVALID_REQUEST', 'No such proposal.');
+    return this.viewOf(row);
+  }
+
+  private async viewOf(row: ProposalRecord): Promise<CeremonyView> {
+    const p = decodeProposal(row.payload);
+    const me = await this.d.repos.identity.get();
+    const self = me?.deviceId ?? '';
+    const approvals = await this.d.repos.approvals.forProposal(row.id);
+    const ceremony = await this.d.repos.ceremonies.get(row.id);
+    const vault = await this.d.repos.vaults.get(row.id);
+    const decisionOf = (id: string) => approvals.find((a) => a.deviceId === id)?.decision ?? null;
+    let phase: CeremonyPhase;
+    if (row.status === 'rejected') phase = 'declined';
+    else if (ceremony?.status === 'done') phase = 'done';
+    else if (ceremony?.status === 'aborted') phase = 'failed';
+    else if (ceremony?.status === 'running') phase = 'running';
+    else if (row.status === 'expired' || row.expiresAt <= this.now()) phase = 'expired';
+    else if (decisionOf(self) === null) phase = 'invited';
+    else phase = 'waiting';
+    return {
+      id: row.id,
+      name: p.name,
+      role: p.proposer === self ? 'creator' : 'invitee',
+      threshold: p.threshold,
+      totalPower: totalPower(p.members),
+      members: p.members.map((m) => ({
+        deviceId: m.deviceId,
+        fingerprint: deviceFingerprint(m.identity),
+        label: m.label,
+        power: m.power,
+        isSelf: m.deviceId === self,
+        isProposer: m.deviceId === p.proposer,
+        decision: decisionOf(m.deviceId),
+      })),
+      safetyCode: proposalSafetyCode(p),
+      phase,
+      round: ceremony?.round ?? 0,
+      rounds: DKG_ROUNDS,
+      address: vault?.address ?? null,
+      error: ceremony?.abortCode ?? null,
+      createdAt: row.createdAt,
+    };
+  }
+
+  async vaults(): Promise<VaultView[]> {
+    const rows = await this.d.repos.vaults.list();
+    return rows.map((v) => ({
+      id: v.id,
+      name: v.name,
+      address: v.address,
+      threshold: v.threshold,
+      totalPower: v.members.reduce((s, m) => s + m.weight, 0),
+      members: v.members.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.weight })),
+      status: v.status,
+    }));
+  }
+}
+
+function proposalRecord(p: VaultProposal, bytes: Uint8Array, now: number): ProposalRecord {
+  return {
+    id: p.id,
+    vaultId: null,
+    kind: 'create-vault',
+    proposer: p.proposer,
+    payload: bytes,
+    status: 'open',
+    createdAt: now,
+    expiresAt: p.expiresAt,
+  };
+}
+
+function approvalRecord(
+  proposalId: string,
+  deviceId: string,
+  decision: Decision,
+  signature: Uint8Array,
+  now: number,
+): Omit<ApprovalRecord, 'id'> {
+  return { proposalId, deviceId, decision, signature, createdAt: now };
+}
+
+function ceremonyRecord(id: string, now: number): CeremonyRecord {
+  return {
+    id,
+    vaultId: id,
+    proposalId: id,
+    kind: 'dkg',
+    status: 'running',
+    round: 1,
+    state: null,
+    abortCode: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}

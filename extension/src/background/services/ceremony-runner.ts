@@ -1,0 +1,236 @@
+/**
+ * Binds threshold-protocol sessions (tss `RoundEngine`: `DkgSession`, `SignSession`) to one bridge
+ * session, end to end encrypted (BRIDGE.md §7–§8). Shared by the extension's ceremony service and the
+ * cross-package bridge test (test/bridge/ceremony-over-bridge.test.ts), so both run the same wire
+ * format:
+ *
+ * - plaintext framing of a protocol message inside an envelope: `[v=1][round][flags][payload]`, flag
+ *   bit 0 = broadcast (the envelope is per recipient, so "to everyone" must travel inside);
+ * - tag `<label>/r<round>`, msgId `<label>:r<round>:<first 16 chars of the recipient's base64url id>`:
+ *   deterministic, so a resend after a worker or relay restart is the same message and the relay's
+ *   (msgId, body) idempotence and the client's dedupe both apply;
+ * - messages that arrive before a protocol session is bound (catch-up after a reconnect, a fast peer)
+ *   are buffered per label, never dropped;
+ * - tags without a `/` are application control messages (proposal decisions) and go to `onControl`.
+ *
+ * Opening mirrors `SecureBridgeSession` (bridge-server/src/client/secure-session.ts): the relay's
+ * routing fields must equal the signed inner header. It is re-implemented here rather than reused
+ * because the ceremony service must also feed it messages it received *before* it knew the member
+ * list (`deliver`), which that class does not expose.
+ */
+import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
+import { toHex } from '../../../../tss/src/bytes.ts';
+import { TssError } from '../../../../tss/src/errors.ts';
+import type { ProtocolMessage, RoundEngine } from '../../../../tss/src/session/engine.ts';
+import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
+import { type EnvelopeHeader, EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
+import type { DeviceIdentity, PublicDeviceIdentity } from '../../../../tss/src/transport/identity.ts';
+
+export const FRAME_VERSION = 1;
+
+/** An opened, routing-checked message. */
+export interface OpenedMessage {
+  header: EnvelopeHeader;
+  plaintext: Uint8Array;
+  delivered: DeliveredMessage;
+}
+
+/** Plaintext framing of a protocol message inside an envelope: [v=1][round][flags][payload]. */
+export function frame(m: ProtocolMessage): Uint8Array {
+  const out = new Uint8Array(3 + m.payload.length);
+  out.set([FRAME_VERSION, m.round, m.to === null ? 1 : 0]);
+  out.set(m.payload, 3);
+  return out;
+}
+
+export function unframe(s: Pick<OpenedMessage, 'header' | 'plaintext'>): ProtocolMessage {
+  const p = s.plaintext;
+  if (p.length < 3 || p[0] !== FRAME_VERSION) throw new TssError('DECODE_FAILED', 'unknown frame version');
+  return { from: s.header.from, to: p[2] === 1 ? null : s.header.to, round: p[1]!, payload: p.subarray(3) };
+}
+
+/** Deterministic per-recipient message id of a protocol message. */
+export function protocolMsgId(label: string, round: number, to: Uint8Array): string {
+  return `${label}:r${round}:${toBase64url(to).slice(0, 16)}`;
+}
+
+export interface RunHooks {
+  /** After each accepted inbound protocol message (for delivery counting and progress). */
+  onDelivered?: (m: ProtocolMessage) => void;
+  /** A send failed or the protocol session threw (an abort); the run stops feeding on abort. */
+  onError?: (e: unknown) => void;
+  /** After `start()` and after every inbound message, whatever happened. */
+  onStep?: () => void;
+}
+
+export interface ChannelOptions {
+  client: BridgeClient;
+  identity: DeviceIdentity;
+  sid: string;
+  /** Every member of the bridge session (self included or not; self is skipped). */
+  members: readonly PublicDeviceIdentity[];
+  /** Application control messages (tags without `/`). */
+  onControl?: (m: OpenedMessage) => void;
+  /** Envelopes that failed to open or whose routing did not match (no payload). */
+  onReject?: (code: string, d: DeliveredMessage) => void;
+  /** Envelope time to live, ms. */
+  ttlMs?: number;
+}
+
+interface Run {
+  feed: ((m: OpenedMessage) => void) | undefined;
+  buffer: OpenedMessage[];
+}
+
+/** Upper bound of buffered messages per label: a DKG with 16 members needs 4 × 15. */
+const MAX_BUFFERED = 256;
+
+/** One device's end of one bridge session: seal, send, open, and route to runs or control. */
+export class SessionChannel {
+  readonly sid: string;
+  private readonly envelopes: EnvelopeSession;
+  private readonly peers: PublicDeviceIdentity[];
+  private readonly runs = new Map<string, Run>();
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(private readonly o: ChannelOptions) {
+    this.sid = o.sid;
+    const self = toHex(o.identity.deviceId);
+    this.peers = o.members.filter((m) => toHex(m.deviceId) !== self);
+    this.envelopes = new EnvelopeSession({ identity: o.identity, sid: o.sid, peers: this.peers });
+    this.unsubscribe = o.client.on('message', (d) => {
+      if (d.sid === o.sid) this.deliver(d);
+    });
+  }
+
+  /** Device ids of the other members. */
+  get peerIds(): Uint8Array[] {
+    return this.peers.map((p) => p.deviceId);
+  }
+
+  /** Opens and routes one delivered message; also used for messages received before this channel. */
+  deliver(d: DeliveredMessage): void {
+    if (this.closed) return;
+    const opened = this.open(d);
+    if (opened === undefined) return;
+    const slash = opened.header.tag.indexOf('/');
+    if (slash < 0) {
+      this.o.onControl?.(opened);
+      return;
+    }
+    const run = this.runFor(opened.header.tag.slice(0, slash));
+    if (run.feed) run.feed(opened);
+    else if (run.buffer.length < MAX_BUFFERED) run.buffer.push(opened);
+  }
+
+  private runFor(label: string): Run {
+    let r = this.runs.get(label);
+    if (r === undefined) {
+      r = { feed: undefined, buffer: [] };
+      this.runs.set(label, r);
+    }
+    return r;
+  }
+
+  private open(d: DeliveredMessage): OpenedMessage | undefined {
+    try {
+      const { header, plaintext } = this.envelopes.open(d.envelope);
+      // The relay routed it as (sid, from, to, tag, msgId): those must be what the sender signed.
+      if (
+        toBase64url(header.from) !== d.from ||
+        toBase64url(header.to) !== d.to ||
+        header.sid !== d.sid ||
+        header.tag !== d.tag ||
+        header.msgId !== d.msgId
+      ) {
+        this.o.onReject?.('ROUTING_MISMATCH', d);
+        return undefined;
+      }
+      return { header, plaintext, delivered: d };
+    } catch (e) {
+      this.o.onReject?.(e instanceof TssError ? e.code : 'INTERNAL', d);
+      return undefined;
+    }
+  }
+
+  /** Seals `plaintext` for `to` and queues it; resolves once the relay has persisted it. */
+  send(to: Uint8Array, tag: string, msgId: string, plaintext: Uint8Array): Promise<unknown> {
+    return this.o.client.send({
+      sid: this.sid,
+      to: toBase64url(to),
+      tag,
+      msgId,
+      envelope: this.seal(to, tag, msgId, plaintext),
+      ...(this.o.ttlMs === undefined ? {} : { ttlMs: this.o.ttlMs }),
+    });
+  }
+
+  /** The sealed envelope alone (the proposal wraps it with the sender's public identity). */
+  seal(to: Uint8Array, tag: string, msgId: string, plaintext: Uint8Array): Uint8Array {
+    return this.envelopes.seal(
+      { to, tag, msgId, ...(this.o.ttlMs === undefined ? {} : { ttl: this.o.ttlMs }) },
+      plaintext,
+    );
+  }
+
+  /** Sends `plaintext` to every other member under one tag; msgIds get the recipient suffix. */
+  broadcast(tag: string, msgIdPrefix: string, plaintext: Uint8Array): Promise<unknown[]> {
+    return Promise.all(
+      this.peers.map((p) =>
+        this.send(p.deviceId, tag, `${msgIdPrefix}:${toBase64url(p.deviceId).slice(0, 16)}`, plaintext),
+      ),
+    );
+  }
+
+  /**
+   * Runs a protocol session over this channel: seals its outputs per recipient, feeds it the inputs
+   * tagged `<label>/…` (first the buffered ones). Synchronous: `receive` is pure CPU.
+   */
+  run<R>(session: RoundEngine<R>, label: string, hooks: RunHooks = {}): void {
+    const run = this.runFor(label);
+    if (run.feed) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
+    const send = (out: ProtocolMessage[]): void => {
+      for (const m of out) {
+        const targets = m.to === null ? this.peerIds : [m.to];
+        for (const to of targets) {
+          this.send(to, `${label}/r${m.round}`, protocolMsgId(label, m.round, to), frame(m)).catch(
+            (e: unknown) => hooks.onError?.(e),
+          );
+        }
+      }
+    };
+    run.feed = (opened) => {
+      let m: ProtocolMessage;
+      try {
+        m = unframe(opened);
+      } catch (e) {
+        hooks.onError?.(e);
+        return;
+      }
+      hooks.onDelivered?.(m);
+      try {
+        send(session.receive(m));
+      } catch (e) {
+        hooks.onError?.(e);
+      }
+      hooks.onStep?.();
+    };
+    try {
+      send(session.start());
+    } catch (e) {
+      hooks.onError?.(e);
+    }
+    hooks.onStep?.();
+    for (const m of run.buffer.splice(0)) run.feed(m);
+  }
+
+  /** Stops routing and forgets the session's envelope keys. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.runs.clear();
+    this.envelopes.destroy();
+  }
+}

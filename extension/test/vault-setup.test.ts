@@ -1,0 +1,189 @@
+/**
+ * Vault creation through three backgrounds (router + services, fake browser, fake-indexeddb) over a
+ * real in-process bridge (memory store) with `ws` as the WebSocket: propose with powers [2,1,1] and
+ * threshold 3, both invitees see the same proposal and safety code, accept, the DKG runs over the
+ * bridge and every device stores the same address plus a share sealed under its own data key. Also:
+ * a decline ends the proposal everywhere, and the quorum arithmetic the UI shows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { WebSocketCtor } from '../../bridge-server/src/client/client.ts';
+import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
+import { KeyShare } from '../../tss/src/keyshare.ts';
+import { ExtensionError } from '../src/shared/errors.ts';
+import { type Request, type ResponseEnvelope, type ResultMap, UI_CHANNEL } from '../src/shared/messages.ts';
+import { layoutProblem, minimalSigningGroups } from '../src/shared/quorum.ts';
+import { SharesRepository } from '../src/storage/repositories/shares.ts';
+import { fakePlatform } from './fakes/platform.ts';
+import { GOOD_PASSPHRASE, openFreshDb, PAGE_SENDER, startBackground } from './helpers.ts';
+
+type Bg = Awaited<ReturnType<typeof device>>;
+
+async function device(bridgeUrl: string) {
+  const db = await openFreshDb();
+  const platform = { ...fakePlatform(), WebSocket: WebSocket as unknown as WebSocketCtor };
+  const bg = startBackground(db, platform);
+  const call = async <T extends Request['type']>(
+    request: Extract<Request, { type: T }>,
+  ): Promise<ResultMap[T]> => {
+    const r = (await bg.route({ channel: UI_CHANNEL, request }, PAGE_SENDER)) as ResponseEnvelope<
+      ResultMap[T]
+    >;
+    if (!r.ok) throw new ExtensionError(r.error.code, r.error.message);
+    return r.result;
+  };
+  const info = await call({ type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
+  await call({ type: 'settings.update', patch: { bridgeUrl } });
+  await call({ type: 'status' }); // brings the bridge up
+  return { db, bg, call, info };
+}
+
+async function until<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('quorum arithmetic', () => {
+  it('lists minimal signing groups and rejects unsafe layouts', () => {
+    const m = [{ power: 2 }, { power: 1 }, { power: 1 }];
+    expect(minimalSigningGroups(m, 3)).toEqual([
+      [0, 1],
+      [0, 2],
+    ]);
+    expect(minimalSigningGroups(m, 2)).toEqual([[0], [1, 2]]);
+    expect(layoutProblem(m, 3)).toBeNull();
+    expect(layoutProblem(m, 2)).toMatch(/single device/);
+    expect(layoutProblem(m, 5)).toMatch(/between 1 and the total power \(4\)/);
+    expect(layoutProblem([{ power: 1 }], 1)).toMatch(/at least two/);
+  });
+});
+
+describe('vault setup over a real bridge', () => {
+  let bridge: RunningBridge;
+  let A: Bg;
+  let B: Bg;
+  let C: Bg;
+
+  beforeAll(async () => {
+    bridge = await startBridge({ port: 0, store: 'memory', logLevel: 'silent', defaultMetrics: false });
+    const base = bridge.url.replace(/\/v1$/, '');
+    [A, B, C] = await Promise.all([device(base), device(base), device(base)]);
+  });
+
+  afterAll(async () => {
+    for (const d of [A, B, C]) d?.bg.bridge.stop();
+    await bridge?.close();
+  });
+
+  it('a declined proposal ends for everyone', async () => {
+    const p = await A.call({
+      type: 'vault.propose',
+      name: 'Declined',
+      selfLabel: 'A',
+      selfPower: 1,
+      threshold: 2,
+      invitees: [{ code: B.info.deviceCode, label: 'B', power: 1 }],
+    });
+    expect(p.phase).toBe('waiting');
+    const inv = await until(
+      async () => (await B.call({ type: 'ceremony.list' })).find((c) => c.id === p.id),
+      10_000,
+      'B to see the invitation',
+    );
+    expect(inv.phase).toBe('invited');
+    await B.call({ type: 'ceremony.respond', id: p.id, accept: false });
+    await until(
+      async () =>
+        (await A.call({ type: 'ceremony.list' })).find((c) => c.id === p.id)?.phase === 'declined'
+          ? true
+          : undefined,
+      10_000,
+      'A to see the decline',
+    );
+    await expect(A.call({ type: 'ceremony.respond', id: p.id, accept: true })).rejects.toThrow(/no longer/);
+  });
+
+  it('[2,1,1], t = 3: same safety code, same address, share sealed on every device', async () => {
+    await expect(
+      A.call({
+        type: 'vault.propose',
+        name: 'x',
+        selfLabel: 'A',
+        selfPower: 3,
+        threshold: 3,
+        invitees: [{ code: B.info.deviceCode, label: 'B', power: 1 }],
+      }),
+    ).rejects.toThrow(/single device/);
+    await expect(
+      A.call({
+        type: 'vault.propose',
+        name: 'x',
+        selfLabel: 'A',
+        selfPower: 1,
+        threshold: 2,
+        invitees: [{ code: 'concord-device-v1.nope.XXXX', label: 'B', power: 1 }],
+      }),
+    ).rejects.toThrow(/Signer 1: that is not a valid device code/);
+
+    const p = await A.call({
+      type: 'vault.propose',
+      name: 'Family savings',
+      selfLabel: 'Laptop',
+      selfPower: 2,
+      threshold: 3,
+      invitees: [
+        { code: B.info.deviceCode, label: 'Phone', power: 1 },
+        { code: C.info.deviceCode, label: 'Tablet', power: 1 },
+      ],
+    });
+    expect(p.role).toBe('creator');
+    expect(p.totalPower).toBe(4);
+    for (const d of [B, C]) {
+      const v = await until(
+        async () => (await d.call({ type: 'ceremony.list' })).find((c) => c.id === p.id),
+        10_000,
+        'the invitation',
+      );
+      expect(v.phase).toBe('invited');
+      expect(v.role).toBe('invitee');
+      expect(v.name).toBe('Family savings');
+      expect(v.safetyCode).toBe(p.safetyCode);
+      expect(v.members.map((m) => [m.label, m.power])).toEqual(p.members.map((m) => [m.label, m.power]));
+    }
+    await B.call({ type: 'ceremony.respond', id: p.id, accept: true });
+    await C.call({ type: 'ceremony.respond', id: p.id, accept: true });
+    const done = await Promise.all(
+      [A, B, C].map((d) =>
+        until(
+          async () => {
+            const v = (await d.call({ type: 'ceremony.list' })).find((c) => c.id === p.id);
+            if (v?.phase === 'failed') throw new Error(`DKG failed: ${v.error}`);
+            return v?.phase === 'done' ? v : undefined;
+          },
+          120_000,
+          'the DKG',
+        ),
+      ),
+    );
+    const address = done[0]!.address;
+    expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    for (const v of done) expect(v.address).toBe(address);
+    for (const d of [A, B, C]) {
+      const vaults = await d.call({ type: 'vault.list' });
+      expect(vaults.map((x) => x.address)).toEqual([address]);
+      const share = await d.db.shares.get(`${p.id}:0`);
+      expect(share?.status).toBe('active');
+      // The stored bytes are sealed (no plaintext on disk) and open to a valid KeyShare under the DEK.
+      const s = await d.bg.session.current();
+      const secret = SharesRepository.openSecret(share!, s!.dek);
+      const ks = KeyShare.decode(secret);
+      expect(ks.descriptor.threshold).toBe(3);
+      expect(ks.descriptor.address).toBe(address);
+    }
+  }, 180_000);
+});
