@@ -114,3 +114,25 @@ export class Reader {
     return this.buf.length - this.off;
   }
 }
+
+/** Version byte that starts every protocol message. */
+export const WIRE_VERSION = 1;
+
+/** A writer with the message header [WIRE_VERSION][type] already written. */
+export function messageWriter(type: number): Writer {
+  return new Writer().u8(WIRE_VERSION).u8(type);
+}
+
+/** A reader positioned after a checked message header; a wrong type is a wrong-round message. */
+export function messageReader(bytes: Uint8Array, type: number, what: string): Reader {
+  const r = new Reader(bytes, what);
+  r.expectU8(WIRE_VERSION, 'wire version');
+  const t = r.u8();
+  if (t !== type) throw new TssError('WRONG_ROUND', `${what}: message type 0x${t.toString(16)}`);
+  return r;
+}
+
+/** Counts fixed by the parameters (Feldman entries, proofs, shares) must match exactly. */
+export function exactCount(n: number, expected: number, what: string): void {
+  if (n !== expected) throw new TssError('BAD_LENGTH', `${what}: ${n} entries, expected exactly ${expected}`);
+}

@@ -3,12 +3,12 @@
  * Canonical binary: [version u8][type u8][fields…]; decoders check every count against the
  * parameters (exactly t Feldman entries and t proofs, exactly w shares) and every point/scalar.
  */
-import { Reader, Writer } from '../codec/binary.ts';
+import { exactCount, messageReader, messageWriter, WIRE_VERSION } from '../codec/binary.ts';
 import { TssError } from '../errors.ts';
 import type { Point } from '../math/scalar.ts';
 import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
 
-export const WIRE_VERSION = 1;
+export { WIRE_VERSION };
 export const MSG_TYPE = {
   dkgR1: 0x11,
   dkgR2: 0x12,
@@ -49,35 +49,19 @@ export interface DkgR4Broadcast {
   readonly proofs: readonly SchnorrProof[];
 }
 
-function header(type: number): Writer {
-  return new Writer().u8(WIRE_VERSION).u8(type);
-}
-
-function open(bytes: Uint8Array, type: number, what: string): Reader {
-  const r = new Reader(bytes, what);
-  r.expectU8(WIRE_VERSION, 'wire version');
-  const t = r.u8();
-  if (t !== type) throw new TssError('WRONG_ROUND', `${what}: message type 0x${t.toString(16)}`);
-  return r;
-}
-
-function exactCount(n: number, expected: number, what: string): void {
-  if (n !== expected) throw new TssError('BAD_LENGTH', `${what}: ${n} entries, expected exactly ${expected}`);
-}
-
 export function encodeDkgR1(m: DkgR1Broadcast): Uint8Array {
-  return header(MSG_TYPE.dkgR1).raw(m.contribution).raw(m.commitment).finish();
+  return messageWriter(MSG_TYPE.dkgR1).raw(m.contribution).raw(m.commitment).finish();
 }
 
 export function decodeDkgR1(b: Uint8Array): DkgR1Broadcast {
-  const r = open(b, MSG_TYPE.dkgR1, 'dkg.r1');
+  const r = messageReader(b, MSG_TYPE.dkgR1, 'dkg.r1');
   const out = { contribution: r.raw(32), commitment: r.raw(32) };
   r.end();
   return out;
 }
 
 export function encodeDkgR2(m: DkgR2ToPeer): Uint8Array {
-  return header(MSG_TYPE.dkgR2)
+  return messageWriter(MSG_TYPE.dkgR2)
     .raw(m.echo)
     .list(m.feldman, (w, P) => w.point(P))
     .raw(m.salt)
@@ -87,7 +71,7 @@ export function encodeDkgR2(m: DkgR2ToPeer): Uint8Array {
 }
 
 export function decodeDkgR2(b: Uint8Array, threshold: number): DkgR2ToPeer {
-  const r = open(b, MSG_TYPE.dkgR2, 'dkg.r2');
+  const r = messageReader(b, MSG_TYPE.dkgR2, 'dkg.r2');
   const echo = r.raw(32);
   const nF = r.u32();
   exactCount(nF, threshold, 'dkg.r2 Feldman commitment');
@@ -104,7 +88,7 @@ export function decodeDkgR2(b: Uint8Array, threshold: number): DkgR2ToPeer {
 }
 
 export function encodeDkgR3(m: DkgR3ToPeer): Uint8Array {
-  return header(MSG_TYPE.dkgR3)
+  return messageWriter(MSG_TYPE.dkgR3)
     .raw(m.echo)
     .list(m.shares, (w, s) => w.scalar(s))
     .raw(m.zeroSeed)
@@ -113,7 +97,7 @@ export function encodeDkgR3(m: DkgR3ToPeer): Uint8Array {
 }
 
 export function decodeDkgR3(b: Uint8Array, recipientPower: number): DkgR3ToPeer {
-  const r = open(b, MSG_TYPE.dkgR3, 'dkg.r3');
+  const r = messageReader(b, MSG_TYPE.dkgR3, 'dkg.r3');
   const echo = r.raw(32);
   const shares = r.list(0, MAX_LIST, (rr, i) => rr.scalar(`share[${i}]`));
   exactCount(shares.length, recipientPower, 'dkg.r3 shares');
@@ -124,14 +108,14 @@ export function decodeDkgR3(b: Uint8Array, recipientPower: number): DkgR3ToPeer 
 }
 
 export function encodeDkgR4(m: DkgR4Broadcast): Uint8Array {
-  return header(MSG_TYPE.dkgR4)
+  return messageWriter(MSG_TYPE.dkgR4)
     .raw(m.transcript)
     .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
     .finish();
 }
 
 export function decodeDkgR4(b: Uint8Array, senderPower: number): DkgR4Broadcast {
-  const r = open(b, MSG_TYPE.dkgR4, 'dkg.r4');
+  const r = messageReader(b, MSG_TYPE.dkgR4, 'dkg.r4');
   const transcript = r.raw(32);
   const proofs = r.list(0, MAX_LIST, (rr, i) =>
     decodeSchnorr(rr.raw(SCHNORR_PROOF_BYTES), `dkg.r4.proof[${i}]`),

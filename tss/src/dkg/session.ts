@@ -9,7 +9,7 @@ import { TssError } from '../errors.ts';
 import { KeyShare, type PeerState } from '../keyshare.ts';
 import type { PartySpec } from '../math/weighted.ts';
 import { cryptoRandomBytes, type RandomBytes } from '../random.ts';
-import { decodeFrom, type ProtocolMessage, RoundEngine } from '../session/engine.ts';
+import { decodeInbox, type ProtocolMessage, RoundEngine } from '../session/engine.ts';
 import {
   decodeDkgR1,
   decodeDkgR2,
@@ -66,7 +66,7 @@ export class DkgSession extends RoundEngine<DkgResult> {
   protected firstRound(): ProtocolMessage[] {
     const { keep, broadcast } = dkgRound1(this.ctx, this.rng);
     this.keep = keep;
-    return [this.msg(1, null, encodeDkgR1(broadcast))];
+    return [this.message(1, null, encodeDkgR1(broadcast))];
   }
 
   protected onRound(
@@ -77,25 +77,25 @@ export class DkgSession extends RoundEngine<DkgResult> {
     const peerPower = (hex: string) => ctx.peers.find((p) => hexId(p) === hex)!.power;
     switch (round) {
       case 1: {
-        const r1 = decodeAll(inbox, (b) => decodeDkgR1(b));
+        const r1 = decodeInbox(inbox, (b) => decodeDkgR1(b));
         const { keep, toPeer } = dkgRound2(ctx, this.keep as KeepR1, r1, this.rng);
         this.keep = keep;
-        return ctx.peers.map((p) => this.msg(2, p.id, encodeDkgR2(toPeer.get(hexId(p))!)));
+        return ctx.peers.map((p) => this.message(2, p.id, encodeDkgR2(toPeer.get(hexId(p))!)));
       }
       case 2: {
-        const r2 = decodeAll(inbox, (b) => decodeDkgR2(b, ctx.params.threshold));
+        const r2 = decodeInbox(inbox, (b) => decodeDkgR2(b, ctx.params.threshold));
         const { keep, toPeer } = dkgRound3(ctx, this.keep as KeepR2, r2, this.rng);
         this.keep = keep;
-        return ctx.peers.map((p) => this.msg(3, p.id, encodeDkgR3(toPeer.get(hexId(p))!)));
+        return ctx.peers.map((p) => this.message(3, p.id, encodeDkgR3(toPeer.get(hexId(p))!)));
       }
       case 3: {
-        const r3 = decodeAll(inbox, (b) => decodeDkgR3(b, ctx.self.power));
+        const r3 = decodeInbox(inbox, (b) => decodeDkgR3(b, ctx.self.power));
         const { keep, broadcast } = dkgRound4(ctx, this.keep as KeepR3, r3, this.rng);
         this.keep = keep;
-        return [this.msg(4, null, encodeDkgR4(broadcast))];
+        return [this.message(4, null, encodeDkgR4(broadcast))];
       }
       case 4: {
-        const r4 = decodeAll(inbox, (b, hex) => decodeDkgR4(b, peerPower(hex)));
+        const r4 = decodeInbox(inbox, (b, hex) => decodeDkgR4(b, peerPower(hex)));
         const keep = dkgFinalize(ctx, this.keep as KeepR4, r4);
         return { result: this.build(keep) };
       }
@@ -136,25 +136,8 @@ export class DkgSession extends RoundEngine<DkgResult> {
     this.keep = undefined;
   }
 
-  private msg(round: number, to: Uint8Array | null, payload: Uint8Array): ProtocolMessage {
-    return { from: this.selfId, to, round, payload };
-  }
-
   /** True if `id` is this session's party. */
   isSelf(id: Uint8Array): boolean {
     return equalBytes(id, this.selfId);
   }
-}
-
-function decodeAll<T>(
-  inbox: Map<string, Uint8Array>,
-  decode: (b: Uint8Array, hex: string) => T,
-): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const [hex, bytes] of inbox)
-    out.set(
-      hex,
-      decodeFrom(hex, () => decode(bytes, hex)),
-    );
-  return out;
 }

@@ -8,17 +8,18 @@
  *  - point shares: one per recipient's new point from a dealer to a new party, none otherwise;
  *  - zero-seed contribution and OT setup messages: only between two new parties.
  */
-import { Reader, Writer } from '../codec/binary.ts';
-import { MAX_OT_PAYLOAD, WIRE_VERSION } from '../dkg/messages.ts';
+import { exactCount, messageReader, messageWriter, type Reader } from '../codec/binary.ts';
+import { MAX_OT_PAYLOAD } from '../dkg/messages.ts';
 import { TssError } from '../errors.ts';
 import type { Point } from '../math/scalar.ts';
 import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
 
+/** Distinct from the DKG (0x1_) and signing (0x2_) types, so no message parses as another kind. */
 export const RESHARE_MSG_TYPE = {
-  r1: 0x21,
-  r2: 0x22,
-  r3: 0x23,
-  r4: 0x24,
+  r1: 0x31,
+  r2: 0x32,
+  r3: 0x33,
+  r4: 0x34,
 } as const;
 
 const MAX_LIST = 4096;
@@ -64,22 +65,6 @@ export interface Expect {
   readonly senderPower: number;
 }
 
-function header(type: number): Writer {
-  return new Writer().u8(WIRE_VERSION).u8(type);
-}
-
-function open(bytes: Uint8Array, type: number, what: string): Reader {
-  const r = new Reader(bytes, what);
-  r.expectU8(WIRE_VERSION, 'wire version');
-  const t = r.u8();
-  if (t !== type) throw new TssError('WRONG_ROUND', `${what}: message type 0x${t.toString(16)}`);
-  return r;
-}
-
-function exactCount(n: number, expected: number, what: string): void {
-  if (n !== expected) throw new TssError('BAD_LENGTH', `${what}: ${n} entries, expected exactly ${expected}`);
-}
-
 function proofs(r: Reader, what: string): SchnorrProof[] {
   return r.list(0, MAX_LIST, (rr, i) => decodeSchnorr(rr.raw(SCHNORR_PROOF_BYTES), `${what}[${i}]`));
 }
@@ -92,18 +77,18 @@ function otBytes(r: Reader, present: boolean, what: string): Uint8Array {
 }
 
 export function encodeReshareR1(m: ReshareR1Broadcast): Uint8Array {
-  return header(RESHARE_MSG_TYPE.r1).raw(m.contribution).raw(m.commitment).finish();
+  return messageWriter(RESHARE_MSG_TYPE.r1).raw(m.contribution).raw(m.commitment).finish();
 }
 
 export function decodeReshareR1(b: Uint8Array): ReshareR1Broadcast {
-  const r = open(b, RESHARE_MSG_TYPE.r1, 'reshare.r1');
+  const r = messageReader(b, RESHARE_MSG_TYPE.r1, 'reshare.r1');
   const out = { contribution: r.raw(32), commitment: r.raw(32) };
   r.end();
   return out;
 }
 
 export function encodeReshareR2(m: ReshareR2ToPeer): Uint8Array {
-  return header(RESHARE_MSG_TYPE.r2)
+  return messageWriter(RESHARE_MSG_TYPE.r2)
     .raw(m.echo)
     .list(m.feldman, (w, P) => w.point(P))
     .raw(m.salt)
@@ -113,7 +98,7 @@ export function encodeReshareR2(m: ReshareR2ToPeer): Uint8Array {
 }
 
 export function decodeReshareR2(b: Uint8Array, e: Expect): ReshareR2ToPeer {
-  const r = open(b, RESHARE_MSG_TYPE.r2, 'reshare.r2');
+  const r = messageReader(b, RESHARE_MSG_TYPE.r2, 'reshare.r2');
   const echo = r.raw(32);
   const feldman = r.list(0, MAX_LIST, (rr, k) => rr.point(`feldman[${k}]`));
   exactCount(feldman.length, e.feldman, 'reshare.r2 Feldman commitment');
@@ -126,7 +111,7 @@ export function decodeReshareR2(b: Uint8Array, e: Expect): ReshareR2ToPeer {
 }
 
 export function encodeReshareR3(m: ReshareR3ToPeer): Uint8Array {
-  return header(RESHARE_MSG_TYPE.r3)
+  return messageWriter(RESHARE_MSG_TYPE.r3)
     .raw(m.echo)
     .list(m.shares, (w, s) => w.scalar(s))
     .bytes(m.zeroSeed)
@@ -135,7 +120,7 @@ export function encodeReshareR3(m: ReshareR3ToPeer): Uint8Array {
 }
 
 export function decodeReshareR3(b: Uint8Array, e: Expect): ReshareR3ToPeer {
-  const r = open(b, RESHARE_MSG_TYPE.r3, 'reshare.r3');
+  const r = messageReader(b, RESHARE_MSG_TYPE.r3, 'reshare.r3');
   const echo = r.raw(32);
   const shares = r.list(0, MAX_LIST, (rr, i) => rr.scalar(`share[${i}]`));
   exactCount(shares.length, e.shares, 'reshare.r3 shares');
@@ -147,14 +132,14 @@ export function decodeReshareR3(b: Uint8Array, e: Expect): ReshareR3ToPeer {
 }
 
 export function encodeReshareR4(m: ReshareR4Broadcast): Uint8Array {
-  return header(RESHARE_MSG_TYPE.r4)
+  return messageWriter(RESHARE_MSG_TYPE.r4)
     .raw(m.transcript)
     .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
     .finish();
 }
 
 export function decodeReshareR4(b: Uint8Array, e: Expect): ReshareR4Broadcast {
-  const r = open(b, RESHARE_MSG_TYPE.r4, 'reshare.r4');
+  const r = messageReader(b, RESHARE_MSG_TYPE.r4, 'reshare.r4');
   const transcript = r.raw(32);
   const ps = proofs(r, 'reshare.r4.proof');
   exactCount(ps.length, e.senderPower, 'reshare.r4 proofs');

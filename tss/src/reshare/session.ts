@@ -111,7 +111,7 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
   protected firstRound(): ProtocolMessage[] {
     const { keep, broadcast } = reshareRound1(this.ctx, this.oldShare, this.rng);
     this.keep = keep;
-    return [this.msg(1, null, encodeReshareR1(broadcast))];
+    return [this.message(1, null, encodeReshareR1(broadcast))];
   }
 
   protected onRound(
@@ -136,14 +136,14 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
         const prev = this.keep as KeepR1;
         const { keep, toPeer } = reshareRound2(ctx, prev, r1, this.rng);
         this.keep = keep;
-        return ctx.peers.map((p) => this.msg(2, p.id, encodeReshareR2(toPeer.get(p.hex)!)));
+        return ctx.peers.map((p) => this.message(2, p.id, encodeReshareR2(toPeer.get(p.hex)!)));
       }
       case 2: {
         const r2 = decodeAll(decodeReshareR2);
         const prev = this.keep as KeepR2;
         const { keep, toPeer } = reshareRound3(ctx, prev, r2, this.rng);
         this.keep = keep;
-        return ctx.peers.map((p) => this.msg(3, p.id, encodeReshareR3(toPeer.get(p.hex)!)));
+        return ctx.peers.map((p) => this.message(3, p.id, encodeReshareR3(toPeer.get(p.hex)!)));
       }
       case 3: {
         const r3 = decodeAll(decodeReshareR3);
@@ -151,7 +151,7 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
         const { keep, broadcast } = reshareRound4(ctx, prev, r3, this.rng);
         // Round 3's OT receivers were consumed and its pair state moved into round 4's keep.
         this.keep = keep;
-        return [this.msg(4, null, encodeReshareR4(broadcast))];
+        return [this.message(4, null, encodeReshareR4(broadcast))];
       }
       case 4: {
         const r4 = decodeAll(decodeReshareR4);
@@ -166,9 +166,5 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
     // The pending KeyShare holds its own copies; the session's secrets go now.
     this.keep?.destroy();
     this.keep = undefined;
-  }
-
-  private msg(round: number, to: Uint8Array | null, payload: Uint8Array): ProtocolMessage {
-    return { from: this.selfId, to, round, payload };
   }
 }

@@ -132,6 +132,11 @@ export abstract class RoundEngine<Result> {
     return this.error;
   }
 
+  /** A message from this party (to: null broadcasts). */
+  protected message(round: number, to: Uint8Array | null, payload: Uint8Array): ProtocolMessage {
+    return { from: this.selfId, to, round, payload };
+  }
+
   /** Produce round-1 messages. */
   protected abstract firstRound(): ProtocolMessage[];
   /**
@@ -200,4 +205,18 @@ export function decodeFrom<T>(senderHex: string, decode: () => T): T {
     }
     throw e;
   }
+}
+
+/** Decode every payload of a round's inbox, blaming each sender for its own malformed message. */
+export function decodeInbox<T>(
+  inbox: ReadonlyMap<string, Uint8Array>,
+  decode: (bytes: Uint8Array, senderHex: string) => T,
+): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const [hex, bytes] of inbox)
+    out.set(
+      hex,
+      decodeFrom(hex, () => decode(bytes, hex)),
+    );
+  return out;
 }

@@ -3,8 +3,7 @@
  * Canonical binary: [version u8][type u8][fields…]. Every message after flight 0 carries the
  * sender's view hash, checked before anything else.
  */
-import { Reader, Writer } from '../codec/binary.ts';
-import { WIRE_VERSION } from '../dkg/messages.ts';
+import { messageReader, messageWriter } from '../codec/binary.ts';
 import { TssError } from '../errors.ts';
 import type { Point } from '../math/scalar.ts';
 
@@ -47,20 +46,8 @@ export interface SignS3Broadcast {
   readonly w: bigint;
 }
 
-function head(type: number): Writer {
-  return new Writer().u8(WIRE_VERSION).u8(type);
-}
-
-function open(b: Uint8Array, type: number, what: string): Reader {
-  const r = new Reader(b, what);
-  r.expectU8(WIRE_VERSION, 'wire version');
-  const t = r.u8();
-  if (t !== type) throw new TssError('WRONG_ROUND', `${what}: message type 0x${t.toString(16)}`);
-  return r;
-}
-
 export function encodeSignS0(m: SignS0Broadcast): Uint8Array {
-  return head(SIGN_MSG_TYPE.s0)
+  return messageWriter(SIGN_MSG_TYPE.s0)
     .raw(m.vaultId)
     .u32(m.epoch)
     .raw(m.digest)
@@ -71,7 +58,7 @@ export function encodeSignS0(m: SignS0Broadcast): Uint8Array {
 }
 
 export function decodeSignS0(b: Uint8Array): SignS0Broadcast {
-  const r = open(b, SIGN_MSG_TYPE.s0, 'sign.s0');
+  const r = messageReader(b, SIGN_MSG_TYPE.s0, 'sign.s0');
   const m = {
     vaultId: r.raw(32),
     epoch: r.u32(),
@@ -85,18 +72,18 @@ export function decodeSignS0(b: Uint8Array): SignS0Broadcast {
 }
 
 export function encodeSignS1(m: SignS1ToPeer): Uint8Array {
-  return head(SIGN_MSG_TYPE.s1).raw(m.view).bytes(m.rvole).finish();
+  return messageWriter(SIGN_MSG_TYPE.s1).raw(m.view).bytes(m.rvole).finish();
 }
 
 export function decodeSignS1(b: Uint8Array): SignS1ToPeer {
-  const r = open(b, SIGN_MSG_TYPE.s1, 'sign.s1');
+  const r = messageReader(b, SIGN_MSG_TYPE.s1, 'sign.s1');
   const m = { view: r.raw(32), rvole: r.bytes(MAX_RVOLE) };
   r.end();
   return m;
 }
 
 export function encodeSignS2(m: SignS2ToPeer): Uint8Array {
-  return head(SIGN_MSG_TYPE.s2)
+  return messageWriter(SIGN_MSG_TYPE.s2)
     .raw(m.view)
     .bytes(m.rvole)
     .point(m.R)
@@ -109,7 +96,7 @@ export function encodeSignS2(m: SignS2ToPeer): Uint8Array {
 }
 
 export function decodeSignS2(b: Uint8Array): SignS2ToPeer {
-  const r = open(b, SIGN_MSG_TYPE.s2, 'sign.s2');
+  const r = messageReader(b, SIGN_MSG_TYPE.s2, 'sign.s2');
   const m = {
     view: r.raw(32),
     rvole: r.bytes(MAX_RVOLE),
@@ -125,11 +112,11 @@ export function decodeSignS2(b: Uint8Array): SignS2ToPeer {
 }
 
 export function encodeSignS3(m: SignS3Broadcast): Uint8Array {
-  return head(SIGN_MSG_TYPE.s3).raw(m.view).scalar(m.u).scalar(m.w).finish();
+  return messageWriter(SIGN_MSG_TYPE.s3).raw(m.view).scalar(m.u).scalar(m.w).finish();
 }
 
 export function decodeSignS3(b: Uint8Array): SignS3Broadcast {
-  const r = open(b, SIGN_MSG_TYPE.s3, 'sign.s3');
+  const r = messageReader(b, SIGN_MSG_TYPE.s3, 'sign.s3');
   const m = { view: r.raw(32), u: r.scalar('u'), w: r.scalar('w') };
   r.end();
   return m;

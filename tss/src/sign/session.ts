@@ -8,7 +8,7 @@ import { toHex } from '../bytes.ts';
 import { TssError } from '../errors.ts';
 import type { KeyShare } from '../keyshare.ts';
 import { cryptoRandomBytes, type RandomBytes } from '../random.ts';
-import { decodeFrom, type ProtocolMessage, RoundEngine } from '../session/engine.ts';
+import { decodeInbox, type ProtocolMessage, RoundEngine } from '../session/engine.ts';
 import { type SignContext, signContext } from './context.ts';
 import {
   decodeSignS0,
@@ -65,7 +65,7 @@ export class SignSession extends RoundEngine<Signature> {
   protected firstRound(): ProtocolMessage[] {
     const { keep, broadcast } = signRound0(this.ctx, this.rng);
     this.keep = keep;
-    return [this.msg(1, null, encodeSignS0(broadcast))];
+    return [this.message(1, null, encodeSignS0(broadcast))];
   }
 
   protected onRound(
@@ -77,29 +77,33 @@ export class SignSession extends RoundEngine<Signature> {
         const { keep, toPeer } = signRound1(
           this.ctx,
           this.keep as KeepS0,
-          decodeAll(inbox, decodeSignS0),
+          decodeInbox(inbox, decodeSignS0),
           this.rng,
         );
         this.keep = keep;
-        return this.ctx.peers.map((p) => this.msg(2, p.id, encodeSignS1(toPeer.get(toHex(p.id))!)));
+        return this.ctx.peers.map((p) => this.message(2, p.id, encodeSignS1(toPeer.get(toHex(p.id))!)));
       }
       case 2: {
         const { keep, toPeer } = signRound2(
           this.ctx,
           this.keep as KeepS1,
-          decodeAll(inbox, decodeSignS1),
+          decodeInbox(inbox, decodeSignS1),
           this.rng,
         );
         this.keep = keep;
-        return this.ctx.peers.map((p) => this.msg(3, p.id, encodeSignS2(toPeer.get(toHex(p.id))!)));
+        return this.ctx.peers.map((p) => this.message(3, p.id, encodeSignS2(toPeer.get(toHex(p.id))!)));
       }
       case 3: {
-        const { keep, broadcast } = signRound3(this.ctx, this.keep as KeepS2, decodeAll(inbox, decodeSignS2));
+        const { keep, broadcast } = signRound3(
+          this.ctx,
+          this.keep as KeepS2,
+          decodeInbox(inbox, decodeSignS2),
+        );
         this.keep = keep;
-        return [this.msg(4, null, encodeSignS3(broadcast))];
+        return [this.message(4, null, encodeSignS3(broadcast))];
       }
       case 4:
-        return { result: signCombine(this.ctx, this.keep as KeepS3, decodeAll(inbox, decodeSignS3)) };
+        return { result: signCombine(this.ctx, this.keep as KeepS3, decodeInbox(inbox, decodeSignS3)) };
       default:
         throw new TssError('WRONG_ROUND', `no round ${round}`);
     }
@@ -110,18 +114,4 @@ export class SignSession extends RoundEngine<Signature> {
     if (k?.receivers) for (const r of k.receivers.values()) r.destroy();
     this.keep = undefined;
   }
-
-  private msg(round: number, to: Uint8Array | null, payload: Uint8Array): ProtocolMessage {
-    return { from: this.selfId, to, round, payload };
-  }
-}
-
-function decodeAll<T>(inbox: Map<string, Uint8Array>, decode: (b: Uint8Array) => T): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const [hex, bytes] of inbox)
-    out.set(
-      hex,
-      decodeFrom(hex, () => decode(bytes)),
-    );
-  return out;
 }
