@@ -9,7 +9,13 @@
  *  - zero-seed contribution and OT setup messages: only between two new parties.
  */
 import { exactCount, messageReader, messageWriter, type Reader } from '../codec/binary.ts';
-import { MAX_OT_PAYLOAD } from '../dkg/messages.ts';
+import {
+  type DkgR1Broadcast,
+  type DkgR2ToPeer,
+  type DkgR3ToPeer,
+  type DkgR4Broadcast,
+  MAX_OT_PAYLOAD,
+} from '../dkg/messages.ts';
 import { TssError } from '../errors.ts';
 import type { Point } from '../math/scalar.ts';
 import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
@@ -24,34 +30,15 @@ export const RESHARE_MSG_TYPE = {
 
 const MAX_LIST = 4096;
 
-/** Round 1, broadcast: a random session contribution and a commitment to the Feldman vector. */
-export interface ReshareR1Broadcast {
-  readonly contribution: Uint8Array;
-  readonly commitment: Uint8Array;
-}
-
-/** Round 2, to one peer: echo of round 1, the opening, coefficient proofs, base-OT receiver message. */
-export interface ReshareR2ToPeer {
-  readonly echo: Uint8Array;
-  readonly feldman: readonly Point[];
-  readonly salt: Uint8Array;
-  readonly proofs: readonly SchnorrProof[];
-  readonly ot: Uint8Array;
-}
-
-/** Round 3, to one peer: echo of round 2, the peer's new point shares, zero seed, base-OT reply. */
-export interface ReshareR3ToPeer {
-  readonly echo: Uint8Array;
-  readonly shares: readonly bigint[];
-  readonly zeroSeed: Uint8Array;
-  readonly ot: Uint8Array;
-}
-
-/** Round 4, broadcast: the transcript hash and a proof of each of the sender's new public shares. */
-export interface ReshareR4Broadcast {
-  readonly transcript: Uint8Array;
-  readonly proofs: readonly SchnorrProof[];
-}
+/*
+ * The reshare's messages have the DKG's shapes (commit, open, share, confirm); what differs is who
+ * sends which parts (non-dealers send an empty opening, only new pairs exchange OT messages), which
+ * `Expect` below captures, and the message types above.
+ */
+export type ReshareR1Broadcast = DkgR1Broadcast;
+export type ReshareR2ToPeer = DkgR2ToPeer;
+export type ReshareR3ToPeer = DkgR3ToPeer;
+export type ReshareR4Broadcast = DkgR4Broadcast;
 
 /** What a recipient expects from one sender, derived from both parties' roles. */
 export interface Expect {
