@@ -86,6 +86,51 @@ export function storeContract(name: string, make: () => MailboxStore): void {
       s.close();
     });
 
+    it('putMany gives the results of put one by one, in order, and ackMany those of ack', () => {
+      const batch = [
+        msg('s1', 'm1'),
+        msg('s1', 'm2', { recipient: C }),
+        msg('s1', 'm1'), // the same id again within the batch: a duplicate of the first
+        msg('s1', 'm1', { digest: 'other' }),
+        msg('nope', 'x'),
+        msg('s1', 'm3'),
+        msg('s1', 'm4'),
+        msg('s1', 'm5'),
+      ];
+      const small: PutLimits = { maxSessionMessages: 100, maxMailboxMessages: 3, maxMailboxBytes: 1000 };
+      const one = make();
+      const many = make();
+      for (const s of [one, many]) s.createSession(session('s1'));
+      const want = batch.map((m) => one.put(m, small));
+      expect(want.map((r) => r.kind)).toEqual([
+        'stored',
+        'stored',
+        'duplicate',
+        'conflict',
+        'session_missing',
+        'stored',
+        'stored',
+        'full',
+      ]);
+      expect(many.putMany(batch, small)).toEqual(want);
+      expect(many.putMany([], small)).toEqual([]);
+      expect(many.listAfter(B, 0, 100, 3000)).toEqual(one.listAfter(B, 0, 100, 3000));
+      expect(many.getSession('s1')?.messageCount).toBe(one.getSession('s1')?.messageCount);
+      expect(
+        many.ackMany([
+          { recipient: B, seqs: [1, 99] },
+          { recipient: C, seqs: [1] },
+          { recipient: B, seqs: [1, 2] },
+        ]),
+      ).toBe(3);
+      expect(many.mailboxStats(B)).toEqual({ messages: 1, bytes: 3 });
+      expect(many.mailboxStats(C)).toEqual({ messages: 0, bytes: 0 });
+      // Freed quota is usable again.
+      expect(many.putMany([msg('s1', 'm6')], small)[0]).toMatchObject({ kind: 'stored', seq: 4 });
+      one.close();
+      many.close();
+    });
+
     it('ack deletes pending messages and updates mailbox stats', () => {
       const s = make();
       s.createSession(session('s1'));

@@ -29,7 +29,16 @@ import {
 import type { BridgeLimits } from './config.ts';
 import type { BridgeMetrics } from './metrics.ts';
 import { KeyedBuckets } from './rate-limit.ts';
-import type { MailboxStore, SessionRecord, SessionView, StoredMessage } from './store/types.ts';
+import type {
+  AckBatch,
+  MailboxStore,
+  PutInput,
+  PutLimits,
+  PutResult,
+  SessionRecord,
+  SessionView,
+  StoredMessage,
+} from './store/types.ts';
 
 const ED25519_SPKI_PREFIX = Uint8Array.from([
   0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
@@ -62,6 +71,12 @@ export interface RelayDeps {
 }
 
 type State = 'await_auth' | 'ready' | 'closed';
+
+interface PendingPut {
+  c: Connection;
+  f: SendFrame;
+  input: PutInput;
+}
 
 /** The upgraded TCP socket under a `ws` connection (the `socket` of the HTTP `upgrade` event). */
 export interface Corkable {
@@ -107,7 +122,11 @@ export class Relay {
   private draining = false;
   /** Connections corked during this event-loop turn; uncorked together by `flushWrites`. */
   private readonly corked: Connection[] = [];
-  private flushScheduled = false;
+  private turnEndScheduled = false;
+  /** Sends checked this turn, stored together at its end (group commit). */
+  private pendingPuts: PendingPut[] = [];
+  private pendingAcks: AckBatch[] = [];
+  private readonly putLimits: PutLimits;
   /** Cached because `log.debug(...)` still builds its argument object at level `warn`. */
   private readonly debugLog: boolean;
 
@@ -122,6 +141,11 @@ export class Relay {
     this.ipBuckets = new KeyedBuckets(this.limits.ipRate);
     this.deviceBuckets = new KeyedBuckets(this.limits.deviceRate);
     this.debugLog = this.log.isLevelEnabled('debug');
+    this.putLimits = {
+      maxSessionMessages: this.limits.maxMessagesPerSession,
+      maxMailboxMessages: this.limits.maxMailboxMessages,
+      maxMailboxBytes: this.limits.maxMailboxBytes,
+    };
     this.metrics.source.inflight = () => {
       let n = 0;
       for (const c of this.conns) n += c.inflight.size;
@@ -240,22 +264,10 @@ export class Relay {
       c.sock.cork();
       c.corked = true;
       this.corked.push(c);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flushWrites);
-      }
+      this.scheduleTurnEnd();
     }
     c.ws.send(text);
   }
-
-  private readonly flushWrites = (): void => {
-    this.flushScheduled = false;
-    const list = this.corked.splice(0);
-    for (const c of list) {
-      c.corked = false;
-      c.sock?.uncork();
-    }
-  };
 
   private error(
     c: Connection,
@@ -406,6 +418,10 @@ export class Relay {
       return;
     }
     c.strikes = 0;
+    // Sends and acks of this turn are committed at its end; any other frame could observe them
+    // (fetch, close_session, a reply that must follow `accepted`), so they are committed first
+    // and every connection sees its frames answered in order.
+    if (f.t !== 'send' && f.t !== 'ack') this.commitPending();
     switch (f.t) {
       case 'send':
         this.onSend(c, dev, f);
@@ -566,8 +582,10 @@ export class Relay {
     // One-shot hash of the same bytes as the former incremental digest (to‖0‖tag‖0‖ct), so stored
     // digests stay comparable across restarts; avoids a Hash object per message.
     const digest = hash('sha256', `${to}\u0000${f.tag}\u0000${f.ct}`, 'base64url');
-    const r = this.store.put(
-      {
+    this.pendingPuts.push({
+      c,
+      f,
+      input: {
         sid,
         sender: dev,
         recipient: to,
@@ -578,12 +596,37 @@ export class Relay {
         ts: now,
         expiresAt,
       },
-      {
-        maxSessionMessages: this.limits.maxMessagesPerSession,
-        maxMailboxMessages: this.limits.maxMailboxMessages,
-        maxMailboxBytes: this.limits.maxMailboxBytes,
-      },
-    );
+    });
+    this.scheduleTurnEnd();
+  }
+
+  /**
+   * Store every `send` checked in this turn in one transaction, then answer each in order
+   * (accepted/duplicate/error, then deliver). Still store first, then accept: nothing is
+   * acknowledged to a sender before the transaction holding its message has committed.
+   */
+  private commitPuts(): void {
+    const batch = this.pendingPuts;
+    if (batch.length === 0) return;
+    this.pendingPuts = [];
+    let results: PutResult[];
+    try {
+      results = this.store.putMany(
+        batch.map((p) => p.input),
+        this.putLimits,
+      );
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, frames: batch.length }, 'store failed');
+      for (const p of batch) this.error(p.c, 'INTERNAL', 'internal error', p.f.rid);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) this.afterPut(batch[i]!, results[i]!);
+  }
+
+  private afterPut(p: PendingPut, r: PutResult): void {
+    const { c, f, input } = p;
+    const dev = input.sender;
+    const { sid, recipient: to, ts: now, expiresAt } = input;
     switch (r.kind) {
       case 'session_missing':
         this.error(c, 'SESSION_NOT_FOUND', 'no such session', f.rid);
@@ -666,7 +709,10 @@ export class Relay {
   }
 
   private onAck(c: Connection, dev: string, seqs: number[]): void {
-    const n = this.store.ack(dev, seqs);
+    // Committed at the end of the turn with the others (one transaction); the ack sends no
+    // reply, and any frame that could observe the mailbox commits pending acks first.
+    this.pendingAcks.push({ recipient: dev, seqs });
+    this.scheduleTurnEnd();
     const now = this.now();
     for (const seq of seqs) {
       const at = c.inflight.get(seq);
@@ -675,8 +721,50 @@ export class Relay {
         this.metrics.ackLatency.observe((now - at) / 1000);
       }
     }
-    this.metrics.hot.acked += n;
   }
+
+  private commitAcks(): void {
+    const batch = this.pendingAcks;
+    if (batch.length === 0) return;
+    this.pendingAcks = [];
+    try {
+      this.metrics.hot.acked += this.store.ackMany(batch);
+    } catch (err) {
+      // Not acknowledged means redelivered later: at-least-once holds.
+      this.log.error({ err: (err as Error).message, frames: batch.length }, 'ack failed');
+    }
+  }
+
+  /** Acks first (they can free mailbox quota for this turn's sends), then sends. */
+  private commitPending(): void {
+    this.commitAcks();
+    this.commitPuts();
+  }
+
+  private scheduleTurnEnd(): void {
+    if (!this.turnEndScheduled) {
+      this.turnEndScheduled = true;
+      setImmediate(this.endTurn);
+    }
+  }
+
+  /**
+   * End of an event-loop turn (`setImmediate`: after the poll phase has read every readable
+   * socket): commit the turn's acks and sends, which produces their replies, then flush every
+   * corked socket.
+   */
+  private readonly endTurn = (): void => {
+    this.turnEndScheduled = false;
+    try {
+      this.commitPending();
+    } finally {
+      const list = this.corked.splice(0);
+      for (const c of list) {
+        c.corked = false;
+        c.sock?.uncork();
+      }
+    }
+  };
 
   private onFetch(
     c: Connection,
@@ -742,6 +830,7 @@ export class Relay {
 
   /** Re-send deliveries not acknowledged within `redeliverAfterMs` (never treated as acknowledged). */
   redeliver(): void {
+    this.commitPending();
     const now = this.now();
     for (const c of this.conns) {
       if (c.state !== 'ready' || c.inflight.size === 0) continue;
@@ -756,6 +845,7 @@ export class Relay {
   }
 
   sweep(): void {
+    this.commitPending();
     const r = this.store.sweep(this.now());
     if (r.messages > 0) this.metrics.expired.inc({ what: 'message' }, r.messages);
     if (r.sessions > 0) this.metrics.expired.inc({ what: 'session' }, r.sessions);
@@ -765,6 +855,7 @@ export class Relay {
   /** Stop accepting, close every socket with 1001, wait up to the grace period, then terminate. */
   async shutdown(): Promise<void> {
     this.draining = true;
+    this.commitPending();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const c of this.conns) {

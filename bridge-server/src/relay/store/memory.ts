@@ -3,6 +3,7 @@
  * SQLite store; both run the shared contract suite in `test/store.contract.ts`.
  */
 import type {
+  AckBatch,
   MailboxStats,
   MailboxStore,
   PutInput,
@@ -113,6 +114,16 @@ export class MemoryStore implements MailboxStore {
     m.bytes += input.ct.length;
     s.messageCount++;
     return { kind: 'stored', seq, ts: input.ts };
+  }
+
+  putMany(inputs: readonly PutInput[], limits: PutLimits): PutResult[] {
+    return inputs.map((i) => this.put(i, limits));
+  }
+
+  ackMany(batches: readonly AckBatch[]): number {
+    let n = 0;
+    for (const b of batches) n += this.ack(b.recipient, b.seqs);
+    return n;
   }
 
   private view(r: Row): StoredMessage {

@@ -14,6 +14,7 @@
 import Database from 'better-sqlite3';
 import type { SessionKind } from '../../protocol/frames.ts';
 import type {
+  AckBatch,
   MailboxStats,
   MailboxStore,
   PutInput,
@@ -107,6 +108,8 @@ export class SqliteStore implements MailboxStore {
   private readonly q;
   private readonly putTx: (input: PutInput, limits: PutLimits) => PutResult;
   private readonly ackTx: (recipient: string, seqs: readonly number[]) => number;
+  private readonly putManyTx: (inputs: readonly PutInput[], limits: PutLimits) => PutResult[];
+  private readonly ackManyTx: (batches: readonly AckBatch[]) => number;
   private readonly purgeTx: (sid: string) => void;
   private readonly sweepTx: (now: number) => SweepResult;
   private closed = false;
@@ -147,6 +150,7 @@ export class SqliteStore implements MailboxStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       bumpSession: db.prepare('UPDATE sessions SET message_count = message_count + 1 WHERE sid = ?'),
+      sessionCount: db.prepare('SELECT message_count FROM sessions WHERE sid = ?'),
       listAfter: db.prepare(
         `SELECT sid, sender, recipient, msg_id, tag, seq, ts, expires_at, ct FROM messages
          WHERE recipient = ? AND seq > ? AND ct IS NOT NULL AND expires_at > ? ORDER BY seq LIMIT ?`,
@@ -183,17 +187,17 @@ export class SqliteStore implements MailboxStore {
     this.putTx = db.transaction(
       (input: PutInput, limits: PutLimits): PutResult => this.putInner(input, limits),
     );
-    this.ackTx = db.transaction((recipient: string, seqs: readonly number[]) => {
+    this.ackTx = db.transaction((recipient: string, seqs: readonly number[]) =>
+      this.ackInner(recipient, seqs),
+    );
+    // Group commit (one transaction per relay event-loop turn): per-message transactions were
+    // the SQLite store's main cost (a WAL append of every touched page on each commit).
+    this.putManyTx = db.transaction((inputs: readonly PutInput[], limits: PutLimits) =>
+      inputs.map((i) => this.putInner(i, limits)),
+    );
+    this.ackManyTx = db.transaction((batches: readonly AckBatch[]) => {
       let n = 0;
-      let bytes = 0;
-      for (const seq of seqs) {
-        const r = this.q.ack.get(recipient, seq) as { size: number } | undefined;
-        if (r !== undefined) {
-          n++;
-          bytes += r.size;
-        }
-      }
-      if (n > 0) this.q.unpend.run(n, bytes, recipient);
+      for (const b of batches) n += this.ackInner(b.recipient, b.seqs);
       return n;
     });
     this.purgeTx = db.transaction((sid: string) => this.purgeInner(sid));
@@ -304,7 +308,46 @@ export class SqliteStore implements MailboxStore {
   }
 
   put(input: PutInput, limits: PutLimits): PutResult {
-    return this.putTx(input, limits);
+    return this.withCountRollback([input], () => this.putTx(input, limits));
+  }
+
+  putMany(inputs: readonly PutInput[], limits: PutLimits): PutResult[] {
+    return this.withCountRollback(inputs, () => this.putManyTx(inputs, limits));
+  }
+
+  /**
+   * `putInner` bumps the cached session message counts as it goes; if the transaction rolls back
+   * they must be re-read, or the per-session quota would count messages that were never stored.
+   */
+  private withCountRollback<T>(inputs: readonly PutInput[], f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      for (const sid of new Set(inputs.map((i) => i.sid))) {
+        const s = this.sessions.get(sid);
+        const row = this.q.sessionCount.get(sid) as { message_count: number } | undefined;
+        if (s !== undefined && row !== undefined) s.messageCount = row.message_count;
+      }
+      throw err;
+    }
+  }
+
+  private ackInner(recipient: string, seqs: readonly number[]): number {
+    let n = 0;
+    let bytes = 0;
+    for (const seq of seqs) {
+      const r = this.q.ack.get(recipient, seq) as { size: number } | undefined;
+      if (r !== undefined) {
+        n++;
+        bytes += r.size;
+      }
+    }
+    if (n > 0) this.q.unpend.run(n, bytes, recipient);
+    return n;
+  }
+
+  ackMany(batches: readonly AckBatch[]): number {
+    return this.ackManyTx(batches);
   }
 
   listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[] {

@@ -72,6 +72,11 @@ export type PutResult =
   | { kind: 'session_missing' }
   | { kind: 'full'; limit: 'messages_per_session' | 'mailbox_messages' | 'mailbox_bytes' };
 
+export interface AckBatch {
+  recipient: string;
+  seqs: readonly number[];
+}
+
 export interface SweepResult {
   messages: number;
   sessions: number;
@@ -92,6 +97,14 @@ export interface MailboxStore {
   countSessionsCreatedBy(device: string, now: number): number;
   /** Atomically: idempotency check, quotas, next recipient seq, insert. */
   put(input: PutInput, limits: PutLimits): PutResult;
+  /**
+   * Group commit: `put` each input in order, in one transaction, with the results `put` would
+   * have given one by one (a repeated msgId within the batch is a duplicate of the earlier one).
+   * If the store fails, nothing is stored and it throws.
+   */
+  putMany(inputs: readonly PutInput[], limits: PutLimits): PutResult[];
+  /** `ack` for several mailboxes in one transaction; returns how many were pending in total. */
+  ackMany(batches: readonly AckBatch[]): number;
   /** Pending (unacknowledged, unexpired) messages with seq > afterSeq, ascending, at most `limit`. */
   listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[];
   /** Pending messages with exactly these seqs (for redelivery). */
