@@ -1,0 +1,190 @@
+/**
+ * End-to-end "create a vault" across three Chromium profiles and a real bridge (in-process
+ * `startBridge`, SQLite in a temp directory). Each profile onboards and points its settings at the
+ * bridge; A proposes "Family savings" with powers [Laptop 2, Phone 1, Tablet 1] and threshold 3,
+ * adding B and C by their device codes; B and C see the full proposal, the same safety code, and
+ * accept; the weighted DKG runs over the bridge in the three service workers; all three show the same
+ * address and list the vault. Every new screen is asserted on its key content and saved under
+ * test/artifacts/create-vault-*.png.
+ *
+ * The extension is built into its own temp directory so this file can run in parallel with
+ * extension.test.ts (which builds dist/extension).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
+import { type ExtensionBrowser, launchExtension, REPO_ROOT } from './helpers/browser.ts';
+
+const PASSPHRASE = 'orbit lantern velvet cascade 1987';
+const SAFETY_CODE = /^\d{5}( \d{5}){5}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+interface Profile {
+  name: string;
+  browser: ExtensionBrowser;
+  page: Page;
+  code: string;
+  fingerprint: string;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'concord-e2e-vault-'));
+const extensionDir = join(tmp, 'extension');
+let bridge: RunningBridge;
+const profiles: Profile[] = [];
+
+const text = async (page: Page, testid: string): Promise<string> =>
+  ((await page.getByTestId(testid).first().textContent()) ?? '').trim();
+
+async function onboard(name: string, bridgeBase: string): Promise<Profile> {
+  const browser = await launchExtension({ extensionDir });
+  const page = await browser.openPage('app.html');
+  await page.getByTestId('onboarding-start').click();
+  await page.getByTestId('new-passphrase').fill(PASSPHRASE);
+  await page.getByTestId('confirm-passphrase').fill(PASSPHRASE);
+  await page.getByTestId('acknowledge').check();
+  await page.getByTestId('onboarding-create').click();
+  await page.getByTestId('onboarding-device').waitFor({ timeout: 60_000 });
+  const code = await text(page, 'device-code-text');
+  const fingerprint = await text(page, 'device-fingerprint');
+  await page.getByTestId('onboarding-finish').click();
+  await page.getByTestId('home').waitFor();
+  // Point this profile at the test bridge.
+  await page.getByTestId('nav-settings').click();
+  await page.getByTestId('settings-bridge').fill(bridgeBase);
+  await page.getByTestId('settings-save').click();
+  await page.getByTestId('settings-saved').waitFor();
+  await page.getByTestId('nav-home').click();
+  await page.getByTestId('home').waitFor();
+  return { name, browser, page, code, fingerprint };
+}
+
+describe('create a vault across three browser profiles over a real bridge', () => {
+  beforeAll(async () => {
+    await build({
+      configFile: join(REPO_ROOT, 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir: extensionDir, emptyOutDir: true },
+    });
+    bridge = await startBridge({
+      port: 0,
+      dataDir: join(tmp, 'bridge'),
+      logLevel: 'warn',
+      defaultMetrics: false,
+    });
+    const base = bridge.url.replace(/\/v1$/, '');
+    // Sequential: three Chromium launches at once starve a small CI machine.
+    for (const n of ['A', 'B', 'C']) profiles.push(await onboard(n, base));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const p of profiles) await p.browser.close().catch(() => {});
+    await bridge?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('A proposes [2,1,1] t=3, B and C accept, everyone shows the same safety code and address', async () => {
+    const [A, B, C] = profiles as [Profile, Profile, Profile];
+
+    // --- A composes the proposal.
+    await A.page.getByTestId('create-vault-open').click();
+    await A.page.getByTestId('create-vault').waitFor();
+    await A.page.getByTestId('vault-name').fill('Family savings');
+    await A.page.getByTestId('self-label').fill('Laptop');
+    await A.page.getByTestId('self-power').fill('2');
+    for (const [p, label] of [
+      [B, 'Phone'],
+      [C, 'Tablet'],
+    ] as const) {
+      await A.page.getByTestId('signer-code').fill(p.code);
+      await A.page.getByTestId('signer-label').fill(label);
+      await A.page.getByTestId('signer-power').fill('1');
+      await A.page.getByTestId('signer-add').click();
+      await expect.poll(() => A.page.getByTestId('signer-row').filter({ hasText: label }).count()).toBe(1);
+      // The background parsed the code and shows that device's own fingerprint to compare.
+      expect(await A.page.getByTestId('signer-row').filter({ hasText: label }).textContent()).toContain(
+        p.fingerprint,
+      );
+    }
+    await A.page.getByTestId('threshold').fill('3');
+    await expect.poll(() => text(A.page, 'quorum-needs')).toBe('Needs 3 of 4 power to sign');
+    const groups = await A.page.getByTestId('quorum-group').allTextContents();
+    expect(groups.map((g) => g.trim())).toEqual(['Laptop (2) + Phone (1)', 'Laptop (2) + Tablet (1)']);
+    await A.browser.screenshot(A.page, 'create-vault-01-compose');
+
+    await A.page.getByTestId('propose').click();
+    await A.page.getByTestId('ceremony').waitFor();
+    await expect.poll(() => A.page.getByTestId('ceremony').getAttribute('data-phase')).toBe('waiting');
+    const code = await text(A.page, 'safety-code');
+    expect(code).toMatch(SAFETY_CODE);
+    expect(await text(A.page, 'ceremony-waiting')).toContain('Phone');
+    expect(await text(A.page, 'ceremony-waiting')).toContain('Tablet');
+    await A.browser.screenshot(A.page, 'create-vault-02-proposal-sent');
+
+    // --- B and C receive the invitation over the bridge and review it.
+    for (const [p, i] of [
+      [B, 3],
+      [C, 4],
+    ] as const) {
+      const item = p.page.getByTestId('home-ceremony');
+      await item.waitFor({ timeout: 30_000 });
+      expect(await item.getAttribute('data-phase')).toBe('invited');
+      expect(await item.textContent()).toContain('Family savings');
+      await p.browser.screenshot(p.page, `create-vault-0${i}-${p.name}-home-invitation`);
+      await p.page.getByTestId('home-ceremony-open').click();
+      await p.page.getByTestId('ceremony').waitFor();
+      expect(await p.page.getByTestId('ceremony').getAttribute('data-phase')).toBe('invited');
+      expect(await text(p.page, 'ceremony-name')).toBe('Family savings');
+      const members = (await p.page.getByTestId('ceremony-member').allTextContents()).join('\n');
+      for (const who of [A, B, C]) expect(members).toContain(who.fingerprint);
+      for (const label of ['Laptop', 'Phone', 'Tablet']) expect(members).toContain(label);
+      expect(await text(p.page, 'quorum-needs')).toBe('Needs 3 of 4 power to sign');
+      // The same safety code on every device, before any key material exists.
+      expect(await text(p.page, 'safety-code')).toBe(code);
+    }
+    await B.browser.screenshot(B.page, 'create-vault-05-B-review');
+
+    await B.page.getByTestId('ceremony-accept').click();
+    await expect.poll(() => B.page.getByTestId('ceremony').getAttribute('data-phase')).toBe('waiting');
+    expect(await text(B.page, 'ceremony-waiting')).toContain('Tablet');
+    await B.browser.screenshot(B.page, 'create-vault-06-B-accepted');
+    await C.page.getByTestId('ceremony-accept').click();
+
+    // --- The DKG runs; every device ends with the same address.
+    const addresses: string[] = [];
+    for (const p of [A, B, C]) {
+      const ceremony = p.page.getByTestId('ceremony');
+      await expect
+        .poll(() => ceremony.getAttribute('data-phase'), { timeout: 120_000, interval: 250 })
+        .toMatch(/running|done|failed/);
+      if ((await ceremony.getAttribute('data-phase')) === 'running' && p === A) {
+        expect(await text(p.page, 'ceremony-progress')).toMatch(/round [1-4] of 4/);
+        await p.browser.screenshot(p.page, 'create-vault-07-A-generating');
+      }
+      await expect
+        .poll(() => ceremony.getAttribute('data-phase'), { timeout: 120_000, interval: 250 })
+        .toMatch(/done|failed/);
+      expect(await ceremony.getAttribute('data-phase'), await text(p.page, 'ceremony-status')).toBe('done');
+      expect(await text(p.page, 'safety-code')).toBe(code);
+      addresses.push(await text(p.page, 'vault-address'));
+      await p.browser.screenshot(p.page, `create-vault-08-${p.name}-done`);
+    }
+    expect(addresses[0]).toMatch(ADDRESS);
+    expect(new Set(addresses).size).toBe(1);
+
+    // --- Home lists the vault with its address and quorum on every device.
+    for (const p of [A, B, C]) {
+      await p.page.getByTestId('ceremony-home').click();
+      const row = p.page.getByTestId('vault-row');
+      await row.waitFor();
+      expect(await text(p.page, 'vault-row-address')).toBe(addresses[0]);
+      expect(await row.textContent()).toContain('Needs 3 of 4 power');
+      expect(await p.page.getByTestId('vaults-empty').count()).toBe(0);
+    }
+    await A.browser.screenshot(A.page, 'create-vault-09-A-home-vault');
+    for (const p of profiles) expect(p.browser.cspViolations).toEqual([]);
+  }, 240_000);
+});
