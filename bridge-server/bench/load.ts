@@ -3,12 +3,19 @@
  * profile (so the generator and the server each get a core), opens N authenticated connections in
  * sessions of 3, then for a bounded time sends fixed-size sealed-size payloads around each session
  * at a target rate with a bounded in-flight window, and reports delivered messages/s, p50/p99
- * delivery latency (send → deliver at the recipient) and memory. Prints a human summary and one
- * JSON line per run.
+ * delivery latency (send → deliver at the recipient), server CPU per delivered message (from the
+ * server's own `process_cpu_seconds_total`, so it is meaningful on a shared machine where wall
+ * clock figures are not), event-loop lag on both sides, and memory. Prints a human summary and
+ * one JSON line per run.
  *
- *   npm run bench:bridge -- --connections 1000,5000 --duration 10 --rate 30000
+ * Traffic shape: each tick picks the next clients round-robin; a picked client sends `--burst`
+ * messages alternating between its two peers (2 = one per peer, like a protocol round) in one
+ * write, preceded by its pending acks; clients that stay quiet flush acks every `--ack-ms`.
+ *
+ *   npm run bench:bridge -- --connections 1000,5000 --duration 10 --rate 25000 --window 2000
  *   options: --connections <n[,n]> --duration <s> --rate <msgs/s> --window <n> --payload <bytes>
- *            --store memory|sqlite --max-messages <n>
+ *            --store memory|sqlite --max-messages <n> --burst <n> --ack-ms <ms>
+ *            --server-node-args "<node flags>"   e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';

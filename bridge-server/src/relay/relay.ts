@@ -11,6 +11,11 @@
  * acks by seq and the row is dropped; unacked deliveries are re-sent after `redeliverAfterMs` and
  * can always be re-read with `fetch`.
  *
+ * Work is batched per event-loop turn (see `endTurn`): sends and acks checked in a turn are
+ * committed in one store transaction at its end and then answered in frame order, and each
+ * connection's outbound frames from that turn leave in one socket write. Any frame other than
+ * send/ack commits the pending ones first, so nothing observable reorders.
+ *
  * Logs carry sid/device prefixes, sizes and codes; never `ct`, signatures, keys or IPs.
  */
 import { createPublicKey, hash, type KeyObject, randomBytes, verify } from 'node:crypto';
