@@ -94,6 +94,14 @@ async function startServer(
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  // Whatever happens to the generator (an error, a failed start, Ctrl-C), the server child and
+  // its data directory go with it.
+  const cleanup = () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', cleanup);
+  process.once('SIGINT', () => process.exit(130));
   const url = await new Promise<string>((res, rej) => {
     let buf = '';
     const t = setTimeout(() => rej(new Error('server did not start')), 30_000);
