@@ -11,31 +11,56 @@ import type { WebSocketCtor } from '../../bridge-server/src/client/client.ts';
 import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { KeyShare } from '../../tss/src/keyshare.ts';
 import { ExtensionError } from '../src/shared/errors.ts';
-import { type Request, type ResponseEnvelope, type ResultMap, UI_CHANNEL } from '../src/shared/messages.ts';
+import {
+  type DeviceInfo,
+  type Request,
+  type ResponseEnvelope,
+  type ResultMap,
+  UI_CHANNEL,
+} from '../src/shared/messages.ts';
 import { layoutProblem, minimalSigningGroups } from '../src/shared/quorum.ts';
+import type { ConcordDb } from '../src/storage/db.ts';
 import { SharesRepository } from '../src/storage/repositories/shares.ts';
-import { fakePlatform } from './fakes/platform.ts';
+import { type FakePlatform, fakePlatform } from './fakes/platform.ts';
 import { GOOD_PASSPHRASE, openFreshDb, PAGE_SENDER, startBackground } from './helpers.ts';
 
-type Bg = Awaited<ReturnType<typeof device>>;
+type Bg = Device;
 
-async function device(bridgeUrl: string) {
-  const db = await openFreshDb();
-  const platform = { ...fakePlatform(), WebSocket: WebSocket as unknown as WebSocketCtor };
-  const bg = startBackground(db, platform);
-  const call = async <T extends Request['type']>(
-    request: Extract<Request, { type: T }>,
-  ): Promise<ResultMap[T]> => {
-    const r = (await bg.route({ channel: UI_CHANNEL, request }, PAGE_SENDER)) as ResponseEnvelope<
+/** One simulated browser profile: a background over its own database and fake platform. */
+class Device {
+  bg: ReturnType<typeof startBackground>;
+  info!: DeviceInfo;
+
+  constructor(
+    readonly db: ConcordDb,
+    private readonly platform: FakePlatform,
+  ) {
+    this.bg = startBackground(db, platform);
+  }
+
+  async call<T extends Request['type']>(request: Extract<Request, { type: T }>): Promise<ResultMap[T]> {
+    const r = (await this.bg.route({ channel: UI_CHANNEL, request }, PAGE_SENDER)) as ResponseEnvelope<
       ResultMap[T]
     >;
     if (!r.ok) throw new ExtensionError(r.error.code, r.error.message);
     return r.result;
-  };
-  const info = await call({ type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
-  await call({ type: 'settings.update', patch: { bridgeUrl } });
-  await call({ type: 'status' }); // brings the bridge up
-  return { db, bg, call, info };
+  }
+
+  /** A service-worker restart: the old worker's socket dies, a new graph starts over the same storage. */
+  async restart(): Promise<void> {
+    this.bg.bridge.stop();
+    this.bg = startBackground(this.db, this.platform);
+    await this.call({ type: 'status' }); // brings the bridge up again
+  }
+}
+
+async function device(bridgeUrl: string): Promise<Device> {
+  const platform = { ...fakePlatform(), WebSocket: WebSocket as unknown as WebSocketCtor };
+  const d = new Device(await openFreshDb(), platform);
+  d.info = await d.call({ type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
+  await d.call({ type: 'settings.update', patch: { bridgeUrl } });
+  await d.call({ type: 'status' }); // brings the bridge up
+  return d;
 }
 
 async function until<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
@@ -185,5 +210,60 @@ describe('vault setup over a real bridge', () => {
       expect(ks.descriptor.threshold).toBe(3);
       expect(ks.descriptor.address).toBe(address);
     }
+
+    // A running record without a party in this worker (a worker restart mid-DKG) shows as
+    // interrupted at once, and is persisted as aborted once the bridge is back.
+    const row = (await B.db.proposals.get(p.id))!;
+    const orphan = 'f'.repeat(32);
+    await B.db.proposals.put({ ...row, id: orphan, status: 'approved' });
+    const c = (await B.db.ceremonies.get(p.id))!;
+    await B.db.ceremonies.put({ ...c, id: orphan, status: 'running', round: 2 });
+    const shown = (await B.call({ type: 'ceremony.list' })).find((x) => x.id === orphan);
+    expect([shown?.phase, shown?.error]).toEqual(['failed', 'INTERRUPTED']);
+    await B.restart();
+    await until(
+      async () => ((await B.db.ceremonies.get(orphan))?.status === 'aborted' ? true : undefined),
+      10_000,
+      'the interrupted ceremony to be persisted',
+    );
+    expect((await B.db.ceremonies.get(orphan))?.abortCode).toBe('INTERRUPTED');
   }, 180_000);
+
+  it('a worker restart before answering: the invitation survives and the vault is created', async () => {
+    const p = await A.call({
+      type: 'vault.propose',
+      name: 'After restart',
+      selfLabel: 'A',
+      selfPower: 1,
+      threshold: 2,
+      invitees: [{ code: C.info.deviceCode, label: 'C', power: 1 }],
+    });
+    await until(
+      async () => (await C.call({ type: 'ceremony.list' })).find((x) => x.id === p.id),
+      10_000,
+      'C to see the invitation',
+    );
+    await C.restart();
+    const v = (await C.call({ type: 'ceremony.list' })).find((x) => x.id === p.id);
+    expect(v?.phase).toBe('invited');
+    await C.call({ type: 'ceremony.respond', id: p.id, accept: true });
+    const addresses = await Promise.all(
+      [A, C].map((d) =>
+        until(
+          async () => {
+            const x = (await d.call({ type: 'ceremony.list' })).find((y) => y.id === p.id);
+            if (x?.phase === 'failed')
+              throw new Error(
+                `DKG failed on ${d === A ? 'A' : 'C'}: ${x.error} ${JSON.stringify(await d.db.ceremonies.get(p.id))}`,
+              );
+            return x?.phase === 'done' ? x.address : undefined;
+          },
+          60_000,
+          'the DKG',
+        ),
+      ),
+    );
+    expect(addresses[0]).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(addresses[1]).toBe(addresses[0]);
+  }, 120_000);
 });

@@ -4,7 +4,8 @@
  * bridge; A proposes "Family savings" with powers [Laptop 2, Phone 1, Tablet 1] and threshold 3,
  * adding B and C by their device codes; B and C see the full proposal, the same safety code, and
  * accept; the weighted DKG runs over the bridge in the three service workers; all three show the same
- * address and list the vault. Every new screen is asserted on its key content and saved under
+ * address and list the vault. B's service worker is restarted while the invitation waits for its
+ * answer (the proposal is in IndexedDB and resumes). Every new screen is asserted on its key content and saved under
  * test/artifacts/create-vault-*.png.
  *
  * The extension is built into its own temp directory so this file can run in parallel with
@@ -146,6 +147,14 @@ describe('create a vault across three browser profiles over a real bridge', () =
       expect(await text(p.page, 'safety-code')).toBe(code);
     }
     await B.browser.screenshot(B.page, 'create-vault-05-B-review');
+
+    // B's service worker restarts before B answers: the invitation lives in IndexedDB, the page's next
+    // poll wakes the worker, which reconnects to the bridge and rebuilds the session from storage.
+    await B.browser.stopServiceWorker();
+    await B.page.reload();
+    await B.page.getByTestId('ceremony').waitFor();
+    await expect.poll(() => B.page.getByTestId('ceremony').getAttribute('data-phase')).toBe('invited');
+    expect(await text(B.page, 'safety-code')).toBe(code);
 
     await B.page.getByTestId('ceremony-accept').click();
     await expect.poll(() => B.page.getByTestId('ceremony').getAttribute('data-phase')).toBe('waiting');

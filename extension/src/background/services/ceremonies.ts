@@ -69,6 +69,7 @@ const DECISION_TAG = 'decision';
 const DKG_LABEL = 'dkg';
 /** Messages held for a session whose proposal has not arrived yet (a fast peer's decision). */
 const MAX_EARLY = 64;
+const MAX_EARLY_SESSIONS = 16;
 
 export interface Unlocked {
   identity: DeviceIdentity;
@@ -179,9 +180,11 @@ export class CeremonyService {
       void this.serial(() => this.onInvitation(msg)).catch((e: unknown) => this.d.log?.('INVITATION', e));
       return;
     }
-    const list = this.early.get(msg.sid) ?? [];
-    if (list.length < MAX_EARLY) list.push(msg);
-    this.early.set(msg.sid, list);
+    // Bounded both ways: the relay (untrusted) must not be able to grow this without limit.
+    const list = this.early.get(msg.sid);
+    if (list === undefined) {
+      if (this.early.size < MAX_EARLY_SESSIONS) this.early.set(msg.sid, [msg]);
+    } else if (list.length < MAX_EARLY) list.push(msg);
   }
 
   /** Validates an invitation (first message of a `dkg` session) and stores it as an open proposal. */
@@ -401,23 +404,21 @@ export class CeremonyService {
     const approved = new Set(approvals.filter((a) => a.decision === 'approve').map((a) => a.deviceId));
     if (!live.proposal.members.every((m) => approved.has(m.deviceId))) return;
 
-    const now = this.now();
-    await this.d.repos.db.transaction(
-      'rw',
-      this.d.repos.db.proposals,
-      this.d.repos.db.ceremonies,
-      async () => {
-        await this.d.repos.proposals.put({ ...row, status: 'approved' });
-        await this.d.repos.ceremonies.put(ceremonyRecord(id, now));
-      },
-    );
     const dkg = new DkgSession({
       parties: live.proposal.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
       threshold: live.proposal.threshold,
       selfId: identity.deviceId,
     });
+    // Bound before the record says `running`: a running record without a live party in this worker
+    // means the worker restarted mid-DKG (see viewOf).
     live.dkg = dkg;
     live.round = 1;
+    const now = this.now();
+    const db = this.d.repos.db;
+    await db.transaction('rw', db.proposals, db.ceremonies, async () => {
+      await this.d.repos.proposals.put({ ...row, status: 'approved' });
+      await this.d.repos.ceremonies.put(ceremonyRecord(id, now));
+    });
     live.channel.run(dkg, DKG_LABEL, {
       onError: (e) => {
         // A failed send is retried by the client's outbox; only a protocol abort ends the run.
@@ -554,16 +555,24 @@ export class CeremonyService {
 
   private async viewOf(row: ProposalRecord): Promise<CeremonyView> {
     const p = decodeProposal(row.payload);
+    // Whether this worker runs the party, sampled before and after the reads below: a party that
+    // finishes (and leaves `live`) or starts while we read must not look orphaned.
+    const hasParty = (): boolean => this.live.get(row.id)?.dkg !== undefined;
+    const partyBefore = hasParty();
     const me = await this.d.repos.identity.get();
     const self = me?.deviceId ?? '';
     const approvals = await this.d.repos.approvals.forProposal(row.id);
     const ceremony = await this.d.repos.ceremonies.get(row.id);
     const vault = await this.d.repos.vaults.get(row.id);
     const decisionOf = (id: string) => approvals.find((a) => a.deviceId === id)?.decision ?? null;
+    // A `running` record with no party in this worker: the worker restarted mid-DKG and the round
+    // state is gone. Shown as interrupted right away, even before the bridge reconnects and
+    // `restore` persists it.
+    const orphaned = ceremony?.status === 'running' && !partyBefore && !hasParty();
     let phase: CeremonyPhase;
     if (row.status === 'rejected') phase = 'declined';
     else if (ceremony?.status === 'done') phase = 'done';
-    else if (ceremony?.status === 'aborted') phase = 'failed';
+    else if (ceremony?.status === 'aborted' || orphaned) phase = 'failed';
     else if (ceremony?.status === 'running') phase = 'running';
     else if (row.status === 'expired' || row.expiresAt <= this.now()) phase = 'expired';
     else if (decisionOf(self) === null) phase = 'invited';
@@ -588,7 +597,7 @@ export class CeremonyService {
       round: ceremony?.round ?? 0,
       rounds: DKG_ROUNDS,
       address: vault?.address ?? null,
-      error: ceremony?.abortCode ?? null,
+      error: orphaned ? 'INTERRUPTED' : (ceremony?.abortCode ?? null),
       createdAt: row.createdAt,
     };
   }
