@@ -625,7 +625,17 @@ export class Relay {
       for (const p of batch) this.error(p.c, 'INTERNAL', 'internal error', p.f.rid);
       return;
     }
-    for (let i = 0; i < batch.length; i++) this.afterPut(batch[i]!, results[i]!);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      // This runs from `setImmediate`, outside onMessage's handler guard: a bug answering one
+      // send must not take the process down or skip the others.
+      try {
+        this.afterPut(p, results[i]!);
+      } catch (err) {
+        this.log.error({ conn: p.c.id, type: 'send', err: (err as Error).message }, 'frame handler failed');
+        this.error(p.c, 'INTERNAL', 'internal error', p.f.rid);
+      }
+    }
   }
 
   private afterPut(p: PendingPut, r: PutResult): void {
