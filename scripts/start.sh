@@ -8,7 +8,10 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> Installing dependencies (better-sqlite3 compiles from source: about 2 minutes, needs python3, make, g++)"
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: the lockfile pins every version, but the registry these machines
+  # reach lacks some optional per-platform packages (e.g. biome's macOS/Windows binaries), which
+  # `npm ci` insists on finding in the lockfile; `npm install` skips optional ones it cannot get.
+  npm install --no-audit --no-fund
 fi
 
 echo "==> Keygen demo"

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> Installing npm dependencies"
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: the lockfile pins every version, but the registry these machines
+  # reach lacks some optional per-platform packages (e.g. biome's macOS/Windows binaries), which
+  # `npm ci` insists on finding in the lockfile; `npm install` skips optional ones it cannot get.
+  npm install --no-audit --no-fund
 fi
 
 if [ ! -x /usr/bin/chromium ]; then
