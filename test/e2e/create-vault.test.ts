@@ -130,6 +130,7 @@ describe('create a vault across three browser profiles over a real bridge', () =
       [B, 3],
       [C, 4],
     ] as const) {
+      // The invitation shows up without a reload (Home polls) and in the popup.
       const item = p.page.getByTestId('home-ceremony');
       await item.waitFor({ timeout: 30_000 });
       expect(await item.getAttribute('data-phase')).toBe('invited');
@@ -194,6 +195,13 @@ describe('create a vault across three browser profiles over a real bridge', () =
       expect(await p.page.getByTestId('vaults-empty').count()).toBe(0);
     }
     await A.browser.screenshot(A.page, 'create-vault-09-A-home-vault');
+    expect(await A.page.getByTestId('bridge-state').getAttribute('data-state')).toBe('ready');
+
+    // The toolbar popup lists the vault too.
+    const popup = await A.browser.openPage('popup.html', { width: 360, height: 600 });
+    await popup.getByTestId('popup-vaults').waitFor();
+    expect(await popup.getByTestId('popup-vaults').textContent()).toContain(addresses[0]);
+    await A.browser.screenshot(popup, 'create-vault-10-A-popup');
     for (const p of profiles) expect(p.browser.cspViolations).toEqual([]);
   }, 240_000);
 });

@@ -373,7 +373,7 @@ export class CeremonyService {
     await this.serial(async () => {
       const live = this.live.get(id);
       const row = await this.d.repos.proposals.get(id);
-      if (live === undefined || row === undefined || row.status !== 'open') {
+      if (live === undefined || row === undefined || row.status !== 'open' || row.expiresAt <= this.now()) {
         throw new ExtensionError('INVALID_REQUEST', 'This proposal can no longer be answered.');
       }
       const self = toHex(u.identity.deviceId);
