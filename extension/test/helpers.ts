@@ -31,9 +31,20 @@ export async function openFreshDb(name = freshDbName()): Promise<ConcordDb> {
 }
 
 /** A background over `db` and `platform`: a new call with the same arguments models a worker restart. */
-export function startBackground(db: ConcordDb, platform: FakePlatform = fakePlatform()) {
+export function startBackground(
+  db: ConcordDb,
+  platform: FakePlatform = fakePlatform(),
+  extra: { dkgStallMs?: number } = {},
+) {
   return {
     platform,
-    ...createBackground({ db, platform, runtimeId: RUNTIME_ID, extensionOrigin: ORIGIN, kdf: FAST_KDF }),
+    ...createBackground({
+      db,
+      platform,
+      runtimeId: RUNTIME_ID,
+      extensionOrigin: ORIGIN,
+      kdf: FAST_KDF,
+      ...extra,
+    }),
   };
 }

@@ -34,8 +34,9 @@ class Device {
   constructor(
     readonly db: ConcordDb,
     private readonly platform: FakePlatform,
+    private readonly extra: { dkgStallMs?: number } = {},
   ) {
-    this.bg = startBackground(db, platform);
+    this.bg = startBackground(db, platform, extra);
   }
 
   async call<T extends Request['type']>(request: Extract<Request, { type: T }>): Promise<ResultMap[T]> {
@@ -49,14 +50,14 @@ class Device {
   /** A service-worker restart: the old worker's socket dies, a new graph starts over the same storage. */
   async restart(): Promise<void> {
     this.bg.bridge.stop();
-    this.bg = startBackground(this.db, this.platform);
+    this.bg = startBackground(this.db, this.platform, this.extra);
     await this.call({ type: 'status' }); // brings the bridge up again
   }
 }
 
-async function device(bridgeUrl: string): Promise<Device> {
+async function device(bridgeUrl: string, extra: { dkgStallMs?: number } = {}): Promise<Device> {
   const platform = { ...fakePlatform(), WebSocket: WebSocket as unknown as WebSocketCtor };
-  const d = new Device(await openFreshDb(), platform);
+  const d = new Device(await openFreshDb(), platform, extra);
   d.info = await d.call({ type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
   await d.call({ type: 'settings.update', patch: { bridgeUrl } });
   await d.call({ type: 'status' }); // brings the bridge up
@@ -266,4 +267,40 @@ describe('vault setup over a real bridge', () => {
     expect(addresses[0]).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(addresses[1]).toBe(addresses[0]);
   }, 120_000);
+
+  it('a member that disappears mid-DKG: the others stop with TIMEOUT instead of waiting forever', async () => {
+    const base = bridge.url.replace(/\/v1$/, '');
+    const [X, Y] = await Promise.all([device(base, { dkgStallMs: 1_500 }), device(base)]);
+    try {
+      const p = await X.call({
+        type: 'vault.propose',
+        name: 'Stalls',
+        selfLabel: 'X',
+        selfPower: 1,
+        threshold: 2,
+        invitees: [{ code: Y.info.deviceCode, label: 'Y', power: 1 }],
+      });
+      await until(
+        async () => (await Y.call({ type: 'ceremony.list' })).find((c) => c.id === p.id),
+        10_000,
+        'Y to see the invitation',
+      );
+      await Y.call({ type: 'ceremony.respond', id: p.id, accept: true });
+      Y.bg.bridge.stop(); // Y goes away (its own run is interrupted)
+      const v = await until(
+        async () => {
+          const x = (await X.call({ type: 'ceremony.list' })).find((c) => c.id === p.id);
+          return x?.phase === 'failed' ? x : undefined;
+        },
+        20_000,
+        'X to give up',
+      );
+      expect(v.error).toBe('TIMEOUT');
+      const y = (await Y.call({ type: 'ceremony.list' })).find((c) => c.id === p.id);
+      expect([y?.phase, y?.error]).toEqual(['failed', 'INTERRUPTED']);
+    } finally {
+      X.bg.bridge.stop();
+      Y.bg.bridge.stop();
+    }
+  }, 60_000);
 });

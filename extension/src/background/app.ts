@@ -25,6 +25,8 @@ export interface BackgroundOptions {
   extensionOrigin: string;
   kdf?: KdfPolicy;
   logError?: (code: string, error: unknown) => void;
+  /** See `CeremonyServiceDeps.dkgStallMs` (tests shorten it). */
+  dkgStallMs?: number;
 }
 
 export interface Background {
@@ -90,6 +92,7 @@ export function createBackground(o: BackgroundOptions): Background {
       return client;
     },
     log,
+    ...(o.dkgStallMs === undefined ? {} : { dkgStallMs: o.dkgStallMs }),
   });
   // Locking forgets the identity key, so the client could not re-authenticate: close it.
   session.onEnd(() => bridge.stop());

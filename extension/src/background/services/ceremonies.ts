@@ -70,6 +70,7 @@ const DKG_LABEL = 'dkg';
 /** Messages held for a session whose proposal has not arrived yet (a fast peer's decision). */
 const MAX_EARLY = 64;
 const MAX_EARLY_SESSIONS = 16;
+const DEFAULT_DKG_STALL_MS = 10 * 60_000;
 
 export interface Unlocked {
   identity: DeviceIdentity;
@@ -84,6 +85,11 @@ export interface CeremonyServiceDeps {
   /** A ready bridge client for the unlocked identity (connects if needed). */
   connect: () => Promise<BridgeClient>;
   log?: (code: string, error: unknown) => void;
+  /**
+   * A running DKG that receives nothing for this long is aborted with `TIMEOUT` (a member went away
+   * or its messages cannot be delivered), so the UI never shows "round k of 4" forever. Default 10 min.
+   */
+  dkgStallMs?: number;
 }
 
 interface Live {
@@ -93,6 +99,8 @@ interface Live {
   dkg: DkgSession | undefined;
   round: number;
   settled: boolean;
+  /** Stall watchdog: fires when no protocol message arrived for `dkgStallMs`. */
+  stall: ReturnType<typeof setTimeout> | undefined;
 }
 
 export class CeremonyService {
@@ -144,7 +152,10 @@ export class CeremonyService {
   private detachAll(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    for (const l of this.live.values()) l.channel.close();
+    for (const l of this.live.values()) {
+      if (l.stall !== undefined) clearTimeout(l.stall);
+      l.channel.close();
+    }
     this.live.clear();
     this.bySid.clear();
     this.early.clear();
@@ -251,7 +262,15 @@ export class CeremonyService {
       },
       onReject: (code) => this.d.log?.(`ENVELOPE_${code}`, new Error(code)),
     });
-    const live: Live = { proposal, hash, channel, dkg: undefined, round: 0, settled: false };
+    const live: Live = {
+      proposal,
+      hash,
+      channel,
+      dkg: undefined,
+      round: 0,
+      settled: false,
+      stall: undefined,
+    };
     this.live.set(id, live);
     this.bySid.set(proposal.sid, id);
     const early = this.early.get(proposal.sid) ?? [];
@@ -433,6 +452,10 @@ export class CeremonyService {
   private onStep(live: Live): void {
     const dkg = live.dkg;
     if (dkg === undefined || live.settled) return;
+    if (live.stall !== undefined) clearTimeout(live.stall);
+    live.stall = setTimeout(() => {
+      this.settle(live, () => this.markAborted(live.proposal.id, 'TIMEOUT'));
+    }, this.d.dkgStallMs ?? DEFAULT_DKG_STALL_MS);
     if (dkg.finished) {
       this.settle(live, () => this.complete(live));
       return;
@@ -454,6 +477,7 @@ export class CeremonyService {
   private settle(live: Live, fn: () => Promise<void>): void {
     if (live.settled) return;
     live.settled = true;
+    if (live.stall !== undefined) clearTimeout(live.stall);
     void this.serial(async () => {
       try {
         await fn();
