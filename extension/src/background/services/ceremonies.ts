@@ -440,10 +440,12 @@ export class CeremonyService {
     });
     live.channel.run(dkg, DKG_LABEL, {
       onError: (e) => {
-        // A failed send is retried by the client's outbox; only a protocol abort ends the run.
-        if (dkg.abortError !== undefined)
-          this.settle(live, () => this.markAborted(id, dkg.abortError?.code ?? 'ABORTED'));
-        else if (isTssError(e)) this.settle(live, () => this.markAborted(id, e.code));
+        // Only an abort of the session itself ends the run. A failed send is retried by the client's
+        // outbox, and a message the session refused (wrong round, malformed frame) leaves its state
+        // unchanged: letting either end the run would hand any peer a cheap way to stop it.
+        const abort = dkg.abortError;
+        if (abort !== undefined) this.settle(live, () => this.markAborted(id, abort.code));
+        else this.d.log?.(isTssError(e) ? e.code : 'DKG_MESSAGE', e);
       },
       onStep: () => this.onStep(live),
     });
