@@ -4,7 +4,6 @@
  * parameters (exactly t Feldman entries and t proofs, exactly w shares) and every point/scalar.
  */
 import { exactCount, messageReader, messageWriter, WIRE_VERSION } from '../codec/binary.ts';
-import { TssError } from '../errors.ts';
 import type { Point } from '../math/scalar.ts';
 import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
 
@@ -49,25 +48,48 @@ export interface DkgR4Broadcast {
   readonly proofs: readonly SchnorrProof[];
 }
 
-export function encodeDkgR1(m: DkgR1Broadcast): Uint8Array {
-  return messageWriter(MSG_TYPE.dkgR1).raw(m.contribution).raw(m.commitment).finish();
+/*
+ * Round 1 (commit), round 2 (open) and round 4 (confirm) have one layout shared by the DKG and the
+ * reshare; only the type byte differs, so these take it as a parameter.
+ */
+export function encodeCommitMessage(type: number, m: DkgR1Broadcast): Uint8Array {
+  return messageWriter(type).raw(m.contribution).raw(m.commitment).finish();
 }
 
-export function decodeDkgR1(b: Uint8Array): DkgR1Broadcast {
-  const r = messageReader(b, MSG_TYPE.dkgR1, 'dkg.r1');
+export function decodeCommitMessage(b: Uint8Array, type: number, what: string): DkgR1Broadcast {
+  const r = messageReader(b, type, what);
   const out = { contribution: r.raw(32), commitment: r.raw(32) };
   r.end();
   return out;
 }
 
-export function encodeDkgR2(m: DkgR2ToPeer): Uint8Array {
-  return messageWriter(MSG_TYPE.dkgR2)
+export function encodeOpeningMessage(type: number, m: DkgR2ToPeer): Uint8Array {
+  return messageWriter(type)
     .raw(m.echo)
     .list(m.feldman, (w, P) => w.point(P))
     .raw(m.salt)
     .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
     .bytes(m.ot)
     .finish();
+}
+
+export function encodeConfirmMessage(type: number, m: DkgR4Broadcast): Uint8Array {
+  return messageWriter(type)
+    .raw(m.transcript)
+    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
+    .finish();
+}
+
+export function encodeDkgR1(m: DkgR1Broadcast): Uint8Array {
+  return encodeCommitMessage(MSG_TYPE.dkgR1, m);
+}
+
+export function decodeDkgR1(b: Uint8Array): DkgR1Broadcast {
+  return decodeCommitMessage(b, MSG_TYPE.dkgR1, 'dkg.r1');
+}
+
+export function encodeDkgR2(m: DkgR2ToPeer): Uint8Array {
+  return encodeOpeningMessage(MSG_TYPE.dkgR2, m);
 }
 
 export function decodeDkgR2(b: Uint8Array, threshold: number): DkgR2ToPeer {
@@ -108,10 +130,7 @@ export function decodeDkgR3(b: Uint8Array, recipientPower: number): DkgR3ToPeer 
 }
 
 export function encodeDkgR4(m: DkgR4Broadcast): Uint8Array {
-  return messageWriter(MSG_TYPE.dkgR4)
-    .raw(m.transcript)
-    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
-    .finish();
+  return encodeConfirmMessage(MSG_TYPE.dkgR4, m);
 }
 
 export function decodeDkgR4(b: Uint8Array, senderPower: number): DkgR4Broadcast {

@@ -14,11 +14,14 @@ import {
   type DkgR2ToPeer,
   type DkgR3ToPeer,
   type DkgR4Broadcast,
+  decodeCommitMessage,
+  encodeCommitMessage,
+  encodeConfirmMessage,
+  encodeOpeningMessage,
   MAX_OT_PAYLOAD,
 } from '../dkg/messages.ts';
 import { TssError } from '../errors.ts';
-import type { Point } from '../math/scalar.ts';
-import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
+import { decodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
 
 /** Distinct from the DKG (0x1_) and signing (0x2_) types, so no message parses as another kind. */
 export const RESHARE_MSG_TYPE = {
@@ -64,24 +67,15 @@ function otBytes(r: Reader, present: boolean, what: string): Uint8Array {
 }
 
 export function encodeReshareR1(m: ReshareR1Broadcast): Uint8Array {
-  return messageWriter(RESHARE_MSG_TYPE.r1).raw(m.contribution).raw(m.commitment).finish();
+  return encodeCommitMessage(RESHARE_MSG_TYPE.r1, m);
 }
 
 export function decodeReshareR1(b: Uint8Array): ReshareR1Broadcast {
-  const r = messageReader(b, RESHARE_MSG_TYPE.r1, 'reshare.r1');
-  const out = { contribution: r.raw(32), commitment: r.raw(32) };
-  r.end();
-  return out;
+  return decodeCommitMessage(b, RESHARE_MSG_TYPE.r1, 'reshare.r1');
 }
 
 export function encodeReshareR2(m: ReshareR2ToPeer): Uint8Array {
-  return messageWriter(RESHARE_MSG_TYPE.r2)
-    .raw(m.echo)
-    .list(m.feldman, (w, P) => w.point(P))
-    .raw(m.salt)
-    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
-    .bytes(m.ot)
-    .finish();
+  return encodeOpeningMessage(RESHARE_MSG_TYPE.r2, m);
 }
 
 export function decodeReshareR2(b: Uint8Array, e: Expect): ReshareR2ToPeer {
@@ -119,10 +113,7 @@ export function decodeReshareR3(b: Uint8Array, e: Expect): ReshareR3ToPeer {
 }
 
 export function encodeReshareR4(m: ReshareR4Broadcast): Uint8Array {
-  return messageWriter(RESHARE_MSG_TYPE.r4)
-    .raw(m.transcript)
-    .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
-    .finish();
+  return encodeConfirmMessage(RESHARE_MSG_TYPE.r4, m);
 }
 
 export function decodeReshareR4(b: Uint8Array, e: Expect): ReshareR4Broadcast {
