@@ -4,7 +4,6 @@
  * sender's view hash, checked before anything else.
  */
 import { messageReader, messageWriter } from '../codec/binary.ts';
-import { TssError } from '../errors.ts';
 import type { Point } from '../math/scalar.ts';
 
 export const SIGN_MSG_TYPE = { s0: 0x21, s1: 0x22, s2: 0x23, s3: 0x24 } as const;
