@@ -6,6 +6,10 @@ import { UI_CHANNEL } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
 import { ORIGIN, PAGE_SENDER, RUNTIME_ID } from './helpers.ts';
 
+function locked(): never {
+  throw new ExtensionError('LOCKED', 'locked');
+}
+
 function handlers(): Handlers {
   const status = { onboarded: true, unlocked: false, autoLockAt: null, retryAfterMs: 0 };
   const device = { deviceId: 'aa', deviceCode: 'c', fingerprint: 'f', createdAt: 0 };
@@ -28,6 +32,15 @@ function handlers(): Handlers {
       throw new ExtensionError('LOCKED', 'locked');
     }),
     'bridge.status': vi.fn(async () => ({ state: 'off', url: null })),
+    'send.preview': vi.fn(async () => locked()),
+    'send.create': vi.fn(async () => locked()),
+    'request.list': vi.fn(async () => []),
+    'request.get': vi.fn(async () => locked()),
+    'request.decide': vi.fn(async () => locked()),
+    'vault.balance': vi.fn(async () => locked()),
+    'backup.export': vi.fn(async () => locked()),
+    'backup.verify': vi.fn(async () => locked()),
+    'reshare.propose': vi.fn(async () => locked()),
   };
 }
 

@@ -10,10 +10,14 @@ import type { ConcordDb } from '../storage/db.ts';
 import { repositories } from '../storage/repositories/index.ts';
 import type { Platform } from './platform.ts';
 import { createRouter, type Route } from './router.ts';
+import { BackupService } from './services/backup.ts';
 import { BridgeService } from './services/bridge.ts';
 import { CeremonyService, type Unlocked } from './services/ceremonies.ts';
+import { ChainService } from './services/chain.ts';
 import { DeviceService } from './services/device.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
+import { RequestService } from './services/requests.ts';
+import { ReshareRunner } from './services/reshare.ts';
 import { AUTO_LOCK_ALARM, KeySession } from './services/session.ts';
 import { UnlockThrottle } from './services/throttle.ts';
 import { WalletService } from './services/wallet.ts';
@@ -27,6 +31,8 @@ export interface BackgroundOptions {
   logError?: (code: string, error: unknown) => void;
   /** See `CeremonyServiceDeps.dkgStallMs` (tests shorten it). */
   dkgStallMs?: number;
+  /** TEST ONLY: fast scrypt for backup files (see BackupServiceDeps.kdf). */
+  backupKdf?: ConstructorParameters<typeof BackupService>[0]['kdf'];
 }
 
 export interface Background {
@@ -35,6 +41,7 @@ export interface Background {
   wallet: WalletService;
   session: KeySession;
   ceremonies: CeremonyService;
+  requests: RequestService;
   bridge: BridgeService;
 }
 
@@ -66,10 +73,27 @@ export function createBackground(o: BackgroundOptions): Background {
   };
 
   let ceremonies: CeremonyService;
+  let requests: RequestService;
   const bridge = new BridgeService({
     WebSocket: o.platform.WebSocket,
-    onClient: (client, identity) => ceremonies.attach(client, identity),
-    onClientClosed: (client) => ceremonies.detach(client),
+    onClient: (client, identity) => {
+      ceremonies.attach(client, identity);
+      requests.attach(client, identity);
+    },
+    onClientClosed: (client) => {
+      ceremonies.detach(client);
+      requests.detach(client);
+    },
+  });
+  const chain = new ChainService({
+    settings: () => repos.settings.get(),
+    ...(o.platform.fetch === undefined ? {} : { fetch: o.platform.fetch }),
+  });
+  const backups = new BackupService({
+    repos,
+    unlocked,
+    rng: o.platform.rng,
+    ...(o.backupKdf === undefined ? {} : { kdf: o.backupKdf }),
   });
 
   /** Makes sure the bridge client runs while unlocked (idempotent; called on status polls). */
@@ -80,19 +104,32 @@ export function createBackground(o: BackgroundOptions): Background {
     return bridge.ensure(u.identity, settings.bridgeUrl);
   };
 
+  const connect = async () => {
+    const client = await online();
+    if (client === null) throw new ExtensionError('UNAVAILABLE', 'The bridge is not available while locked.');
+    await bridge.ready(client);
+    return client;
+  };
   ceremonies = new CeremonyService({
     repos,
     platform: o.platform,
     unlocked,
-    connect: async () => {
-      const client = await online();
-      if (client === null)
-        throw new ExtensionError('UNAVAILABLE', 'The bridge is not available while locked.');
-      await bridge.ready(client);
-      return client;
-    },
+    connect,
     log,
     ...(o.dkgStallMs === undefined ? {} : { dkgStallMs: o.dkgStallMs }),
+  });
+  requests = new RequestService({
+    repos,
+    platform: o.platform,
+    chain,
+    unlocked,
+    connect,
+    attention: {
+      ...(o.platform.badge === undefined ? {} : { badge: o.platform.badge }),
+      ...(o.platform.notify === undefined ? {} : { notify: o.platform.notify }),
+    },
+    reshare: new ReshareRunner({ repos, platform: o.platform, unlocked, log }),
+    log,
   });
   // Locking forgets the identity key, so the client could not re-authenticate: close it.
   session.onEnd(() => bridge.stop());
@@ -135,6 +172,19 @@ export function createBackground(o: BackgroundOptions): Background {
       'ceremony.list': () => andOnline(() => ceremonies.list()),
       'ceremony.respond': (r) => ceremonies.respond(r.id, r.accept),
       'bridge.status': async () => bridge.status(),
+      'send.preview': ({ type: _t, ...input }) => requests.preview(input),
+      'send.create': ({ type: _t, ...input }) => requests.createSend(input),
+      'request.list': () => andOnline(() => requests.list()),
+      'request.get': (r) => andOnline(() => requests.view(r.id)),
+      'request.decide': (r) => requests.decide(r.id, r.approve),
+      'vault.balance': async (r) => {
+        const v = await repos.vaults.get(r.vaultId);
+        if (v?.address == null) throw new ExtensionError('NOT_FOUND', 'No such vault on this device.');
+        return chain.balance(r.chainId, v.address as `0x${string}`, null);
+      },
+      'backup.export': (r) => backups.exportBackup(r.vaultId, r.passphrase),
+      'backup.verify': (r) => backups.verifyBackup(r.vaultId, r.file, r.passphrase),
+      'reshare.propose': ({ type: _t, ...input }) => requests.createReshare(input),
     },
   });
 
@@ -143,6 +193,7 @@ export function createBackground(o: BackgroundOptions): Background {
     wallet,
     session,
     ceremonies,
+    requests,
     bridge,
     async onAlarm(name) {
       if (name === AUTO_LOCK_ALARM) await wallet.onAutoLockAlarm();

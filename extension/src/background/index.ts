@@ -35,6 +35,20 @@ const platform: Platform = {
   rng: cryptoRandomBytes,
   // The DOM WebSocket satisfies the bridge client's structural `WebSocketLike`.
   WebSocket: globalThis.WebSocket as unknown as WebSocketCtor,
+  fetch: (...args) => globalThis.fetch(...args),
+  async badge(text) {
+    await browser.action.setBadgeBackgroundColor({ color: '#b45309' });
+    await browser.action.setBadgeText({ text });
+  },
+  async notify(id, title, message) {
+    if (browser.notifications === undefined) return;
+    await browser.notifications.create(`concord-${id}`, {
+      type: 'basic',
+      iconUrl: browser.runtime.getURL('icon-128.png'),
+      title,
+      message,
+    });
+  },
 };
 
 const extensionOrigin = browser.runtime.getURL('').replace(/\/$/, '');

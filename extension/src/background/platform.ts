@@ -27,4 +27,10 @@ export interface Platform {
   rng: RandomBytes;
   /** The browser's WebSocket (the bridge connection); absent in unit tests that do not need it. */
   WebSocket?: WebSocketCtor;
+  /** `fetch` for chain RPC calls; the global one when absent. */
+  fetch?: typeof fetch;
+  /** `chrome.action.setBadgeText`: the count of requests waiting for this device. */
+  badge?: (text: string) => Promise<void>;
+  /** `chrome.notifications.create` (best effort; absent when the permission is not granted). */
+  notify?: (id: string, title: string, message: string) => Promise<void>;
 }

@@ -31,6 +31,16 @@ export type ExtensionErrorCode =
   | 'FRAMED'
   /** The background could not be reached or answered nonsense. */
   | 'UNAVAILABLE'
+  /** The chain is not configured (no RPC URL) or its RPC answered with an error / not at all. */
+  | 'CHAIN_UNAVAILABLE'
+  /** The RPC refused the signed transaction (message says why: funds, nonce, gas). */
+  | 'BROADCAST_FAILED'
+  /** A request or proposal is not (or no longer) in a state that allows the action. */
+  | 'REQUEST_CLOSED'
+  /** The vault, request or share does not exist on this device. */
+  | 'NOT_FOUND'
+  /** A backup file could not be read, is for another vault/party, or its passphrase is wrong. */
+  | 'BACKUP_INVALID'
   /** Anything else; details are logged in the background, not sent. */
   | 'INTERNAL';
 

@@ -26,7 +26,168 @@ export type Request =
   | { type: 'vault.list' }
   | { type: 'ceremony.list' }
   | { type: 'ceremony.respond'; id: string; accept: boolean }
-  | { type: 'bridge.status' };
+  | { type: 'bridge.status' }
+  | ({ type: 'send.preview' } & SendInput)
+  | ({ type: 'send.create' } & SendInput)
+  | { type: 'request.list' }
+  | { type: 'request.get'; id: string }
+  | { type: 'request.decide'; id: string; approve: boolean }
+  | { type: 'vault.balance'; vaultId: string; chainId: number }
+  | { type: 'backup.export'; vaultId: string; passphrase: string }
+  | { type: 'backup.verify'; vaultId: string; file: string; passphrase: string }
+  | ({ type: 'reshare.propose' } & ReshareInput);
+
+/** "Send": native ETH (`token` null) or an ERC-20 transfer, from a vault on a configured chain. */
+export interface SendInput {
+  vaultId: string;
+  chainId: number;
+  /** Recipient, 0x-prefixed 20-byte hex (checksummed or lowercase). */
+  to: string;
+  /** Decimal amount in whole units ("1", "0.25"), converted with the asset's decimals. */
+  amount: string;
+  /** ERC-20 contract address, or null for the chain's native currency. */
+  token: string | null;
+}
+
+/**
+ * A transaction as *this* device decoded it from the raw unsigned bytes of a request, with token
+ * metadata and fees read from this device's own RPC (never the initiator's summary; rule "no blind
+ * signing"). Amounts are decimal strings of base units plus a display form.
+ */
+export interface TxSummary {
+  chainId: number;
+  chainName: string;
+  kind: 'native' | 'erc20-transfer' | 'contract-call';
+  /** The vault's address (the sender). */
+  from: string;
+  /** `to` of the transaction (the token contract for an ERC-20 transfer). */
+  to: string;
+  /** Who receives the value: `to` for native, the decoded recipient for an ERC-20 transfer. */
+  recipient: string;
+  amount: string;
+  amountDisplay: string;
+  symbol: string;
+  decimals: number;
+  token: string | null;
+  nonce: number;
+  gasLimit: string;
+  maxFeePerGas: string;
+  maxPriorityFeePerGas: string;
+  /** gasLimit × maxFeePerGas in the native currency, for display ("at most 0.00042 ETH"). */
+  maxFeeDisplay: string;
+  /** Calldata, 0x-hex. */
+  data: string;
+  /** Things the signer should know (unknown contract call, chain not configured, …). */
+  warnings: string[];
+}
+
+/** What a reshare request changes: the new member list (old members kept or removed, new ones added). */
+export interface ReshareInput {
+  vaultId: string;
+  threshold: number;
+  /** Current members that stay, with their (possibly new) power. Members left out are removed. */
+  keep: { deviceId: string; label: string; power: number }[];
+  /** New devices, by device code. */
+  add: InviteeInput[];
+}
+
+export interface ReshareSummary {
+  oldThreshold: number;
+  newThreshold: number;
+  members: {
+    deviceId: string;
+    fingerprint: string;
+    label: string;
+    oldPower: number;
+    newPower: number;
+  }[];
+  /** Safety code over the new layout and the request id; every device shows the same. */
+  safetyCode: string;
+  /** The new epoch once done. */
+  epoch: number | null;
+}
+
+/**
+ * Where a co-approval request stands on this device: `pending` (collecting decisions), `approved`
+ * (quorum verified here, waiting for the online signers), `signing` (ceremony running), `broadcast`
+ * (sent to the chain, not mined yet), `mined`, `failed` (reverted, or the ceremony/broadcast failed;
+ * see `error`), `rejected` (the rejections make the threshold unreachable), `expired`, `done`
+ * (a reshare finished).
+ */
+export type RequestPhase =
+  | 'pending'
+  | 'approved'
+  | 'signing'
+  | 'broadcast'
+  | 'mined'
+  | 'failed'
+  | 'rejected'
+  | 'expired'
+  | 'done';
+
+export interface RequestMemberView {
+  deviceId: string;
+  label: string;
+  power: number;
+  isSelf: boolean;
+  isInitiator: boolean;
+  decision: 'approve' | 'reject' | null;
+  /** Seen on the bridge now (presence in the request's session). */
+  online: boolean;
+  /** Chosen for the current signing attempt. */
+  signer: boolean;
+  /** Joins with the reshare (not a member of the current epoch). */
+  joining: boolean;
+}
+
+export interface RequestView {
+  id: string;
+  vaultId: string;
+  vaultName: string;
+  kind: 'send' | 'reshare';
+  phase: RequestPhase;
+  createdAt: number;
+  expiresAt: number;
+  threshold: number;
+  totalPower: number;
+  /** Power of verified approvals / rejections (current members only). */
+  approvedPower: number;
+  rejectedPower: number;
+  members: RequestMemberView[];
+  myDecision: 'approve' | 'reject' | null;
+  /** This device can still approve or reject. */
+  canDecide: boolean;
+  tx: TxSummary | null;
+  reshare: ReshareSummary | null;
+  txHash: string | null;
+  blockNumber: number | null;
+  /** Signing attempt number (a worker restart or a dead signer starts a new attempt). */
+  attempt: number;
+  error: string | null;
+}
+
+export interface BalanceView {
+  chainId: number;
+  address: string;
+  wei: string;
+  display: string;
+}
+
+export interface BackupFileView {
+  /** Suggested file name, e.g. `concord-backup-<vault>-epoch0-<party>.json`. */
+  filename: string;
+  /** The backup file's text (JSON, see tss/src/backup/format.ts). */
+  text: string;
+}
+
+export interface BackupCheckView {
+  vaultId: string;
+  epoch: number;
+  /** The backup is of this vault's current epoch and of this device's party. */
+  current: boolean;
+  /** Plain-language result. */
+  message: string;
+}
 
 /** A signer the creator adds by device code. */
 export interface InviteeInput {
@@ -136,6 +297,15 @@ export interface ResultMap {
   'ceremony.list': CeremonyView[];
   'ceremony.respond': CeremonyView;
   'bridge.status': BridgeStatusView;
+  'send.preview': TxSummary;
+  'send.create': RequestView;
+  'request.list': RequestView[];
+  'request.get': RequestView;
+  'request.decide': RequestView;
+  'vault.balance': BalanceView;
+  'backup.export': BackupFileView;
+  'backup.verify': BackupCheckView;
+  'reshare.propose': RequestView;
 }
 
 /** The message object actually sent with `runtime.sendMessage`. */
@@ -150,6 +320,17 @@ const Passphrase = v.pipe(v.string(), v.maxLength(4096));
 const DeviceCodeText = v.pipe(v.string(), v.maxLength(512));
 const Label = v.pipe(v.string(), v.maxLength(64));
 const Power = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16));
+const Id32 = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
+const DeviceIdHex = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
+const ChainId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 53 - 1));
+const AddressText = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/));
+const SendFields = {
+  vaultId: Id32,
+  chainId: ChainId,
+  to: AddressText,
+  amount: v.pipe(v.string(), v.regex(/^\d{1,40}(\.\d{1,36})?$/)),
+  token: v.nullable(AddressText),
+};
 
 export const RequestSchema = v.variant('type', [
   v.strictObject({ type: v.literal('status') }),
@@ -181,6 +362,29 @@ export const RequestSchema = v.variant('type', [
     accept: v.boolean(),
   }),
   v.strictObject({ type: v.literal('bridge.status') }),
+  v.strictObject({ type: v.literal('send.preview'), ...SendFields }),
+  v.strictObject({ type: v.literal('send.create'), ...SendFields }),
+  v.strictObject({ type: v.literal('request.list') }),
+  v.strictObject({ type: v.literal('request.get'), id: Id32 }),
+  v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),
+  v.strictObject({ type: v.literal('vault.balance'), vaultId: Id32, chainId: ChainId }),
+  v.strictObject({ type: v.literal('backup.export'), vaultId: Id32, passphrase: Passphrase }),
+  v.strictObject({
+    type: v.literal('backup.verify'),
+    vaultId: Id32,
+    file: v.pipe(v.string(), v.maxLength(1 << 20)),
+    passphrase: Passphrase,
+  }),
+  v.strictObject({
+    type: v.literal('reshare.propose'),
+    vaultId: Id32,
+    threshold: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)),
+    keep: v.pipe(
+      v.array(v.strictObject({ deviceId: DeviceIdHex, label: Label, power: Power })),
+      v.maxLength(16),
+    ),
+    add: v.pipe(v.array(v.strictObject({ code: DeviceCodeText, label: Label, power: Power })), v.maxLength(15)),
+  }),
 ]);
 
 export const UiMessageSchema = v.strictObject({ channel: v.literal(UI_CHANNEL), request: RequestSchema });
@@ -194,4 +398,10 @@ export const ACTIVITY_REQUESTS: ReadonlySet<RequestType> = new Set([
   'device.inspect',
   'vault.propose',
   'ceremony.respond',
+  'send.preview',
+  'send.create',
+  'request.decide',
+  'backup.export',
+  'backup.verify',
+  'reshare.propose',
 ]);

@@ -13,6 +13,7 @@ import type {
   ProposalRecord,
   SettingRecord,
   ShareRecord,
+  TxRecord,
   VaultRecord,
 } from './records.ts';
 
@@ -28,6 +29,7 @@ export class ConcordDb extends Dexie {
   ceremonies!: EntityTable<CeremonyRecord, 'id'>;
   settings!: EntityTable<SettingRecord, 'key'>;
   bans!: EntityTable<BanRecord, 'id'>;
+  transactions!: EntityTable<TxRecord, 'id'>;
 
   constructor(name: string = DEFAULT_DB_NAME, options?: ConstructorParameters<typeof Dexie>[1]) {
     super(name, options);

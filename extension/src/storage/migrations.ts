@@ -32,6 +32,13 @@ export const MIGRATIONS: readonly Migration[] = [
       bans: 'id, vaultId, deviceId',
     },
   },
+  {
+    version: 2,
+    description: 'transactions: signed transactions of send requests and their chain status',
+    stores: {
+      transactions: 'id, vaultId, status, updatedAt',
+    },
+  },
 ];
 
 /** The schema version the code expects (the last migration's number). */

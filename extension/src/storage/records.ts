@@ -116,6 +116,43 @@ export interface CeremonyRecord {
   abortCode: string | null;
   createdAt: number;
   updatedAt: number;
+  /** Co-approval ceremonies (schema v2): the coordinator's current attempt and its signers (hex ids). */
+  attempt?: number;
+  signers?: string[];
+  /**
+   * Highest attempt this device started a protocol session for. After a worker restart the session's
+   * round state is gone; rejoining the same attempt would send different round messages under the
+   * same message ids, so the device asks for a new attempt instead.
+   */
+  myAttempt?: number;
+  /** Reshare (schema v2): the finished session's public record, to verify certificate signatures. */
+  reshare?: { attempt: number; sessionId: string; transcript: string; descriptor: string };
+  /** Reshare: verified-on-use certificate signatures, keyed `${attempt}:${deviceId}` (hex). */
+  certSigs?: Record<string, string>;
+}
+
+export type TxStatus = 'pending' | 'mined' | 'failed';
+
+/** A signed transaction of a send request, and what the chain says about it (schema v2). */
+export interface TxRecord {
+  /** The request id. */
+  id: string;
+  vaultId: string;
+  chainId: number;
+  /**
+   * Signed transactions for the request's single nonce (0x-hex). Usually one; two only if two
+   * attempts both finished: they spend the same nonce, so at most one can ever be mined.
+   */
+  raws: string[];
+  hashes: string[];
+  status: TxStatus;
+  /** The hash that was mined (or reverted), once known. */
+  minedHash: string | null;
+  blockNumber: number | null;
+  /** Last broadcast refusal (shown while still pending), never secret. */
+  lastError: string | null;
+  checkedAt: number;
+  updatedAt: number;
 }
 
 export interface SettingRecord<T = unknown> {

@@ -191,6 +191,9 @@ export class CeremonyService {
       void this.serial(() => this.onInvitation(msg)).catch((e: unknown) => this.d.log?.('INVITATION', e));
       return;
     }
+    // Only this service's own traffic is held (a fast peer's decision or DKG message): vault requests
+    // on the same client use `q.*` tags and their own labels (requests.ts).
+    if (msg.tag !== DECISION_TAG && !msg.tag.startsWith(`${DKG_LABEL}/`)) return;
     // Bounded both ways: the relay (untrusted) must not be able to grow this without limit.
     const list = this.early.get(msg.sid);
     if (list === undefined) {

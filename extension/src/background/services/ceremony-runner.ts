@@ -1,6 +1,7 @@
 /**
  * Binds threshold-protocol sessions (tss `RoundEngine`: `DkgSession`, `SignSession`) to one bridge
- * session, end to end encrypted (BRIDGE.md §7–§8). Shared by the extension's ceremony service and the
+ * session, end to end encrypted (BRIDGE.md §7–§8): in process with `run`, or through an
+ * `AsyncRoundEngine` (a session in the offscreen document's Worker, remote-engine.ts) with `runAsync`. Shared by the extension's ceremony service and the
  * cross-package bridge test (test/bridge/ceremony-over-bridge.test.ts), so both run the same wire
  * format:
  *
@@ -21,7 +22,7 @@
 import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
 import { toHex } from '../../../../tss/src/bytes.ts';
 import { TssError } from '../../../../tss/src/errors.ts';
-import type { ProtocolMessage, RoundEngine } from '../../../../tss/src/session/engine.ts';
+import type { Progress, ProtocolMessage, RoundEngine } from '../../../../tss/src/session/engine.ts';
 import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
 import { type EnvelopeHeader, EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
 import type { DeviceIdentity, PublicDeviceIdentity } from '../../../../tss/src/transport/identity.ts';
@@ -63,6 +64,31 @@ export interface RunHooks {
   onStep?: () => void;
 }
 
+/** The public part of an abort: a `TssError`'s `code`, `message` and `culprits` (a TssError fits). */
+export interface EngineAbort {
+  readonly code: string;
+  readonly message: string;
+  readonly culprits: readonly string[];
+}
+
+/**
+ * A protocol session that lives elsewhere (a Worker in the offscreen document, remote-engine.ts) and
+ * is driven through calls that take time. `progress`, `finished` and `abortError` are snapshots as of
+ * the last reply. `receive` rejects on a refusal (state unchanged) and on an abort (`abortError` then
+ * set), like `RoundEngine.receive` throws.
+ */
+export interface AsyncRoundEngine<Output> {
+  start(): Promise<ProtocolMessage[]>;
+  receive(m: ProtocolMessage): Promise<ProtocolMessage[]>;
+  readonly progress: Progress;
+  readonly finished: boolean;
+  readonly abortError: EngineAbort | undefined;
+  /** What the caller needs of the result (e.g. the DKG's encoded key share and descriptor). */
+  output(): Promise<Output>;
+  /** Releases the session wherever it lives; called by `SessionChannel.close`. Idempotent. */
+  dispose(): void;
+}
+
 export interface ChannelOptions {
   client: BridgeClient;
   identity: DeviceIdentity;
@@ -91,6 +117,8 @@ export class SessionChannel {
   private readonly envelopes: EnvelopeSession;
   private readonly peers: PublicDeviceIdentity[];
   private readonly runs = new Map<string, Run>();
+  /** Engines bound with `runAsync`, released when the channel closes. */
+  private readonly engines = new Set<AsyncRoundEngine<unknown>>();
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -225,12 +253,70 @@ export class SessionChannel {
     for (const m of run.buffer.splice(0)) run.feed(m);
   }
 
-  /** Stops routing and forgets the session's envelope keys. */
+  /**
+   * `run` for a session driven through asynchronous calls (a Worker): the same framing, tags and
+   * msgIds, but each inbound message waits for the previous call's reply, so the engine sees messages
+   * strictly in arrival order (buffered ones first) and never two calls at once. Once the engine has
+   * aborted, later messages are dropped rather than sent to it. After `close` nothing more is sent and
+   * no hook fires (a reply that lands after a detach must not restart the stall watchdog).
+   */
+  runAsync<R>(engine: AsyncRoundEngine<R>, label: string, hooks: RunHooks = {}): void {
+    const run = this.runFor(label);
+    if (run.feed) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
+    this.engines.add(engine);
+    const report = (e: unknown): void => {
+      if (!this.closed) hooks.onError?.(e);
+    };
+    const send = (out: ProtocolMessage[]): void => {
+      for (const m of out) {
+        const targets = m.to === null ? this.peerIds : [m.to];
+        for (const to of targets) {
+          this.send(to, `${label}/r${m.round}`, protocolMsgId(label, m.round, to), frame(m)).catch(report);
+        }
+      }
+    };
+    const step = async (call: () => Promise<ProtocolMessage[]>): Promise<void> => {
+      try {
+        const out = await call();
+        if (!this.closed) send(out);
+      } catch (e) {
+        report(e);
+      }
+      if (!this.closed) hooks.onStep?.();
+    };
+    let queue: Promise<void> = Promise.resolve();
+    const enqueue = (task: () => Promise<void>): void => {
+      // A throwing hook must not stall the queue: every later message would be stuck behind it.
+      queue = queue
+        .then(() => (this.closed ? undefined : task()))
+        .catch(report)
+        .catch(() => undefined);
+    };
+    run.feed = (opened) =>
+      enqueue(async () => {
+        if (engine.abortError !== undefined) return;
+        let m: ProtocolMessage;
+        try {
+          m = unframe(opened);
+        } catch (e) {
+          report(e);
+          return;
+        }
+        hooks.onDelivered?.(m);
+        await step(() => engine.receive(m));
+      });
+    enqueue(() => step(() => engine.start()));
+    for (const m of run.buffer.splice(0)) run.feed(m);
+  }
+
+  /** Stops routing, releases engines bound with `runAsync` and forgets the session's envelope keys. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
     this.runs.clear();
+    for (const engine of this.engines) engine.dispose();
+    this.engines.clear();
     this.envelopes.destroy();
   }
 }

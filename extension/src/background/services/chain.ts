@@ -477,6 +477,15 @@ export class ChainService {
           { cause: e },
         );
       }
+      if (
+        /replacement (transaction )?underpriced|already (exists|pending) with (the same )?nonce/i.test(reason)
+      ) {
+        throw new ExtensionError(
+          'BROADCAST_FAILED',
+          `Another transaction with nonce ${nonce ?? '?'} from this account is already pending (replacement underpriced).`,
+          { cause: e },
+        );
+      }
       if (/insufficient funds|enough funds/i.test(reason)) {
         throw new ExtensionError(
           'BROADCAST_FAILED',

@@ -1,0 +1,1343 @@
+/**
+ * Co-approval of vault requests (sends; reshares via `ReshareRunner`): create, receive, decide,
+ * tally, run the threshold ceremony with the approvers, and follow the result (broadcast and chain
+ * status for sends). One bridge session (kind `sign` / `reshare`, TTL = the request's 24 h) per
+ * request, every member (and joiner) in it; messages are E2E envelopes through `SessionChannel`.
+ *
+ * Who does what (vault-request.ts has the wire format):
+ *  1. the initiator builds the raw unsigned transaction from its RPC, signs the request (its
+ *     approval) and sends it to every member (`q.request`, wrapped with its public identity so a
+ *     joining device can open it);
+ *  2. every device decodes the raw bytes itself, shows them, and its user approves or rejects; the
+ *     signed decision goes to every member (`q.decision`); every device verifies every decision
+ *     against the member keys it stores and tallies power itself — neither the relay nor one member
+ *     can fake a quorum;
+ *  3. the initiator coordinates: once it holds a verified quorum it picks the signers (approvers,
+ *     online ones first) and sends a signed `q.start` (attempt k, signers); each chosen signer
+ *     re-checks the quorum from its own verified decisions before it touches its share, then runs
+ *     `SignSession` over the channel under label `sign<k>`;
+ *  4. signers serialise the signed transaction (recovery-checked against the vault address), send it
+ *     to the chain and to every member (`q.broadcast`); every device verifies it is *this* request's
+ *     transaction signed by the vault and follows its receipt.
+ *
+ * Restarts (ARCHITECTURE rule 12): proposal, decisions, ceremony attempt/signers and the signed
+ * transaction are in IndexedDB. Round state of a running ceremony is not (it is secret and
+ * short-lived): a device that restarts mid-ceremony asks the coordinator for a new attempt
+ * (`q.retry`) instead of rejoining with different messages. The transaction's nonce is fixed in the
+ * request, so however many attempts finish, at most one transaction can ever be mined.
+ */
+import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
+import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
+import { decodeDescriptor, encodeDescriptor } from '../../../../tss/src/descriptor.ts';
+import { isTssError } from '../../../../tss/src/errors.ts';
+import { signTransaction } from '../../../../tss/src/eth/index.ts';
+import { KeyShare } from '../../../../tss/src/keyshare.ts';
+import { pointToBytes } from '../../../../tss/src/math/scalar.ts';
+import type { Signature } from '../../../../tss/src/sign/rounds.ts';
+import { SignSession } from '../../../../tss/src/sign/session.ts';
+import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
+import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
+import { decodePublicIdentity, type PublicDeviceIdentity } from '../../../../tss/src/transport/identity.ts';
+import { toHex, zeroize } from '../../shared/bytes.ts';
+import { ExtensionError } from '../../shared/errors.ts';
+import type {
+  RequestMemberView,
+  RequestPhase,
+  RequestView,
+  ReshareInput,
+  SendInput,
+  TxSummary,
+} from '../../shared/messages.ts';
+import { layoutProblem } from '../../shared/quorum.ts';
+import type { CeremonyRecord, ProposalRecord, TxRecord, VaultRecord } from '../../storage/records.ts';
+import type { Repositories } from '../../storage/repositories/index.ts';
+import { SharesRepository } from '../../storage/repositories/shares.ts';
+import type { Platform } from '../platform.ts';
+import { SessionChannel } from './ceremony-runner.ts';
+import type { ChainService } from './chain.ts';
+import type { DeviceIdentity } from './identity-api.ts';
+import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
+import type { ReshareRunner } from './reshare.ts';
+import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
+import { unwrapInvitation, wrapInvitation } from './vault-proposal.ts';
+import {
+  type Control,
+  chooseSigners,
+  type Decision,
+  decisionMessage,
+  decodeControl,
+  decodeRequest,
+  encodeControl,
+  encodeRequest,
+  REQUEST_TTL_MS,
+  type RequestMember,
+  requestHash,
+  reshareSafetyCode,
+  startMessage,
+  type TallyMember,
+  tally,
+  type VaultRequest,
+  verifyDecision,
+  verifyStart,
+} from './vault-request.ts';
+
+export const Q = {
+  request: 'q.request',
+  decision: 'q.decision',
+  start: 'q.start',
+  retry: 'q.retry',
+  broadcast: 'q.broadcast',
+  certificate: 'q.certificate',
+} as const;
+const MAX_EARLY = 64;
+const MAX_EARLY_SESSIONS = 32;
+/** A signing attempt with no progress for this long is retried (a signer went away). */
+const DEFAULT_STALL_MS = 60_000;
+/** How often a pending transaction's receipt is looked up while someone is watching. */
+const RECEIPT_POLL_MS = 1_500;
+
+export interface Unlocked {
+  identity: DeviceIdentity;
+  dek: Uint8Array;
+}
+
+export interface Attention {
+  /** Sets the extension badge (empty string clears it). */
+  badge?: (text: string) => Promise<void>;
+  /** A desktop notification (best effort). */
+  notify?: (id: string, title: string, message: string) => Promise<void>;
+}
+
+export interface RequestServiceDeps {
+  repos: Repositories;
+  platform: Platform;
+  chain: ChainService;
+  unlocked: () => Promise<Unlocked | null>;
+  connect: () => Promise<BridgeClient>;
+  attention?: Attention;
+  reshare?: ReshareRunner;
+  log?: (code: string, error: unknown) => void;
+  stallMs?: number;
+}
+
+interface Live {
+  id: string;
+  request: VaultRequest;
+  bytes: Uint8Array;
+  hash: Uint8Array;
+  channel: SessionChannel;
+  /** Attempts this worker runs a protocol session for. */
+  running: Set<number>;
+  stall: ReturnType<typeof setTimeout> | undefined;
+  /** Every party of the request (members and joiners), by hex id. */
+  parties: Map<string, PublicDeviceIdentity>;
+}
+
+/** The vault's current members as the request service needs them. */
+function vaultMembers(v: VaultRecord): (TallyMember & { identity: PublicDeviceIdentity; label: string })[] {
+  return v.members.map((m) => ({
+    deviceId: m.deviceId,
+    power: m.weight,
+    label: m.label,
+    identity: decodePublicIdentity(m.publicIdentity),
+  }));
+}
+
+export class RequestService {
+  private client: BridgeClient | null = null;
+  private identity: DeviceIdentity | null = null;
+  private unsubscribe: (() => void)[] = [];
+  private readonly live = new Map<string, Live>();
+  private readonly bySid = new Map<string, string>();
+  private readonly early = new Map<string, DeliveredMessage[]>();
+  /** sid → online device ids (hex), from the relay's session info and presence events. */
+  private readonly online = new Map<string, Set<string>>();
+  private readonly checked = new Map<string, number>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: RequestServiceDeps) {}
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch((e: unknown) => this.d.log?.('REQUEST', e));
+    return next;
+  }
+
+  private now(): number {
+    return this.d.platform.now();
+  }
+
+  private log(code: string, e: unknown): void {
+    this.d.log?.(code, e);
+  }
+
+  // ---------------------------------------------------------------- bridge lifecycle
+
+  attach(client: BridgeClient, identity: DeviceIdentity): void {
+    this.detachAll();
+    this.client = client;
+    this.identity = identity;
+    this.unsubscribe = [
+      client.on('message', (m) => this.onMessage(m)),
+      client.on('presence', (p) => {
+        const set = this.online.get(p.sid);
+        if (set === undefined) return;
+        const hex = toHex(fromBase64url(p.deviceId, 'device id'));
+        if (p.online) set.add(hex);
+        else set.delete(hex);
+        const id = this.bySid.get(p.sid);
+        if (id !== undefined && p.online) void this.serial(() => this.evaluate(id));
+      }),
+    ];
+    void this.serial(() => this.restore());
+  }
+
+  detach(client: BridgeClient): void {
+    if (this.client === client) this.detachAll();
+  }
+
+  private detachAll(): void {
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    for (const l of this.live.values()) {
+      if (l.stall !== undefined) clearTimeout(l.stall);
+      l.channel.close();
+    }
+    this.live.clear();
+    this.bySid.clear();
+    this.early.clear();
+    this.online.clear();
+    this.client = null;
+    this.identity = null;
+  }
+
+  private async openRows(): Promise<ProposalRecord[]> {
+    const rows = await this.d.repos.db.proposals.where('kind').anyOf('sign', 'reshare').toArray();
+    return rows.filter((r) => r.status === 'open' || r.status === 'approved');
+  }
+
+  /** Rebinds every open request after a (re)connect and re-sends what this device owes. */
+  private async restore(): Promise<void> {
+    for (const row of await this.openRows()) {
+      try {
+        const request = decodeRequest(row.payload);
+        await this.cacheVault(request.vaultId);
+        const live = this.bind(request, row.payload);
+        await this.resend(live);
+        await this.evaluate(row.id);
+      } catch (e) {
+        this.log('RESTORE', e);
+      }
+    }
+    await this.refreshAttention();
+  }
+
+  /**
+   * Re-sends this device's own messages of a request: the initiator's request, this device's
+   * decision. Message ids are deterministic, so the relay stores each once (a re-sealed duplicate of
+   * a stored message is refused as a conflict, which is fine: the original is there).
+   */
+  private async resend(live: Live): Promise<void> {
+    const identity = this.identity;
+    if (identity === null) return;
+    const self = toHex(identity.deviceId);
+    const mine = (await this.d.repos.approvals.forProposal(live.id)).find((a) => a.deviceId === self);
+    if (live.request.initiator === self) await this.sendRequestMessages(live, mine?.signature);
+    else if (mine !== undefined) this.sendDecision(live, mine.decision, mine.signature);
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private onMessage(msg: DeliveredMessage): void {
+    if (this.bySid.has(msg.sid)) return; // its channel handles it
+    if (msg.tag === Q.request) {
+      void this.serial(() => this.onRequestMessage(msg)).catch((e: unknown) => this.log('REQUEST_IN', e));
+      return;
+    }
+    if (!msg.tag.startsWith('q.')) return;
+    const list = this.early.get(msg.sid);
+    if (list === undefined) {
+      if (this.early.size < MAX_EARLY_SESSIONS) this.early.set(msg.sid, [msg]);
+    } else if (list.length < MAX_EARLY) list.push(msg);
+  }
+
+  /** A new request from a member (or, for a reshare, a device inviting this one to join). */
+  private async onRequestMessage(msg: DeliveredMessage): Promise<void> {
+    const identity = this.identity;
+    if (identity === null || this.bySid.has(msg.sid)) return;
+    const { sender, envelope } = unwrapInvitation(msg.envelope);
+    if (toBase64url(sender.deviceId) !== msg.from) throw new Error('request sender does not match the relay');
+    const env = new EnvelopeSession({ identity, sid: msg.sid, peers: [sender] });
+    let plaintext: Uint8Array;
+    try {
+      const opened = env.open(envelope);
+      if (opened.header.tag !== Q.request || opened.header.msgId !== msg.msgId) {
+        throw new Error('request routing mismatch');
+      }
+      plaintext = opened.plaintext;
+    } finally {
+      env.destroy();
+    }
+    const c = decodeControl(plaintext);
+    if (c.t !== 'request') throw new Error('not a request');
+    const request = decodeRequest(c.request);
+    const hash = requestHash(c.request);
+    if (request.sid !== msg.sid) throw new Error('request is for another session');
+    if (request.initiator !== toHex(sender.deviceId)) throw new Error('request sender is not its initiator');
+    if (request.expiresAt <= this.now()) throw new Error('request expired');
+    if ((await this.d.repos.proposals.get(request.id)) !== undefined) return;
+
+    // Which identity is the initiator's: the vault record's (members) — or, for a device joining
+    // through a reshare, the self-authenticating identity the request itself lists.
+    const vault = await this.cacheVault(request.vaultId);
+    const self = toHex(identity.deviceId);
+    let initiatorKey: PublicDeviceIdentity | undefined;
+    if (vault !== undefined) {
+      if (vault.publicKey !== request.groupKey || vault.epoch !== request.epoch) {
+        throw new Error('request is for another key or epoch of this vault');
+      }
+      initiatorKey = vaultMembers(vault).find((m) => m.deviceId === request.initiator)?.identity;
+    } else if (request.body.kind === 'reshare' && request.body.members.some((m) => m.deviceId === self)) {
+      const d = decodeDescriptor(request.body.descriptor);
+      if (toHex(pointToBytes(d.groupPublicKey)) !== request.groupKey || d.epoch !== request.epoch) {
+        throw new Error('reshare descriptor does not match the request');
+      }
+      initiatorKey = request.body.current.find((m) => m.deviceId === request.initiator)?.identity;
+    }
+    if (initiatorKey === undefined || !equalBytes(initiatorKey.agreementKey, sender.agreementKey)) {
+      throw new Error('request initiator is not a member');
+    }
+    if (!verifyDecision(initiatorKey, hash, 'approve', c.sig)) throw new Error('request signature invalid');
+    if (request.body.kind === 'send') {
+      // Refuse what cannot be shown: the raw transaction must decode and be for the stated chain.
+      const tx = decodeUnsignedTx(request.body.tx);
+      if (tx.chainId !== request.body.chainId) throw new Error('transaction chain id mismatch');
+    }
+    const now = this.now();
+    const db = this.d.repos.db;
+    await db.transaction('rw', db.proposals, db.approvals, async () => {
+      await this.d.repos.proposals.put(proposalRecord(request, c.request, now));
+      await this.d.repos.approvals.add({
+        proposalId: request.id,
+        deviceId: request.initiator,
+        decision: 'approve',
+        signature: c.sig,
+        createdAt: now,
+      });
+    });
+    this.bind(request, c.request);
+    await this.evaluate(request.id);
+    await this.d.attention
+      ?.notify?.(
+        request.id,
+        request.body.kind === 'send'
+          ? 'Transaction needs your approval'
+          : 'Signer change needs your approval',
+        `${vault?.name ?? 'A vault'}: open Concord to review it on this device.`,
+      )
+      .catch((e: unknown) => this.log('NOTIFY', e));
+    await this.refreshAttention();
+  }
+
+  private bind(request: VaultRequest, bytes: Uint8Array): Live {
+    const existing = this.live.get(request.id);
+    if (existing !== undefined) return existing;
+    const client = this.client;
+    const identity = this.identity;
+    if (client === null || identity === null) throw new ExtensionError('LOCKED', 'Unlock Concord first.');
+    const parties = new Map<string, PublicDeviceIdentity>();
+    return this.bindWith(request, bytes, client, identity, parties);
+  }
+
+  private bindWith(
+    request: VaultRequest,
+    bytes: Uint8Array,
+    client: BridgeClient,
+    identity: DeviceIdentity,
+    parties: Map<string, PublicDeviceIdentity>,
+  ): Live {
+    const id = request.id;
+    // The parties: the descriptor's old parties are known to members through the vault record, to
+    // joiners through the request itself; both are filled lazily by `partiesOf`.
+    for (const p of this.partiesFromRequest(request)) parties.set(toHex(p.deviceId), p);
+    const channel = new SessionChannel({
+      client,
+      identity,
+      sid: request.sid,
+      members: [...parties.values()],
+      ttlMs: Math.max(1, request.expiresAt - this.now()),
+      onControl: (m) => {
+        void this.serial(() => this.onControl(id, m.header.from, m.plaintext)).catch((e: unknown) =>
+          this.log('CONTROL', e),
+        );
+      },
+      onReject: (code) => this.log(`ENVELOPE_${code}`, new Error(code)),
+    });
+    const live: Live = {
+      id,
+      request,
+      bytes,
+      hash: requestHash(bytes),
+      channel,
+      running: new Set(),
+      stall: undefined,
+      parties,
+    };
+    this.live.set(id, live);
+    this.bySid.set(request.sid, id);
+    this.online.set(request.sid, this.online.get(request.sid) ?? new Set());
+    client
+      .join(request.sid)
+      .then((info) => {
+        const set = this.online.get(request.sid);
+        if (set === undefined) return;
+        for (const dev of info.online) set.add(toHex(fromBase64url(dev, 'device id')));
+      })
+      .catch((e: unknown) => this.log('JOIN', e));
+    const early = this.early.get(request.sid) ?? [];
+    this.early.delete(request.sid);
+    for (const m of early) channel.deliver(m);
+    return live;
+  }
+
+  /** Everyone in the request's session: the request's joiners plus the vault's current members. */
+  private partiesFromRequest(request: VaultRequest): PublicDeviceIdentity[] {
+    const out: PublicDeviceIdentity[] = [];
+    if (request.body.kind === 'reshare') {
+      out.push(
+        ...request.body.members.map((m) => m.identity),
+        ...request.body.current.map((m) => m.identity),
+      );
+    }
+    const cached = this.vaultCache.get(request.vaultId);
+    if (cached !== undefined) out.push(...cached);
+    return out;
+  }
+
+  /** Member identities per vault (filled before binding; see `withVault`). */
+  private readonly vaultCache = new Map<string, PublicDeviceIdentity[]>();
+
+  private async cacheVault(vaultId: string): Promise<VaultRecord | undefined> {
+    const v = await this.d.repos.vaults.get(vaultId);
+    if (v !== undefined)
+      this.vaultCache.set(
+        vaultId,
+        vaultMembers(v).map((m) => m.identity),
+      );
+    return v;
+  }
+
+  private async onControl(id: string, from: Uint8Array, plaintext: Uint8Array): Promise<void> {
+    const live = this.live.get(id);
+    if (live === undefined) return;
+    const sender = toHex(from);
+    const c = decodeControl(plaintext);
+    if (c.t === 'request') return; // only ever the first message, handled before binding
+    if (!equalBytes(c.hash, live.hash)) throw new Error('control message for another request');
+    switch (c.t) {
+      case 'decision':
+        return this.onDecision(live, sender, c.decision, c.sig);
+      case 'start':
+        return this.onStart(live, sender, c);
+      case 'retry':
+        return this.onRetry(live, c.attempt);
+      case 'broadcast':
+        return this.onBroadcast(live, c.raw);
+      case 'certificate':
+        return this.d.reshare?.onCertificate(this.reshareContext(live), sender, c.attempt, c.sig);
+    }
+  }
+
+  /** Who may decide: the current members (their power counts) and, for a reshare, the joiners. */
+  private async deciders(live: Live): Promise<Map<string, PublicDeviceIdentity>> {
+    const out = new Map<string, PublicDeviceIdentity>();
+    const vault = await this.cacheVault(live.request.vaultId);
+    if (vault !== undefined) for (const m of vaultMembers(vault)) out.set(m.deviceId, m.identity);
+    else if (live.request.body.kind === 'reshare') {
+      // A joiner has no vault record: the request lists the current committee's identities, checked
+      // against the descriptor when it was decoded.
+      for (const m of live.request.body.current) out.set(m.deviceId, m.identity);
+    }
+    if (live.request.body.kind === 'reshare') {
+      for (const m of live.request.body.members) if (!out.has(m.deviceId)) out.set(m.deviceId, m.identity);
+    }
+    return out;
+  }
+
+  private async onDecision(live: Live, sender: string, decision: Decision, sig: Uint8Array): Promise<void> {
+    const key = (await this.deciders(live)).get(sender);
+    if (key === undefined) throw new Error('decision from a non-member');
+    if (!verifyDecision(key, live.hash, decision, sig)) throw new Error('decision signature invalid');
+    const existing = (await this.d.repos.approvals.forProposal(live.id)).find((a) => a.deviceId === sender);
+    if (existing !== undefined) return; // one decision per device; first one wins
+    await this.d.repos.approvals.add({
+      proposalId: live.id,
+      deviceId: sender,
+      decision,
+      signature: sig,
+      createdAt: this.now(),
+    });
+    await this.evaluate(live.id);
+    await this.refreshAttention();
+  }
+
+  private async onStart(live: Live, sender: string, c: Extract<Control, { t: 'start' }>): Promise<void> {
+    if (sender !== live.request.initiator) throw new Error('start from a device that is not the coordinator');
+    const key = live.parties.get(sender) ?? (await this.deciders(live)).get(sender);
+    if (key === undefined || !verifyStart(key, live.hash, c.attempt, c.signers, c.sig)) {
+      throw new Error('start signature invalid');
+    }
+    const current = await this.d.repos.ceremonies.get(live.id);
+    if (current?.attempt !== undefined && current.attempt >= c.attempt) return;
+    const now = this.now();
+    await this.d.repos.ceremonies.put({
+      ...(current ?? ceremonyRecord(live, now)),
+      status: current?.status === 'done' ? 'done' : 'running',
+      attempt: c.attempt,
+      signers: [...c.signers].sort(),
+      abortCode: null,
+      updatedAt: now,
+    });
+    await this.evaluate(live.id);
+  }
+
+  private async onRetry(live: Live, attempt: number): Promise<void> {
+    const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+    if (live.request.initiator !== self) return;
+    const c = await this.d.repos.ceremonies.get(live.id);
+    if (c === undefined || c.status === 'done' || c.attempt !== attempt) return;
+    if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) {
+      // Already signed: tell everyone again instead of signing twice.
+      const tx = await this.d.repos.db.transactions.get(live.id);
+      for (const raw of tx?.raws ?? []) this.sendBroadcast(live, raw);
+      return;
+    }
+    await this.newAttempt(live, attempt + 1);
+  }
+
+  /** A signed transaction from a signer: verify it is this request's, signed by the vault. */
+  private async onBroadcast(live: Live, raw: Uint8Array): Promise<void> {
+    const hex = `0x${toHex(raw)}` as const;
+    await this.acceptSigned(live, hex, false);
+  }
+
+  // ---------------------------------------------------------------- requests from the UI
+
+  private async requireUnlocked(): Promise<Unlocked> {
+    const u = await this.d.unlocked();
+    if (u === null) throw new ExtensionError('LOCKED', 'Unlock Concord first.');
+    return u;
+  }
+
+  private async vaultOrThrow(vaultId: string): Promise<VaultRecord & { address: string; publicKey: string }> {
+    const v = await this.cacheVault(vaultId);
+    if (v === undefined || v.status !== 'active' || v.address === null || v.publicKey === null) {
+      throw new ExtensionError('NOT_FOUND', 'That vault is not available on this device.');
+    }
+    return v as VaultRecord & { address: string; publicKey: string };
+  }
+
+  /** This device's share of a vault, decoded (caller destroys it). */
+  private async openShare(vaultId: string, dek: Uint8Array): Promise<KeyShare> {
+    const rec = await this.d.repos.shares.active(vaultId);
+    if (rec === undefined) throw new ExtensionError('NOT_FOUND', 'This device holds no share of that vault.');
+    const secret = SharesRepository.openSecret(rec, dek);
+    try {
+      return KeyShare.decode(secret);
+    } finally {
+      zeroize(secret);
+    }
+  }
+
+  async preview(input: SendInput): Promise<TxSummary> {
+    await this.requireUnlocked();
+    const vault = await this.vaultOrThrow(input.vaultId);
+    const from = vault.address as `0x${string}`;
+    const unsigned = await this.d.chain.buildSend({ ...input, from });
+    return this.d.chain.describe(unsigned, from);
+  }
+
+  async createSend(input: SendInput): Promise<RequestView> {
+    const u = await this.requireUnlocked();
+    const vault = await this.vaultOrThrow(input.vaultId);
+    const from = vault.address as `0x${string}`;
+    const unsigned = await this.d.chain.buildSend({ ...input, from });
+    return this.create(u, vault, { kind: 'send', chainId: input.chainId, tx: unsigned }, 'sign');
+  }
+
+  async createReshare(input: ReshareInput): Promise<RequestView> {
+    const u = await this.requireUnlocked();
+    const vault = await this.vaultOrThrow(input.vaultId);
+    const current = vaultMembers(vault);
+    const members: RequestMember[] = [];
+    for (const k of input.keep) {
+      const m = current.find((c) => c.deviceId === k.deviceId);
+      if (m === undefined) throw new ExtensionError('INVALID_REQUEST', 'A kept signer is not in the vault.');
+      members.push({
+        identity: m.identity,
+        deviceId: m.deviceId,
+        power: k.power,
+        label: k.label.trim() || m.label,
+      });
+    }
+    input.add.forEach((inv, i) => {
+      let identity: PublicDeviceIdentity;
+      try {
+        identity = parseDeviceCode(inv.code);
+      } catch (cause) {
+        throw new ExtensionError('INVALID_REQUEST', `New signer ${i + 1}: that is not a valid device code.`, {
+          cause,
+        });
+      }
+      const deviceId = toHex(identity.deviceId);
+      if (members.some((m) => m.deviceId === deviceId) || current.some((m) => m.deviceId === deviceId)) {
+        throw new ExtensionError('INVALID_REQUEST', `New signer ${i + 1} is already in the vault.`);
+      }
+      members.push({ identity, deviceId, power: inv.power, label: inv.label.trim() || `Signer ${i + 1}` });
+    });
+    members.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    const problem = layoutProblem(members, input.threshold);
+    if (problem !== null) throw new ExtensionError('INVALID_REQUEST', problem);
+    const ks = await this.openShare(vault.id, u.dek);
+    let descriptor: Uint8Array;
+    try {
+      descriptor = encodeDescriptor(ks.descriptor);
+    } finally {
+      ks.destroy();
+    }
+    const currentMembers: RequestMember[] = current
+      .map((m) => ({ identity: m.identity, deviceId: m.deviceId, power: m.power, label: m.label }))
+      .sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    return this.create(
+      u,
+      vault,
+      {
+        kind: 'reshare',
+        name: vault.name,
+        threshold: input.threshold,
+        members,
+        current: currentMembers,
+        descriptor,
+      },
+      'reshare',
+    );
+  }
+
+  private async create(
+    u: Unlocked,
+    vault: VaultRecord & { publicKey: string },
+    body: VaultRequest['body'],
+    kind: 'sign' | 'reshare',
+  ): Promise<RequestView> {
+    const ks = await this.openShare(vault.id, u.dek);
+    let keyId: string;
+    let epoch: number;
+    try {
+      keyId = toHex(ks.vaultId);
+      epoch = ks.epoch;
+    } finally {
+      ks.destroy();
+    }
+    const self = publicIdentity(u.identity);
+    const selfHex = toHex(self.deviceId);
+    const everyone = new Map<string, PublicDeviceIdentity>();
+    for (const m of vaultMembers(vault)) everyone.set(m.deviceId, m.identity);
+    if (body.kind === 'reshare') for (const m of body.members) everyone.set(m.deviceId, m.identity);
+    const client = await this.d.connect();
+    const info = await client.createSession(
+      kind,
+      [...everyone.values()].map((p) => toBase64url(p.deviceId)),
+      REQUEST_TTL_MS,
+    );
+    const now = this.now();
+    const request: VaultRequest = {
+      id: toHex(this.d.platform.rng(16)),
+      vaultId: vault.id,
+      keyId,
+      groupKey: vault.publicKey,
+      epoch,
+      sid: info.sid,
+      initiator: selfHex,
+      createdAt: now,
+      expiresAt: now + REQUEST_TTL_MS,
+      body,
+    };
+    const bytes = encodeRequest(request);
+    const hash = requestHash(bytes);
+    const sig = u.identity.sign(decisionMessage(hash, 'approve'));
+    const db = this.d.repos.db;
+    await db.transaction('rw', db.proposals, db.approvals, async () => {
+      await this.d.repos.proposals.put(proposalRecord(request, bytes, now));
+      await this.d.repos.approvals.add({
+        proposalId: request.id,
+        deviceId: selfHex,
+        decision: 'approve',
+        signature: sig,
+        createdAt: now,
+      });
+    });
+    await this.serial(async () => {
+      const live = this.bind(request, bytes);
+      await this.sendRequestMessages(live, sig);
+      await this.evaluate(request.id);
+    });
+    return this.view(request.id);
+  }
+
+  private async sendRequestMessages(live: Live, sig: Uint8Array | undefined): Promise<void> {
+    const client = this.client;
+    const identity = this.identity;
+    if (client === null || identity === null || sig === undefined) return;
+    const self = publicIdentity(identity);
+    const plaintext = encodeControl({ t: 'request', request: live.bytes, sig });
+    for (const [hex, p] of live.parties) {
+      if (hex === toHex(self.deviceId)) continue;
+      const msgId = `${Q.request}:${toBase64url(p.deviceId).slice(0, 16)}`;
+      const envelope = live.channel.seal(p.deviceId, Q.request, msgId, plaintext);
+      client
+        .send({
+          sid: live.request.sid,
+          to: toBase64url(p.deviceId),
+          tag: Q.request,
+          msgId,
+          envelope: wrapInvitation(self, envelope),
+          ttlMs: Math.max(1, live.request.expiresAt - this.now()),
+        })
+        .catch((e: unknown) => this.log('SEND', e));
+    }
+  }
+
+  private sendDecision(live: Live, decision: Decision, sig: Uint8Array): void {
+    live.channel
+      .broadcast(Q.decision, Q.decision, encodeControl({ t: 'decision', hash: live.hash, decision, sig }))
+      .catch((e: unknown) => this.log('SEND', e));
+  }
+
+  private sendBroadcast(live: Live, raw: string): void {
+    const bytes = fromHex(raw.slice(2));
+    live.channel
+      .broadcast(
+        Q.broadcast,
+        `${Q.broadcast}:${raw.slice(-16)}`,
+        encodeControl({ t: 'broadcast', hash: live.hash, raw: bytes }),
+      )
+      .catch((e: unknown) => this.log('SEND', e));
+  }
+
+  async decide(id: string, approve: boolean): Promise<RequestView> {
+    const u = await this.requireUnlocked();
+    await this.d.connect();
+    await this.serial(async () => {
+      const live = this.live.get(id);
+      const row = await this.d.repos.proposals.get(id);
+      if (live === undefined || row === undefined) throw new ExtensionError('NOT_FOUND', 'No such request.');
+      if (row.status !== 'open' || row.expiresAt <= this.now()) {
+        throw new ExtensionError('REQUEST_CLOSED', 'This request can no longer be answered.');
+      }
+      const self = toHex(u.identity.deviceId);
+      if (!(await this.deciders(live)).has(self)) {
+        throw new ExtensionError('REQUEST_CLOSED', 'This device is not a signer of this request.');
+      }
+      const mine = (await this.d.repos.approvals.forProposal(id)).find((a) => a.deviceId === self);
+      if (mine !== undefined) throw new ExtensionError('REQUEST_CLOSED', 'You have already answered.');
+      const decision: Decision = approve ? 'approve' : 'reject';
+      const sig = u.identity.sign(decisionMessage(live.hash, decision));
+      await this.d.repos.approvals.add({
+        proposalId: id,
+        deviceId: self,
+        decision,
+        signature: sig,
+        createdAt: this.now(),
+      });
+      this.sendDecision(live, decision, sig);
+      await this.evaluate(id);
+    });
+    await this.refreshAttention();
+    return this.view(id);
+  }
+
+  // ---------------------------------------------------------------- the state machine
+
+  /** Power members of the current epoch (the ones whose approvals count) and the threshold. */
+  private async quorumOf(live: Live): Promise<{ members: TallyMember[]; threshold: number } | null> {
+    const vault = await this.cacheVault(live.request.vaultId);
+    if (vault !== undefined) return { members: vaultMembers(vault), threshold: vault.threshold };
+    if (live.request.body.kind === 'reshare') {
+      const d = decodeDescriptor(live.request.body.descriptor);
+      return { members: live.request.body.current, threshold: d.threshold };
+    }
+    return null;
+  }
+
+  private async decisions(id: string): Promise<Map<string, Decision>> {
+    const out = new Map<string, Decision>();
+    for (const a of await this.d.repos.approvals.forProposal(id)) out.set(a.deviceId, a.decision);
+    return out;
+  }
+
+  /**
+   * Moves a request forward from what is stored: expiry, rejection, approval; the coordinator's
+   * first start; joining an attempt this device was chosen for; asking for a new attempt after a
+   * restart. Runs inside `serial`.
+   */
+  private async evaluate(id: string): Promise<void> {
+    const live = this.live.get(id);
+    const identity = this.identity;
+    const row = await this.d.repos.proposals.get(id);
+    if (live === undefined || identity === null || row === undefined) return;
+    if (row.status === 'rejected' || row.status === 'expired' || row.status === 'executed') return;
+    const self = toHex(identity.deviceId);
+    const ceremony = await this.d.repos.ceremonies.get(id);
+    const signed = await this.d.repos.db.transactions.get(id);
+    if (row.expiresAt <= this.now() && ceremony === undefined && signed === undefined) {
+      await this.d.repos.proposals.put({ ...row, status: 'expired' });
+      return;
+    }
+    const q = await this.quorumOf(live);
+    if (q === null) return;
+    const decisions = await this.decisions(id);
+    const t = tally(q.members, q.threshold, decisions);
+    if (live.request.body.kind === 'reshare') {
+      // Joiners must accept too: a device is never made a signer without its consent.
+      const joiners = live.request.body.members.filter(
+        (m) => !q.members.some((o) => o.deviceId === m.deviceId),
+      );
+      const declined = joiners.some((j) => decisions.get(j.deviceId) === 'reject');
+      if (declined || t.state === 'rejected') {
+        await this.d.repos.proposals.put({ ...row, status: 'rejected' });
+        return;
+      }
+      if (t.state !== 'approved' || !joiners.every((j) => decisions.get(j.deviceId) === 'approve')) return;
+    } else if (t.state === 'rejected') {
+      await this.d.repos.proposals.put({ ...row, status: 'rejected' });
+      return;
+    } else if (t.state !== 'approved') return;
+
+    if (row.status === 'open') await this.d.repos.proposals.put({ ...row, status: 'approved' });
+    if (signed !== undefined) return;
+    if (ceremony === undefined) {
+      if (live.request.initiator === self) await this.newAttempt(live, 1);
+      return;
+    }
+    if (ceremony.status !== 'running' || ceremony.attempt === undefined || ceremony.signers === undefined)
+      return;
+    if (ceremony.reshare !== undefined) {
+      // Our reshare session finished (possibly in a previous worker); only signatures are missing.
+      await this.d.reshare?.resume(this.reshareContext(live));
+      return;
+    }
+    const k = ceremony.attempt;
+    if (!ceremony.signers.includes(self) || live.running.has(k)) return;
+    if ((ceremony.myAttempt ?? 0) >= k) {
+      // We started attempt k in a previous worker: its round state is gone. Ask for a new one.
+      if (live.request.initiator === self) await this.newAttempt(live, k + 1);
+      else
+        live.channel
+          .broadcast(Q.retry, `${Q.retry}${k}`, encodeControl({ t: 'retry', hash: live.hash, attempt: k }))
+          .catch((e: unknown) => this.log('SEND', e));
+      return;
+    }
+    // Every chosen signer's approval must be one this device verified itself.
+    const chosenPower = ceremony.signers.reduce((s, d) => {
+      const m = q.members.find((x) => x.deviceId === d);
+      return s + (m !== undefined && decisions.get(d) === 'approve' ? m.power : 0);
+    }, 0);
+    const dealersOk = live.request.body.kind === 'reshare' || chosenPower >= q.threshold;
+    if (!dealersOk) return; // wait for the missing decisions to arrive
+    await this.d.repos.ceremonies.put({ ...ceremony, myAttempt: k, updatedAt: this.now() });
+    live.running.add(k);
+    if (live.request.body.kind === 'send') await this.runSign(live, k, ceremony.signers);
+    else await this.d.reshare?.run(this.reshareContext(live), k, ceremony.signers);
+  }
+
+  /** Coordinator: pick signers and start attempt `k` (persisted before anyone is told). */
+  private async newAttempt(live: Live, k: number): Promise<void> {
+    const identity = this.identity;
+    if (identity === null) return;
+    const self = toHex(identity.deviceId);
+    const q = await this.quorumOf(live);
+    if (q === null) return;
+    const decisions = await this.decisions(live.id);
+    const bans = new Set((await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId));
+    const approvers = q.members.filter((m) => decisions.get(m.deviceId) === 'approve');
+    let signers: string[] | null;
+    if (live.request.body.kind === 'reshare') {
+      // Everyone of the new committee and enough old parties to deal: the reshare runner decides.
+      signers = this.d.reshare?.participants(this.reshareContext(live), approvers, q.threshold) ?? null;
+    } else {
+      signers = chooseSigners(
+        approvers,
+        q.threshold,
+        this.online.get(live.request.sid) ?? new Set(),
+        self,
+        bans,
+      );
+    }
+    if (signers === null) {
+      await this.markAborted(live.id, 'NOT_ENOUGH_SIGNERS');
+      return;
+    }
+    const sig = identity.sign(startMessage(live.hash, k, signers));
+    const now = this.now();
+    const current = await this.d.repos.ceremonies.get(live.id);
+    await this.d.repos.ceremonies.put({
+      ...(current ?? ceremonyRecord(live, now)),
+      status: 'running',
+      attempt: k,
+      signers,
+      abortCode: null,
+      updatedAt: now,
+    });
+    live.channel
+      .broadcast(
+        Q.start,
+        `${Q.start}${k}`,
+        encodeControl({ t: 'start', hash: live.hash, attempt: k, signers, sig }),
+      )
+      .catch((e: unknown) => this.log('SEND', e));
+    await this.evaluate(live.id);
+  }
+
+  private armStall(live: Live, k: number): void {
+    if (live.stall !== undefined) clearTimeout(live.stall);
+    live.stall = setTimeout(() => {
+      void this.serial(async () => {
+        const c = await this.d.repos.ceremonies.get(live.id);
+        if (c?.status !== 'running' || c.attempt !== k) return;
+        if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) return;
+        const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+        if (live.request.initiator === self) await this.newAttempt(live, k + 1);
+        else
+          live.channel
+            .broadcast(
+              Q.retry,
+              `${Q.retry}${k}:stall`,
+              encodeControl({ t: 'retry', hash: live.hash, attempt: k }),
+            )
+            .catch((e: unknown) => this.log('SEND', e));
+      });
+    }, this.d.stallMs ?? DEFAULT_STALL_MS);
+  }
+
+  // ---------------------------------------------------------------- signing a send
+
+  private async runSign(live: Live, k: number, signers: string[]): Promise<void> {
+    const u = await this.d.unlocked();
+    if (u === null || live.request.body.kind !== 'send') return;
+    const body = live.request.body;
+    const ks = await this.openShare(live.request.vaultId, u.dek);
+    if (ks.epoch !== live.request.epoch || toHex(ks.vaultId) !== live.request.keyId) {
+      ks.destroy();
+      await this.markAborted(live.id, 'EPOCH_MISMATCH');
+      return;
+    }
+    const banned = new Set((await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId));
+    let session: SignSession;
+    try {
+      session = new SignSession({
+        keyShare: ks,
+        signers: signers.map((s) => fromHex(s)),
+        digest: txDigest(body.tx),
+        banned,
+        rng: this.d.platform.rng,
+      });
+    } catch (e) {
+      ks.destroy();
+      await this.markAborted(live.id, isTssError(e) ? e.code : 'INTERNAL');
+      return;
+    }
+    let settled = false;
+    const settle = (fn: () => Promise<void>) => {
+      if (settled) return;
+      settled = true;
+      if (live.stall !== undefined) clearTimeout(live.stall);
+      ks.destroy();
+      void this.serial(fn).catch((e: unknown) => this.log('SIGN', e));
+    };
+    this.armStall(live, k);
+    live.channel.run(session, `sign${k}`, {
+      onStep: () => {
+        if (settled) return;
+        this.armStall(live, k);
+        if (session.finished) {
+          const sig = session.output();
+          settle(() => this.onSigned(live, sig));
+        }
+      },
+      onError: (e) => {
+        const abort = session.abortError;
+        if (abort === undefined) {
+          this.log(isTssError(e) ? e.code : 'SIGN_MESSAGE', e);
+          return;
+        }
+        settle(async () => {
+          if (abort.abortKind === 'ban') {
+            for (const culprit of abort.culprits) {
+              await this.d.repos.bans.add({
+                vaultId: live.request.vaultId,
+                deviceId: culprit,
+                reason: abort.code,
+                createdAt: this.now(),
+              });
+            }
+          }
+          await this.markAborted(live.id, abort.code);
+          const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+          if (live.request.initiator === self) await this.newAttempt(live, k + 1);
+          else
+            live.channel
+              .broadcast(
+                Q.retry,
+                `${Q.retry}${k}:abort`,
+                encodeControl({ t: 'retry', hash: live.hash, attempt: k }),
+              )
+              .catch((err: unknown) => this.log('SEND', err));
+        });
+      },
+    });
+  }
+
+  private async onSigned(live: Live, sig: Signature): Promise<void> {
+    if (live.request.body.kind !== 'send') return;
+    const vault = await this.cacheVault(live.request.vaultId);
+    if (vault?.address == null) return;
+    const tx = decodeUnsignedTx(live.request.body.tx);
+    // tss/eth re-checks that the signature recovers to the vault address before serialising.
+    const raw = await signTransaction({
+      transaction: { type: 'eip1559', ...tx },
+      address: vault.address,
+      sign: () => sig,
+    });
+    await this.acceptSigned(live, raw, true);
+  }
+
+  /**
+   * Stores a signed transaction for the request (after checking it is exactly the request's
+   * transaction, signed by the vault), tells the others, and sends it to the chain.
+   */
+  private async acceptSigned(live: Live, raw: `0x${string}`, own: boolean): Promise<void> {
+    if (live.request.body.kind !== 'send') return;
+    const vault = await this.cacheVault(live.request.vaultId);
+    if (vault?.address == null) return;
+    const { checkSignedTx } = await import('./tx-check.ts');
+    const hash = await checkSignedTx(raw, live.request.body.tx, vault.address);
+    const db = this.d.repos.db;
+    const now = this.now();
+    let isNew = false;
+    await db.transaction('rw', [db.transactions, db.ceremonies, db.proposals], async () => {
+      const prev = await db.transactions.get(live.id);
+      if (prev?.hashes.includes(hash)) return;
+      isNew = true;
+      const rec: TxRecord = prev
+        ? { ...prev, raws: [...prev.raws, raw], hashes: [...prev.hashes, hash], updatedAt: now }
+        : {
+            id: live.id,
+            vaultId: live.request.vaultId,
+            chainId: live.request.body.kind === 'send' ? live.request.body.chainId : 0,
+            raws: [raw],
+            hashes: [hash],
+            status: 'pending',
+            minedHash: null,
+            blockNumber: null,
+            lastError: null,
+            checkedAt: 0,
+            updatedAt: now,
+          };
+      await db.transactions.put(rec);
+      const c = await db.ceremonies.get(live.id);
+      if (c !== undefined) await db.ceremonies.put({ ...c, status: 'done', updatedAt: now });
+      const p = await db.proposals.get(live.id);
+      if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
+    });
+    if (!isNew) return;
+    if (own) this.sendBroadcast(live, raw);
+    await this.pushToChain(live.id, raw);
+    await this.refreshAttention();
+  }
+
+  private async pushToChain(id: string, raw: `0x${string}`): Promise<void> {
+    const tx = await this.d.repos.db.transactions.get(id);
+    if (tx === undefined) return;
+    let lastError: string | null = null;
+    try {
+      await this.d.chain.broadcast(tx.chainId, raw);
+    } catch (e) {
+      // Another device's transaction for the same nonce may already be in; the receipt decides.
+      lastError = e instanceof ExtensionError ? e.message : 'The RPC refused the transaction.';
+      this.log('BROADCAST', e);
+    }
+    const cur = await this.d.repos.db.transactions.get(id);
+    if (cur !== undefined)
+      await this.d.repos.db.transactions.put({ ...cur, lastError, updatedAt: this.now() });
+  }
+
+  /** Follows pending transactions' receipts (called while a page polls). */
+  private async pollReceipts(): Promise<void> {
+    const pending = await this.d.repos.db.transactions.where('status').equals('pending').toArray();
+    const now = this.now();
+    for (const tx of pending) {
+      if (now - (this.checked.get(tx.id) ?? 0) < RECEIPT_POLL_MS) continue;
+      this.checked.set(tx.id, now);
+      for (const hash of tx.hashes) {
+        try {
+          const s = await this.d.chain.status(tx.chainId, hash as `0x${string}`);
+          if (s.state === 'pending') continue;
+          await this.d.repos.db.transactions.put({
+            ...tx,
+            status: s.state,
+            minedHash: hash,
+            blockNumber: s.blockNumber,
+            checkedAt: now,
+            updatedAt: now,
+          });
+          break;
+        } catch (e) {
+          this.log('RECEIPT', e);
+        }
+      }
+    }
+  }
+
+  private async markAborted(id: string, code: string): Promise<void> {
+    const c = await this.d.repos.ceremonies.get(id);
+    if (c === undefined || c.status === 'done') return;
+    await this.d.repos.ceremonies.put({ ...c, abortCode: code, updatedAt: this.now() });
+  }
+
+  // ---------------------------------------------------------------- reshare glue
+
+  private reshareContext(live: Live) {
+    return {
+      id: live.id,
+      request: live.request,
+      hash: live.hash,
+      channel: live.channel,
+      self: this.identity,
+      serial: <T>(fn: () => Promise<T>) => this.serial(fn),
+      sendCertificate: (attempt: number, sig: Uint8Array) =>
+        live.channel
+          .broadcast(
+            Q.certificate,
+            `${Q.certificate}${attempt}`,
+            encodeControl({ t: 'certificate', hash: live.hash, attempt, sig }),
+          )
+          .catch((e: unknown) => this.log('SEND', e)),
+      aborted: (attempt: number, code: string) =>
+        this.serial(async () => {
+          await this.markAborted(live.id, code);
+          const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+          if (live.request.initiator === self) await this.newAttempt(live, attempt + 1);
+          else
+            live.channel
+              .broadcast(
+                Q.retry,
+                `${Q.retry}${attempt}:abort`,
+                encodeControl({ t: 'retry', hash: live.hash, attempt }),
+              )
+              .catch((e: unknown) => this.log('SEND', e));
+        }),
+      finished: () =>
+        this.serial(async () => {
+          const db = this.d.repos.db;
+          const c = await db.ceremonies.get(live.id);
+          if (c !== undefined) await db.ceremonies.put({ ...c, status: 'done', updatedAt: this.now() });
+          const p = await db.proposals.get(live.id);
+          if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
+          this.vaultCache.delete(live.request.vaultId);
+          await this.refreshAttention();
+        }),
+    };
+  }
+
+  // ---------------------------------------------------------------- views and attention
+
+  private async refreshAttention(): Promise<void> {
+    const badge = this.d.attention?.badge;
+    if (badge === undefined) return;
+    const n = (await this.list(false)).filter((r) => r.canDecide).length;
+    await badge(n === 0 ? '' : String(n)).catch((e: unknown) => this.log('BADGE', e));
+  }
+
+  async list(poll = true): Promise<RequestView[]> {
+    if (poll) await this.pollReceipts();
+    const rows = await this.d.repos.db.proposals.where('kind').anyOf('sign', 'reshare').toArray();
+    rows.sort((a, b) => b.createdAt - a.createdAt);
+    const out: RequestView[] = [];
+    for (const r of rows) {
+      try {
+        out.push(await this.viewOf(r));
+      } catch (e) {
+        this.log('VIEW', e);
+      }
+    }
+    return out;
+  }
+
+  async view(id: string): Promise<RequestView> {
+    await this.pollReceipts();
+    const row = await this.d.repos.proposals.get(id);
+    if (row === undefined || (row.kind !== 'sign' && row.kind !== 'reshare')) {
+      throw new ExtensionError('NOT_FOUND', 'No such request.');
+    }
+    return this.viewOf(row);
+  }
+
+  private async viewOf(row: ProposalRecord): Promise<RequestView> {
+    const request = decodeRequest(row.payload);
+    const me = await this.d.repos.identity.get();
+    const self = me?.deviceId ?? '';
+    const vault = await this.d.repos.vaults.get(request.vaultId);
+    const decisions = await this.decisions(row.id);
+    const ceremony = await this.d.repos.ceremonies.get(row.id);
+    const tx = await this.d.repos.db.transactions.get(row.id);
+    let members: (TallyMember & { label: string; identity: PublicDeviceIdentity })[];
+    let threshold: number;
+    if (vault !== undefined && vault.epoch === request.epoch) {
+      members = vaultMembers(vault);
+      threshold = vault.threshold;
+    } else if (request.body.kind === 'reshare') {
+      // A joiner (no vault yet), or a member after the reshare moved the vault to the next epoch.
+      members = request.body.current;
+      threshold = decodeDescriptor(request.body.descriptor).threshold;
+    } else {
+      members = vault === undefined ? [] : vaultMembers(vault);
+      threshold = vault?.threshold ?? 0;
+    }
+    const t = tally(members, threshold, decisions);
+    const onlineSet = this.online.get(request.sid) ?? new Set<string>();
+    const joiners =
+      request.body.kind === 'reshare'
+        ? request.body.members.filter((m) => !members.some((o) => o.deviceId === m.deviceId))
+        : [];
+    const rows: RequestMemberView[] = [
+      ...members.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power, joining: false })),
+      ...joiners.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power, joining: true })),
+    ].map((m) => ({
+      ...m,
+      isSelf: m.deviceId === self,
+      isInitiator: m.deviceId === request.initiator,
+      decision: decisions.get(m.deviceId) ?? null,
+      online: m.deviceId === self ? this.client !== null : onlineSet.has(m.deviceId),
+      signer: ceremony?.signers?.includes(m.deviceId) ?? false,
+    }));
+    const expired = row.status === 'expired' || (row.expiresAt <= this.now() && row.status === 'open');
+    let phase: RequestPhase;
+    if (tx !== undefined)
+      phase = tx.status === 'mined' ? 'mined' : tx.status === 'failed' ? 'failed' : 'broadcast';
+    else if (row.status === 'executed') phase = 'done';
+    else if (row.status === 'rejected') phase = 'rejected';
+    else if (expired) phase = 'expired';
+    else if (ceremony?.status === 'running') phase = 'signing';
+    else if (ceremony?.status === 'aborted') phase = 'failed';
+    else if (row.status === 'approved') phase = 'approved';
+    else phase = 'pending';
+    const myDecision = decisions.get(self) ?? null;
+    const canDecide =
+      myDecision === null && row.status === 'open' && !expired && rows.some((m) => m.deviceId === self);
+    let summary: TxSummary | null = null;
+    if (request.body.kind === 'send' && vault?.address != null) {
+      summary = await this.describeCached(row.id, request.body.tx, vault.address);
+    }
+    return {
+      id: row.id,
+      vaultId: request.vaultId,
+      vaultName: vault?.name ?? 'Vault',
+      kind: request.body.kind,
+      phase,
+      createdAt: request.createdAt,
+      expiresAt: request.expiresAt,
+      threshold,
+      totalPower: members.reduce((s, m) => s + m.power, 0),
+      approvedPower: t.approvedPower,
+      rejectedPower: t.rejectedPower,
+      members: rows,
+      myDecision,
+      canDecide,
+      tx: summary,
+      reshare:
+        request.body.kind === 'reshare'
+          ? {
+              oldThreshold: threshold,
+              newThreshold: request.body.threshold,
+              members: [
+                ...request.body.members.map((m) => ({
+                  deviceId: m.deviceId,
+                  fingerprint: deviceFingerprint(m.identity),
+                  label: m.label,
+                  oldPower: members.find((o) => o.deviceId === m.deviceId)?.power ?? 0,
+                  newPower: m.power,
+                })),
+                ...members
+                  .filter(
+                    (o) =>
+                      request.body.kind === 'reshare' &&
+                      !request.body.members.some((m) => m.deviceId === o.deviceId),
+                  )
+                  .map((o) => ({
+                    deviceId: o.deviceId,
+                    fingerprint: deviceFingerprint(o.identity),
+                    label: o.label,
+                    oldPower: o.power,
+                    newPower: 0,
+                  })),
+              ],
+              safetyCode: reshareSafetyCode(request),
+              epoch: row.status === 'executed' ? request.epoch + 1 : null,
+            }
+          : null,
+      txHash: tx?.minedHash ?? tx?.hashes[tx.hashes.length - 1] ?? null,
+      blockNumber: tx?.blockNumber ?? null,
+      attempt: ceremony?.attempt ?? 0,
+      error:
+        tx?.status === 'failed'
+          ? 'The transaction reverted.'
+          : (ceremony?.abortCode ?? tx?.lastError ?? null),
+    };
+  }
+
+  private readonly described = new Map<string, { at: number; summary: TxSummary }>();
+
+  /** Each device decodes the raw request itself; the chain lookups are cached for a few seconds. */
+  private async describeCached(id: string, tx: Uint8Array, address: string): Promise<TxSummary | null> {
+    const hit = this.described.get(id);
+    if (hit !== undefined && this.now() - hit.at < 10_000) return hit.summary;
+    try {
+      const summary = await this.d.chain.describe(tx, address as `0x${string}`);
+      this.described.set(id, { at: this.now(), summary });
+      return summary;
+    } catch (e) {
+      this.log('DESCRIBE', e);
+      return hit?.summary ?? null;
+    }
+  }
+}
+
+function proposalRecord(r: VaultRequest, bytes: Uint8Array, now: number): ProposalRecord {
+  return {
+    id: r.id,
+    vaultId: r.vaultId,
+    kind: r.body.kind === 'send' ? 'sign' : 'reshare',
+    proposer: r.initiator,
+    payload: bytes,
+    status: 'open',
+    createdAt: now,
+    expiresAt: r.expiresAt,
+  };
+}
+
+function ceremonyRecord(live: Live, now: number): CeremonyRecord {
+  return {
+    id: live.id,
+    vaultId: live.request.vaultId,
+    proposalId: live.id,
+    kind: live.request.body.kind === 'send' ? 'sign' : 'reshare',
+    status: 'running',
+    round: 0,
+    state: null,
+    abortCode: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+export { encodePublicIdentity };

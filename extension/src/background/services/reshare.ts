@@ -1,0 +1,330 @@
+/**
+ * Runs an approved reshare request on this device (tss `ReshareSession`, PROTOCOL.md reshare:
+ * dealers re-deal their Lagrange-weighted old shares to the new committee; same key, epoch + 1),
+ * then the two-phase finish: the new share is stored *pending*, each new party signs the transcript
+ * with its device key and sends the signature to everyone (`q.certificate`), and a share becomes
+ * active only with the complete certificate (tss `CertificateCollector` / `activate`). Until then
+ * the old epoch keeps signing, so a reshare that dies half-way leaves the vault usable.
+ *
+ * Who takes part: every member of the new committee, and enough approving members of the current
+ * committee to deal (kept members always deal; removed approvers are added heaviest-first only if
+ * the kept members' power is below the old threshold).
+ *
+ * Persistence: the pending share (sealed, status `pending`), the reshare record needed to check
+ * certificate signatures (public) and every verified certificate signature live in IndexedDB, so a
+ * worker restart after this device signed still activates when the last signature arrives.
+ */
+import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
+import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
+import { isTssError } from '../../../../tss/src/errors.ts';
+import { KeyShare } from '../../../../tss/src/keyshare.ts';
+import {
+  activate,
+  CertificateCollector,
+  identityKeysFromIds,
+} from '../../../../tss/src/reshare/certificate.ts';
+import { ReshareSession } from '../../../../tss/src/reshare/session.ts';
+import { toHex, zeroize } from '../../shared/bytes.ts';
+import type { CeremonyRecord, VaultRecord } from '../../storage/records.ts';
+import type { Repositories } from '../../storage/repositories/index.ts';
+import { SharesRepository, shareId } from '../../storage/repositories/shares.ts';
+import type { Platform } from '../platform.ts';
+import type { SessionChannel } from './ceremony-runner.ts';
+import type { DeviceIdentity } from './identity-api.ts';
+import { encodePublicIdentity } from './identity-api.ts';
+import type { TallyMember, VaultRequest } from './vault-request.ts';
+
+/** What the request service hands the runner for one request. */
+export interface ReshareContext {
+  id: string;
+  request: VaultRequest;
+  hash: Uint8Array;
+  channel: SessionChannel;
+  self: DeviceIdentity | null;
+  serial: <T>(fn: () => Promise<T>) => Promise<T>;
+  sendCertificate: (attempt: number, sig: Uint8Array) => void;
+  aborted: (attempt: number, code: string) => Promise<void>;
+  finished: () => Promise<void>;
+}
+
+export interface ReshareRunnerDeps {
+  repos: Repositories;
+  platform: Platform;
+  unlocked: () => Promise<{ identity: DeviceIdentity; dek: Uint8Array } | null>;
+  log?: (code: string, e: unknown) => void;
+}
+
+/** Public facts of a finished reshare session, kept to verify certificate signatures later. */
+interface Pending {
+  attempt: number;
+  descriptor: VaultDescriptor;
+  record: { sessionId: Uint8Array; transcript: Uint8Array };
+}
+
+export class ReshareRunner {
+  /** Per request: the finished session's public facts (rebuilt from storage after a restart). */
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly d: ReshareRunnerDeps) {}
+
+  /** The participants of a reshare: new committee ∪ enough dealers (see header). Sorted hex ids. */
+  participants(
+    ctx: ReshareContext,
+    approvers: readonly TallyMember[],
+    oldThreshold: number,
+  ): string[] | null {
+    const body = ctx.request.body;
+    if (body.kind !== 'reshare') return null;
+    const out = new Set(body.members.map((m) => m.deviceId));
+    let dealing = body.current.filter((c) => out.has(c.deviceId)).reduce((s, c) => s + c.power, 0);
+    const removed = approvers
+      .filter((a) => !out.has(a.deviceId))
+      .sort((a, b) => b.power - a.power || a.deviceId.localeCompare(b.deviceId));
+    for (const a of removed) {
+      if (dealing >= oldThreshold) break;
+      out.add(a.deviceId);
+      dealing += a.power;
+    }
+    return dealing >= oldThreshold ? [...out].sort() : null;
+  }
+
+  async run(ctx: ReshareContext, attempt: number, participants: readonly string[]): Promise<void> {
+    const body = ctx.request.body;
+    const u = await this.d.unlocked();
+    if (body.kind !== 'reshare' || u === null) return;
+    const self = toHex(u.identity.deviceId);
+    const oldDescriptor = decodeDescriptor(body.descriptor);
+    const isOld = body.current.some((c) => c.deviceId === self);
+    let oldShare: KeyShare | undefined;
+    if (isOld) {
+      const rec = await this.d.repos.shares.active(ctx.request.vaultId);
+      if (rec === undefined || rec.epoch !== ctx.request.epoch) {
+        await ctx.aborted(attempt, 'EPOCH_MISMATCH');
+        return;
+      }
+      const secret = SharesRepository.openSecret(rec, u.dek);
+      try {
+        oldShare = KeyShare.decode(secret);
+      } finally {
+        zeroize(secret);
+      }
+    }
+    const currentIds = new Set(body.current.map((c) => c.deviceId));
+    let session: ReshareSession;
+    try {
+      session = new ReshareSession({
+        oldDescriptor,
+        ...(oldShare === undefined ? {} : { oldShare }),
+        oldParties: participants.filter((p) => currentIds.has(p)).map((p) => fromHex(p)),
+        newParties: body.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
+        newThreshold: body.threshold,
+        selfId: u.identity.deviceId,
+        signer: (msg) => u.identity.sign(msg),
+        rng: this.d.platform.rng,
+      });
+    } catch (e) {
+      oldShare?.destroy();
+      await ctx.aborted(attempt, isTssError(e) ? e.code : 'INTERNAL');
+      return;
+    }
+    let settled = false;
+    ctx.channel.run(session, `reshare${attempt}`, {
+      onStep: () => {
+        if (settled || !session.finished) return;
+        settled = true;
+        oldShare?.destroy();
+        const outcome = session.output();
+        void ctx
+          .serial(() => this.onFinished(ctx, attempt, outcome))
+          .catch((e: unknown) => this.d.log?.('RESHARE', e));
+      },
+      onError: (e) => {
+        const abort = session.abortError;
+        if (abort === undefined) {
+          this.d.log?.(isTssError(e) ? e.code : 'RESHARE_MESSAGE', e);
+          return;
+        }
+        if (settled) return;
+        settled = true;
+        oldShare?.destroy();
+        void ctx.aborted(attempt, abort.code);
+      },
+    });
+  }
+
+  private async onFinished(
+    ctx: ReshareContext,
+    attempt: number,
+    outcome: ReturnType<ReshareSession['output']>,
+  ): Promise<void> {
+    const u = await this.d.unlocked();
+    const pending: Pending = { attempt, descriptor: outcome.descriptor, record: outcome.record };
+    this.pending.set(ctx.id, pending);
+    const db = this.d.repos.db;
+    const now = this.d.platform.now();
+    await db.transaction('rw', [db.shares, db.ceremonies], async () => {
+      if (outcome.pending !== undefined && u !== null) {
+        const secret = outcome.pending.encode();
+        try {
+          await db.shares.put(
+            SharesRepository.build(
+              {
+                vaultId: ctx.request.vaultId,
+                epoch: outcome.descriptor.epoch,
+                status: 'pending',
+                secret,
+                createdAt: now,
+              },
+              u.dek,
+              this.d.platform.rng,
+            ),
+          );
+        } finally {
+          zeroize(secret);
+          outcome.pending.destroy();
+        }
+      }
+      const c = await db.ceremonies.get(ctx.id);
+      if (c !== undefined) {
+        await db.ceremonies.put({
+          ...c,
+          reshare: {
+            attempt,
+            sessionId: toHex(outcome.record.sessionId),
+            transcript: toHex(outcome.record.transcript),
+            descriptor: toHex(encodeDescriptor(outcome.descriptor)),
+          },
+          updatedAt: now,
+        });
+      }
+    });
+    if (outcome.ownSignature !== undefined && u !== null) {
+      await this.addSignature(ctx, attempt, toHex(u.identity.deviceId), outcome.ownSignature);
+      ctx.sendCertificate(attempt, outcome.ownSignature);
+    }
+    await this.tryActivate(ctx);
+  }
+
+  /** A certificate signature from `from` for `attempt` (verified once this device has the transcript). */
+  async onCertificate(ctx: ReshareContext, from: string, attempt: number, sig: Uint8Array): Promise<void> {
+    await this.addSignature(ctx, attempt, from, sig);
+    await this.tryActivate(ctx);
+  }
+
+  private async addSignature(
+    ctx: ReshareContext,
+    attempt: number,
+    from: string,
+    sig: Uint8Array,
+  ): Promise<void> {
+    const c = await this.d.repos.ceremonies.get(ctx.id);
+    if (c === undefined) return;
+    const sigs = { ...(c.certSigs ?? {}) };
+    const key = `${attempt}:${from}`;
+    if (sigs[key] !== undefined) return;
+    sigs[key] = toHex(sig);
+    await this.d.repos.ceremonies.put({ ...c, certSigs: sigs, updatedAt: this.d.platform.now() });
+  }
+
+  /** After a restart: a finished session waiting for signatures picks up where it was. */
+  resume(ctx: ReshareContext): Promise<void> {
+    return this.tryActivate(ctx);
+  }
+
+  /** Activates the pending share once every new party's signature over this transcript is in. */
+  private async tryActivate(ctx: ReshareContext): Promise<void> {
+    const c = await this.d.repos.ceremonies.get(ctx.id);
+    if (c === undefined || c.reshare === undefined || c.status === 'done') return;
+    const pending = this.pendingOf(ctx.id, c);
+    const keys = identityKeysFromIds(pending.descriptor);
+    const collector = new CertificateCollector(
+      { descriptor: pending.descriptor, record: pending.record },
+      keys,
+    );
+    for (const [key, sig] of Object.entries(c.certSigs ?? {})) {
+      const [attempt, from] = key.split(':');
+      if (Number(attempt) !== pending.attempt || from === undefined) continue;
+      try {
+        collector.add(fromHex(from), fromHex(sig));
+      } catch (e) {
+        this.d.log?.('CERTIFICATE', e); // a signature over another transcript: named, ignored
+      }
+    }
+    if (!collector.complete) return;
+    const cert = collector.certificate();
+    const u = await this.d.unlocked();
+    if (u === null) return; // activates on the next unlock (restore re-evaluates)
+    const body = ctx.request.body;
+    if (body.kind !== 'reshare') return;
+    const self = toHex(u.identity.deviceId);
+    const db = this.d.repos.db;
+    const newEpoch = pending.descriptor.epoch;
+    const stays = body.members.some((m) => m.deviceId === self);
+    if (stays) {
+      const rec = await this.d.repos.shares.get(shareId(ctx.request.vaultId, newEpoch));
+      if (rec === undefined) return;
+      const secret = SharesRepository.openSecret(rec, u.dek);
+      let share: KeyShare;
+      try {
+        share = KeyShare.decode(secret);
+      } finally {
+        zeroize(secret);
+      }
+      try {
+        activate(share, cert, keys); // verifies the certificate and the share against the descriptor
+      } finally {
+        share.destroy();
+      }
+      if (!equalBytes(share.vaultId, pending.descriptor.vaultId)) return;
+    }
+    const now = this.d.platform.now();
+    const vault = await this.d.repos.vaults.get(ctx.request.vaultId);
+    await db.transaction('rw', [db.shares, db.vaults, db.ceremonies], async () => {
+      if (stays) {
+        const others = (await db.shares.where('vaultId').equals(ctx.request.vaultId).toArray())
+          .filter((r) => r.epoch !== newEpoch)
+          .map((r) => r.id);
+        await db.shares.bulkDelete(others);
+        await db.shares.update(shareId(ctx.request.vaultId, newEpoch), { status: 'active' });
+      } else {
+        // Removed from the committee: this device's old share is no longer part of the vault.
+        await db.shares.where('vaultId').equals(ctx.request.vaultId).delete();
+      }
+      const next: VaultRecord = {
+        id: ctx.request.vaultId,
+        name: vault?.name ?? body.name,
+        epoch: newEpoch,
+        threshold: body.threshold,
+        members: body.members.map((m) => ({
+          deviceId: m.deviceId,
+          label: m.label,
+          weight: m.power,
+          publicIdentity: encodePublicIdentity(m.identity),
+        })),
+        publicKey: ctx.request.groupKey,
+        address: vault?.address ?? pending.descriptor.address,
+        status: stays ? 'active' : 'retired',
+        createdAt: vault?.createdAt ?? now,
+        updatedAt: now,
+      };
+      await db.vaults.put(next);
+      const cur = await db.ceremonies.get(ctx.id);
+      if (cur !== undefined) await db.ceremonies.put({ ...cur, status: 'done', updatedAt: now });
+    });
+    this.pending.delete(ctx.id);
+    await ctx.finished();
+  }
+
+  private pendingOf(id: string, c: CeremonyRecord): Pending {
+    const hit = this.pending.get(id);
+    if (hit !== undefined) return hit;
+    const r = c.reshare!;
+    const p: Pending = {
+      attempt: r.attempt,
+      descriptor: decodeDescriptor(fromHex(r.descriptor)),
+      record: { sessionId: fromHex(r.sessionId), transcript: fromHex(r.transcript) },
+    };
+    this.pending.set(id, p);
+    return p;
+  }
+}

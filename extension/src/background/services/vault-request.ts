@@ -1,0 +1,460 @@
+/**
+ * Co-approval requests on an existing vault: "send this transaction" and "reshare to this layout".
+ * The wire format, the hashes every signature covers, the signed decisions, the coordinator's signed
+ * "start" (which signers run the ceremony, attempt number) and the power tally. Pure: no storage, no
+ * network; the request service (requests.ts) drives it.
+ *
+ * - Encoding: canonical JSON (fixed key order, built here only), UTF-8. Every signature covers
+ *   SHA-256(domain tag ‖ exact received bytes), so no re-serialisation is ever trusted.
+ * - The request binds the vault's local id, its tss vault id and group key, and the epoch: a
+ *   decision for one vault or epoch can never count for another.
+ * - A send request carries the *raw unsigned transaction* (EIP-1559 bytes); each device decodes it
+ *   itself (tx-codec.ts) and never sees a summary written by the initiator (THREATS C, "no blind
+ *   signing"). The digest the ceremony signs is recomputed from those bytes on every device.
+ * - Decision: Ed25519 by the member's device key over SHA-256(tag ‖ request hash ‖ decision). The
+ *   initiator's request signature *is* its `approve` decision. Replaying a decision into another
+ *   request fails (different hash); flipping it fails (decision is signed); a second decision by the
+ *   same device is ignored by the service (first one wins, stored).
+ * - Quorum: `tally` counts only verified decisions of members of the current epoch, each once, and
+ *   reports `rejected` as soon as the remaining power can no longer reach the threshold.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import * as v from 'valibot';
+import { decodeDescriptor } from '../../../../tss/src/descriptor.ts';
+import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
+import {
+  decodePublicIdentity,
+  encodePublicIdentity,
+  type PublicDeviceIdentity,
+} from '../../../../tss/src/transport/identity.ts';
+import { safetyCode } from '../../../../tss/src/transport/safety-code.ts';
+import { concatBytes, toHex, u32be, utf8 } from '../../shared/bytes.ts';
+import { layoutProblem } from '../../shared/quorum.ts';
+
+export const REQUEST_VERSION = 1;
+const REQUEST_TAG = utf8('concord/vault-request/v1');
+const DECISION_TAG = utf8('concord/vault-request/decision/v1');
+const START_TAG = utf8('concord/vault-request/start/v1');
+/** Largest unsigned transaction a request may carry (calldata of a big contract call fits). */
+export const MAX_TX_BYTES = 128 * 1024;
+/** Default life of a request (the bridge session's TTL is capped at the same 24 h). */
+export const REQUEST_TTL_MS = 24 * 60 * 60_000;
+
+export type Decision = 'approve' | 'reject';
+
+export interface RequestMember {
+  identity: PublicDeviceIdentity;
+  /** Lowercase hex device id. */
+  deviceId: string;
+  power: number;
+  label: string;
+}
+
+export interface SendBody {
+  kind: 'send';
+  chainId: number;
+  /** Unsigned EIP-1559 transaction bytes. */
+  tx: Uint8Array;
+}
+
+export interface ReshareBody {
+  kind: 'reshare';
+  /** The vault's name, for a joining device's records. */
+  name: string;
+  threshold: number;
+  /** The new committee, sorted by device id. */
+  members: RequestMember[];
+  /**
+   * The current committee with identities (sorted), so a joining device — which has no vault record —
+   * can authenticate the current members' messages and decisions. Must match the descriptor.
+   */
+  current: RequestMember[];
+  /** Encoded tss descriptor of the current epoch (public): what a joining device needs. */
+  descriptor: Uint8Array;
+}
+
+export interface VaultRequest {
+  /** 16 random bytes, hex. */
+  id: string;
+  /** The vault's local id (the creation ceremony id, the same on every member device). */
+  vaultId: string;
+  /** The tss vault id (hex) and compressed group key (hex) the request is for. */
+  keyId: string;
+  groupKey: string;
+  epoch: number;
+  /** Bridge session (kind `sign` or `reshare`) with every member and joiner. */
+  sid: string;
+  /** Lowercase hex device id of the initiator. */
+  initiator: string;
+  createdAt: number;
+  expiresAt: number;
+  body: SendBody | ReshareBody;
+}
+
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+}
+
+const Hex = (len: number) => v.pipe(v.string(), v.regex(new RegExp(`^[0-9a-f]{${len}}$`)));
+const B64 = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9_-]*$/));
+const MemberSchema = v.strictObject({
+  identity: B64(256),
+  power: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16)),
+  label: v.pipe(v.string(), v.maxLength(64)),
+});
+const WireSchema = v.strictObject({
+  v: v.literal(REQUEST_VERSION),
+  id: Hex(32),
+  vaultId: Hex(32),
+  keyId: Hex(64),
+  groupKey: Hex(66),
+  epoch: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  sid: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  initiator: Hex(64),
+  createdAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  expiresAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  body: v.variant('kind', [
+    v.strictObject({
+      kind: v.literal('send'),
+      chainId: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 53 - 1)),
+      tx: B64(Math.ceil((MAX_TX_BYTES * 4) / 3) + 4),
+    }),
+    v.strictObject({
+      kind: v.literal('reshare'),
+      name: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+      threshold: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)),
+      members: v.pipe(v.array(MemberSchema), v.minLength(2), v.maxLength(16)),
+      current: v.pipe(v.array(MemberSchema), v.minLength(1), v.maxLength(16)),
+      descriptor: B64(64 * 1024),
+    }),
+  ]),
+});
+
+function sortedMembers(ms: readonly RequestMember[]): RequestMember[] {
+  return [...ms].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+}
+
+function memberJson(m: RequestMember) {
+  return { identity: toBase64url(encodePublicIdentity(m.identity)), power: m.power, label: m.label };
+}
+
+function parseMembers(list: readonly { identity: string; power: number; label: string }[]): RequestMember[] {
+  const members: RequestMember[] = list.map((m) => {
+    const identity = decodePublicIdentity(fromBase64url(m.identity, 'member identity'));
+    return { identity, deviceId: toHex(identity.deviceId), power: m.power, label: m.label };
+  });
+  const ids = members.map((m) => m.deviceId);
+  if (new Set(ids).size !== ids.length) throw new RequestError('duplicate member');
+  if (ids.some((id, i) => i > 0 && ids[i - 1]! > id)) throw new RequestError('members not sorted');
+  return members;
+}
+
+/** Canonical bytes of a request. */
+export function encodeRequest(r: VaultRequest): Uint8Array {
+  const body =
+    r.body.kind === 'send'
+      ? { kind: 'send', chainId: r.body.chainId, tx: toBase64url(r.body.tx) }
+      : {
+          kind: 'reshare',
+          name: r.body.name,
+          threshold: r.body.threshold,
+          members: sortedMembers(r.body.members).map(memberJson),
+          current: sortedMembers(r.body.current).map(memberJson),
+          descriptor: toBase64url(r.body.descriptor),
+        };
+  return utf8(
+    JSON.stringify({
+      v: REQUEST_VERSION,
+      id: r.id,
+      vaultId: r.vaultId,
+      keyId: r.keyId,
+      groupKey: r.groupKey,
+      epoch: r.epoch,
+      sid: r.sid,
+      initiator: r.initiator,
+      createdAt: r.createdAt,
+      expiresAt: r.expiresAt,
+      body,
+    }),
+  );
+}
+
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new RequestError(`${what} is not JSON`);
+  }
+}
+
+/** Parses and validates request bytes (schema, identities, layout of a reshare); refuses non-canonical input. */
+export function decodeRequest(bytes: Uint8Array): VaultRequest {
+  const r = v.safeParse(WireSchema, parseJson(bytes, 'request'));
+  if (!r.success) throw new RequestError('request does not match the schema');
+  const w = r.output;
+  let body: SendBody | ReshareBody;
+  if (w.body.kind === 'send') {
+    const tx = fromBase64url(w.body.tx, 'transaction');
+    if (tx.length === 0 || tx.length > MAX_TX_BYTES) throw new RequestError('transaction size out of range');
+    body = { kind: 'send', chainId: w.body.chainId, tx };
+  } else {
+    const members = parseMembers(w.body.members);
+    const current = parseMembers(w.body.current);
+    const descriptor = fromBase64url(w.body.descriptor, 'descriptor');
+    let d: ReturnType<typeof decodeDescriptor>;
+    try {
+      d = decodeDescriptor(descriptor);
+    } catch {
+      throw new RequestError('reshare descriptor does not decode');
+    }
+    // The current committee must be exactly the descriptor's parties with their powers.
+    if (
+      current.length !== d.parties.length ||
+      !d.parties.every((p) => current.some((c) => c.deviceId === toHex(p.id) && c.power === p.power))
+    ) {
+      throw new RequestError('current members do not match the vault descriptor');
+    }
+    const problem = layoutProblem(members, w.body.threshold);
+    if (problem !== null) throw new RequestError(problem);
+    body = { kind: 'reshare', name: w.body.name, threshold: w.body.threshold, members, current, descriptor };
+  }
+  if (w.expiresAt <= w.createdAt) throw new RequestError('request expires before it was made');
+  const out: VaultRequest = {
+    id: w.id,
+    vaultId: w.vaultId,
+    keyId: w.keyId,
+    groupKey: w.groupKey,
+    epoch: w.epoch,
+    sid: w.sid,
+    initiator: w.initiator,
+    createdAt: w.createdAt,
+    expiresAt: w.expiresAt,
+    body,
+  };
+  // One byte string per request: hashes (and so signatures) can never differ for "the same" request.
+  const again = encodeRequest(out);
+  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) {
+    throw new RequestError('request is not in canonical form');
+  }
+  return out;
+}
+
+export function requestHash(bytes: Uint8Array): Uint8Array {
+  return sha256(concatBytes(REQUEST_TAG, bytes));
+}
+
+export function decisionMessage(hash: Uint8Array, decision: Decision): Uint8Array {
+  return sha256(concatBytes(DECISION_TAG, hash, utf8(decision)));
+}
+
+function verifyEd25519(sig: Uint8Array, msg: Uint8Array, key: Uint8Array): boolean {
+  try {
+    return ed25519.verify(sig, msg, key, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+export function verifyDecision(
+  signer: PublicDeviceIdentity,
+  hash: Uint8Array,
+  decision: Decision,
+  sig: Uint8Array,
+): boolean {
+  return verifyEd25519(sig, decisionMessage(hash, decision), signer.deviceId);
+}
+
+// ------------------------------------------------------------------ control messages
+
+/** The plaintext of a control message (tags without `/` on the request's bridge session). */
+export type Control =
+  /** First message: the request and the initiator's approve signature. */
+  | { t: 'request'; request: Uint8Array; sig: Uint8Array }
+  | { t: 'decision'; hash: Uint8Array; decision: Decision; sig: Uint8Array }
+  /** Coordinator (the initiator): these signers run attempt `attempt`. */
+  | { t: 'start'; hash: Uint8Array; attempt: number; signers: string[]; sig: Uint8Array }
+  /** A signer lost its ceremony state (worker restart, abort) and asks for a new attempt. */
+  | { t: 'retry'; hash: Uint8Array; attempt: number }
+  /** A signed transaction that went to the chain (send), or a reshare certificate part. */
+  | { t: 'broadcast'; hash: Uint8Array; raw: Uint8Array }
+  | { t: 'certificate'; hash: Uint8Array; sig: Uint8Array; attempt: number };
+
+const ControlSchema = v.variant('t', [
+  v.strictObject({ t: v.literal('request'), request: B64(256 * 1024), sig: B64(128) }),
+  v.strictObject({
+    t: v.literal('decision'),
+    hash: B64(64),
+    decision: v.picklist(['approve', 'reject']),
+    sig: B64(128),
+  }),
+  v.strictObject({
+    t: v.literal('start'),
+    hash: B64(64),
+    attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
+    signers: v.pipe(v.array(Hex(64)), v.minLength(1), v.maxLength(16)),
+    sig: B64(128),
+  }),
+  v.strictObject({
+    t: v.literal('retry'),
+    hash: B64(64),
+    attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
+  }),
+  v.strictObject({ t: v.literal('broadcast'), hash: B64(64), raw: B64(256 * 1024) }),
+  v.strictObject({
+    t: v.literal('certificate'),
+    hash: B64(64),
+    sig: B64(128),
+    attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
+  }),
+]);
+
+export function encodeControl(c: Control): Uint8Array {
+  const b = (x: Uint8Array) => toBase64url(x);
+  switch (c.t) {
+    case 'request':
+      return utf8(JSON.stringify({ t: c.t, request: b(c.request), sig: b(c.sig) }));
+    case 'decision':
+      return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), decision: c.decision, sig: b(c.sig) }));
+    case 'start':
+      return utf8(
+        JSON.stringify({ t: c.t, hash: b(c.hash), attempt: c.attempt, signers: c.signers, sig: b(c.sig) }),
+      );
+    case 'retry':
+      return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), attempt: c.attempt }));
+    case 'broadcast':
+      return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), raw: b(c.raw) }));
+    case 'certificate':
+      return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), sig: b(c.sig), attempt: c.attempt }));
+  }
+}
+
+export function decodeControl(bytes: Uint8Array): Control {
+  const r = v.safeParse(ControlSchema, parseJson(bytes, 'control message'));
+  if (!r.success) throw new RequestError('control message does not match the schema');
+  const w = r.output;
+  const f = (s: string, what: string) => fromBase64url(s, what);
+  switch (w.t) {
+    case 'request':
+      return { t: 'request', request: f(w.request, 'request'), sig: f(w.sig, 'sig') };
+    case 'decision':
+      return { t: 'decision', hash: f(w.hash, 'hash'), decision: w.decision, sig: f(w.sig, 'sig') };
+    case 'start':
+      return {
+        t: 'start',
+        hash: f(w.hash, 'hash'),
+        attempt: w.attempt,
+        signers: w.signers,
+        sig: f(w.sig, 'sig'),
+      };
+    case 'retry':
+      return { t: 'retry', hash: f(w.hash, 'hash'), attempt: w.attempt };
+    case 'broadcast':
+      return { t: 'broadcast', hash: f(w.hash, 'hash'), raw: f(w.raw, 'raw') };
+    case 'certificate':
+      return { t: 'certificate', hash: f(w.hash, 'hash'), sig: f(w.sig, 'sig'), attempt: w.attempt };
+  }
+}
+
+/** What the coordinator signs to start attempt `attempt` with `signers` (sorted hex ids). */
+export function startMessage(hash: Uint8Array, attempt: number, signers: readonly string[]): Uint8Array {
+  return sha256(concatBytes(START_TAG, hash, u32be(attempt), utf8([...signers].sort().join(','))));
+}
+
+export function verifyStart(
+  coordinator: PublicDeviceIdentity,
+  hash: Uint8Array,
+  attempt: number,
+  signers: readonly string[],
+  sig: Uint8Array,
+): boolean {
+  return verifyEd25519(sig, startMessage(hash, attempt, signers), coordinator.deviceId);
+}
+
+// ------------------------------------------------------------------ tally
+
+export interface TallyMember {
+  deviceId: string;
+  power: number;
+}
+
+export interface Tally {
+  approvedPower: number;
+  rejectedPower: number;
+  undecidedPower: number;
+  approvers: string[];
+  state: 'pending' | 'approved' | 'rejected';
+}
+
+/**
+ * Power of the decisions of `members` (the current epoch's parties) against `threshold`. Decisions
+ * from anyone else are ignored; each member counts once. The caller passes only decisions whose
+ * signatures it verified itself.
+ */
+export function tally(
+  members: readonly TallyMember[],
+  threshold: number,
+  decisions: ReadonlyMap<string, Decision>,
+): Tally {
+  let approvedPower = 0;
+  let rejectedPower = 0;
+  const approvers: string[] = [];
+  for (const m of members) {
+    const d = decisions.get(m.deviceId);
+    if (d === 'approve') {
+      approvedPower += m.power;
+      approvers.push(m.deviceId);
+    } else if (d === 'reject') rejectedPower += m.power;
+  }
+  const total = members.reduce((s, m) => s + m.power, 0);
+  const undecidedPower = total - approvedPower - rejectedPower;
+  const state =
+    approvedPower >= threshold
+      ? 'approved'
+      : approvedPower + undecidedPower < threshold
+        ? 'rejected'
+        : 'pending';
+  return { approvedPower, rejectedPower, undecidedPower, approvers: approvers.sort(), state };
+}
+
+/**
+ * The signers for a ceremony: the approvers the coordinator sees online first (heaviest first, then
+ * by id), then offline approvers (their mailbox holds the start until they return), until the
+ * threshold is reached. The coordinator itself is always included (it initiated and approved).
+ */
+export function chooseSigners(
+  approvers: readonly TallyMember[],
+  threshold: number,
+  online: ReadonlySet<string>,
+  coordinator: string,
+  excluded: ReadonlySet<string> = new Set(),
+): string[] | null {
+  const pool = approvers.filter((a) => !excluded.has(a.deviceId));
+  const order = [...pool].sort((a, b) => {
+    const rank = (m: TallyMember) => (m.deviceId === coordinator ? 0 : online.has(m.deviceId) ? 1 : 2);
+    return rank(a) - rank(b) || b.power - a.power || a.deviceId.localeCompare(b.deviceId);
+  });
+  const chosen: string[] = [];
+  let power = 0;
+  for (const m of order) {
+    if (power >= threshold) break;
+    chosen.push(m.deviceId);
+    power += m.power;
+  }
+  return power >= threshold ? chosen.sort() : null;
+}
+
+/** Safety code of a reshare request: request id, new threshold and the new (identity, power) list. */
+export function reshareSafetyCode(r: VaultRequest): string {
+  if (r.body.kind !== 'reshare') throw new RequestError('not a reshare request');
+  return safetyCode({
+    ceremonyId: r.id,
+    threshold: r.body.threshold,
+    members: r.body.members.map((m) => ({ identity: m.identity, power: m.power })),
+  });
+}
+
+/** The identity bytes of a member (for stores that keep encoded identities). */
+export function memberIdentityBytes(m: RequestMember): Uint8Array {
+  return encodePublicIdentity(m.identity);
+}

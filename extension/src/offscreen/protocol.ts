@@ -1,0 +1,128 @@
+/**
+ * Wire format between the service worker's ceremony proxies (background/services/remote-engine.ts),
+ * the offscreen document (offscreen.ts, a relay) and the ceremony Worker (ceremony-worker.ts, which
+ * runs the protocol sessions). The heavy DKG rounds run there so they never block the service
+ * worker's message loop.
+ *
+ * `chrome.runtime` messaging serialises as JSON, so every byte string travels as base64url and every
+ * message is a plain object. The channel name differs from the UI's (`concord/ui/v1`): the
+ * background router only answers that one, and the offscreen page only this one. Errors carry the
+ * public fields of a `TssError` (`code`, `message`, `culprits`), never secret data.
+ */
+import { TssError } from '../../../tss/src/errors.ts';
+import type { ProtocolMessage } from '../../../tss/src/session/engine.ts';
+import { fromBase64url, toBase64url } from '../../../tss/src/transport/base64url.ts';
+
+export const CRYPTO_CHANNEL = 'concord/crypto/v1';
+
+/** The offscreen page's path inside the package (see vite.config.ts). */
+export const OFFSCREEN_PATH = 'offscreen.html';
+
+/** A protocol message with its byte strings in base64url (`to: null` is a broadcast). */
+export interface WireMessage {
+  from: string;
+  to: string | null;
+  round: number;
+  payload: string;
+}
+
+/** The public part of an abort or refusal: what a `TssError` may show (no stack, no cause). */
+export interface EngineFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly culprits: readonly string[];
+}
+
+/** Mirrors the tss engine's `Progress`. */
+export interface WireProgress {
+  round: number;
+  rounds: number;
+  received: number;
+  expected: number;
+  state: 'idle' | 'running' | 'done' | 'aborted';
+}
+
+/** What the service worker's proxy mirrors after every call. */
+export interface EngineSnapshot {
+  progress: WireProgress;
+  finished: boolean;
+  abortError: EngineFailure | null;
+}
+
+/** The DKG's result as the service worker needs it: `keyShare.encode()` and the descriptor encoding. */
+export interface WireDkgOutput {
+  keyShare: string;
+  descriptor: string;
+}
+
+export type CryptoOp =
+  | {
+      op: 'dkg.open';
+      parties: { id: string; power: number }[];
+      threshold: number;
+      selfId: string;
+    }
+  | { op: 'start' }
+  | { op: 'receive'; message: WireMessage }
+  | { op: 'output' }
+  | { op: 'dispose' };
+
+/** One call on one session; `id` is unique per service-worker lifetime. */
+export type CryptoCall = CryptoOp & { id: string; session: string };
+
+export type CryptoReply =
+  | {
+      id: string;
+      ok: true;
+      snapshot: EngineSnapshot | null;
+      messages?: WireMessage[];
+      output?: WireDkgOutput;
+    }
+  | {
+      id: string;
+      ok: false;
+      /** Present when the session exists: a refusal leaves it usable, an abort is visible here. */
+      snapshot: EngineSnapshot | null;
+      error: EngineFailure;
+    };
+
+/** The envelope the service worker sends with `chrome.runtime.sendMessage`. */
+export interface CryptoRequest {
+  channel: typeof CRYPTO_CHANNEL;
+  call: CryptoCall;
+}
+
+export function isCryptoRequest(m: unknown): m is CryptoRequest {
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as { channel?: unknown; call?: unknown };
+  if (r.channel !== CRYPTO_CHANNEL || typeof r.call !== 'object' || r.call === null) return false;
+  const c = r.call as { id?: unknown; session?: unknown; op?: unknown };
+  return typeof c.id === 'string' && typeof c.session === 'string' && typeof c.op === 'string';
+}
+
+/** A reply for `id` when something outside the session failed (worker crash, no such session). */
+export function failureReply(id: string, code: string, message: string): CryptoReply {
+  return { id, ok: false, snapshot: null, error: { code, message, culprits: [] } };
+}
+
+export function toWire(m: ProtocolMessage): WireMessage {
+  return {
+    from: toBase64url(m.from),
+    to: m.to === null ? null : toBase64url(m.to),
+    round: m.round,
+    payload: toBase64url(m.payload),
+  };
+}
+
+/** Strict inverse of `toWire`; anything malformed is a `DECODE_FAILED` refusal. */
+export function fromWire(m: WireMessage): ProtocolMessage {
+  if (typeof m !== 'object' || m === null || !Number.isInteger(m.round) || m.round < 0 || m.round > 255) {
+    throw new TssError('DECODE_FAILED', 'malformed protocol message');
+  }
+  return {
+    from: fromBase64url(m.from, 'from'),
+    to: m.to === null ? null : fromBase64url(m.to, 'to'),
+    round: m.round,
+    payload: fromBase64url(m.payload, 'payload'),
+  };
+}
