@@ -146,6 +146,12 @@ describe('native send end to end', () => {
       expect(await svc.status(31337, hash)).toEqual({ state: 'pending', blockNumber: null });
       // Same bytes again while in the pool: same hash, no error.
       expect(await svc.broadcast(31337, raw)).toBe(hash);
+      // A different signature for the same nonce while the first is pending is refused, distinctly.
+      const sibling = sign(
+        encodeUnsignedTx({ ...decodeUnsignedTx(bytes), value: 3n * ETH }),
+        HARDHAT_ACCOUNT1_KEY,
+      );
+      await rejects(svc.broadcast(31337, sibling), 'BROADCAST_FAILED', /nonce .* already pending/i);
       expect(await svc.nonceUsed(31337, vault.address, nonce)).toBe(false);
       await test.mine({ blocks: 1 });
     } finally {
@@ -347,6 +353,8 @@ describe('failures', () => {
     await rejects(send(bob, '-1'), 'INVALID_REQUEST', /not an amount/);
     await rejects(send(bob, '1e18'), 'INVALID_REQUEST', /not an amount/);
     await rejects(send(bob, '0.0000000000000000001'), 'INVALID_REQUEST', /at most 18 decimal places/);
+    const token = freshAddress();
+    await rejects(send(token, '1', token), 'INVALID_REQUEST', /token contract itself/);
     // A token address without a contract cannot tell its decimals.
     await rejects(send(bob, '1', freshAddress()), 'INVALID_REQUEST', /did not answer decimals/);
   });

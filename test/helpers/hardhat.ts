@@ -12,9 +12,11 @@
  *   await chain.stop();                     // kills the process group, waits for exit
  *
  * The node runs as `node_modules/.bin/hardhat --config test/hardhat/hardhat.config.cjs node` with
- * cwd = repo root (Hardhat refuses a config outside the project). It is started in its own process
- * group so `stop()` also reaches any child it spawns, and it is killed on the test process's
- * 'exit' as well, so a crashed test never leaves a node holding a port.
+ * cwd = repo root (Hardhat refuses a config outside the project). A tiny watchdog (`node -e`) starts
+ * it in a new process group and holds a pipe from this process: `stop()` signals the whole group and
+ * waits until every member is gone; the group is also killed on this process's 'exit', and if this
+ * process dies without running handlers (SIGKILL, OOM), the pipe closes and the watchdog kills the
+ * group itself — so a crashed test never leaves a node holding a port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -67,9 +69,24 @@ export async function freePort(): Promise<number> {
 
 const START_TIMEOUT_MS = 60_000;
 
-/** Kill the whole group (negative pid); falls back to the child alone if the group is gone. */
+/**
+ * Runs as `node -e WATCHDOG <bin> <args…>`: starts hardhat in its own (the watchdog's) process
+ * group and kills that group when stdin closes, i.e. when the test process is gone.
+ */
+const WATCHDOG = `
+const { spawn } = require('node:child_process');
+const [bin, ...args] = process.argv.slice(1);
+const c = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+const bye = () => { try { process.kill(-process.pid, 'SIGKILL'); } catch { c.kill('SIGKILL'); } };
+process.stdin.on('end', bye);
+process.stdin.on('close', bye);
+process.stdin.resume();
+c.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+`;
+
+/** Kill the whole group; falls back to the child alone if the group cannot be signalled. */
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);
   } catch {
@@ -78,6 +95,16 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     } catch {
       // already gone
     }
+  }
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -99,25 +126,24 @@ async function rpcChainId(url: string): Promise<number | null> {
 export async function startHardhat(): Promise<HardhatNode> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    resolve(root, 'node_modules/.bin/hardhat'),
-    [
-      '--config',
-      'test/hardhat/hardhat.config.cjs',
-      'node',
-      '--hostname',
-      '127.0.0.1',
-      '--port',
-      String(port),
-    ],
-    {
-      cwd: root,
-      // Own process group, so stop() can take down hardhat and anything it forks in one signal.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
-    },
-  );
+  const hardhatBin = resolve(root, 'node_modules/.bin/hardhat');
+  const args = [
+    '--config',
+    'test/hardhat/hardhat.config.cjs',
+    'node',
+    '--hostname',
+    '127.0.0.1',
+    '--port',
+    String(port),
+  ];
+  const child = spawn(process.execPath, ['-e', WATCHDOG, hardhatBin, ...args], {
+    cwd: root,
+    // New process group (the watchdog leads it), so one signal reaches hardhat and anything it forks.
+    detached: true,
+    // stdin is the lifeline: it closes when this process dies, however it dies.
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
+  });
   const onExit = (): void => killGroup(child, 'SIGKILL');
   process.once('exit', onExit);
 
@@ -132,17 +158,21 @@ export async function startHardhat(): Promise<HardhatNode> {
     else child.once('exit', () => res());
   });
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (!stopped) {
-      stopped = true;
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
       killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
+      const hard = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
       await exited;
-      clearTimeout(timer);
+      // The watchdog may exit before hardhat does; wait for the whole group, then force it.
+      const deadline = Date.now() + 5_000;
+      while (groupAlive(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (groupAlive(child)) killGroup(child, 'SIGKILL');
+      clearTimeout(hard);
+      child.stdin?.destroy();
       process.removeListener('exit', onExit);
-    }
-    await exited;
+    })();
+    return stopping;
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;

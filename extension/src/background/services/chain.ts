@@ -285,10 +285,17 @@ export class ChainService {
 
   /** Builds the unsigned type-2 bytes for a send from `from` (the vault address). */
   async buildSend(input: SendInput & { from: `0x${string}` }): Promise<Uint8Array> {
-    const b = await this.bind(input.chainId);
     const from = requireAddress(input.from, 'sender');
     const to = requireAddress(input.to, 'recipient');
     const token = input.token === null ? null : requireAddress(input.token, 'token contract');
+    if (token !== null && to === token) {
+      // Most tokens accept this and the tokens are then stuck in the contract for good.
+      throw new ExtensionError(
+        'INVALID_REQUEST',
+        'The recipient is the token contract itself; the tokens would be lost.',
+      );
+    }
+    const b = await this.bind(input.chainId);
 
     let call: { to: `0x${string}`; value: bigint; data: `0x${string}` };
     if (token === null) {
