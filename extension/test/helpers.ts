@@ -3,7 +3,7 @@
  * policy (the real OWASP parameters are exercised in their own test and in e2e).
  */
 import 'fake-indexeddb/auto';
-import { createBackground } from '../src/background/app.ts';
+import { type BackgroundOptions, createBackground } from '../src/background/app.ts';
 import type { KdfPolicy } from '../src/crypto/kdf.ts';
 import { ConcordDb } from '../src/storage/db.ts';
 import { type FakePlatform, fakePlatform } from './fakes/platform.ts';
@@ -30,11 +30,14 @@ export async function openFreshDb(name = freshDbName()): Promise<ConcordDb> {
   return db;
 }
 
+/** Test-only background options (shorter timeouts, fast backup KDF). */
+export type BackgroundExtra = Pick<BackgroundOptions, 'dkgStallMs' | 'backupKdf'>;
+
 /** A background over `db` and `platform`: a new call with the same arguments models a worker restart. */
 export function startBackground(
   db: ConcordDb,
   platform: FakePlatform = fakePlatform(),
-  extra: { dkgStallMs?: number } = {},
+  extra: BackgroundExtra = {},
 ) {
   return {
     platform,
@@ -44,6 +47,10 @@ export function startBackground(
       runtimeId: RUNTIME_ID,
       extensionOrigin: ORIGIN,
       kdf: FAST_KDF,
+      // CONCORD_DEBUG=1 shows the background's logged errors (codes and messages, never secrets).
+      ...(process.env.CONCORD_DEBUG
+        ? { logError: (code: string, e: unknown) => console.error(code, e) }
+        : {}),
       ...extra,
     }),
   };

@@ -21,58 +21,11 @@ import {
 import { layoutProblem, minimalSigningGroups } from '../src/shared/quorum.ts';
 import type { ConcordDb } from '../src/storage/db.ts';
 import { SharesRepository } from '../src/storage/repositories/shares.ts';
+import { type Device, device, until } from './devices.ts';
 import { type FakePlatform, fakePlatform } from './fakes/platform.ts';
 import { GOOD_PASSPHRASE, openFreshDb, PAGE_SENDER, startBackground } from './helpers.ts';
 
 type Bg = Device;
-
-/** One simulated browser profile: a background over its own database and fake platform. */
-class Device {
-  bg: ReturnType<typeof startBackground>;
-  info!: DeviceInfo;
-
-  constructor(
-    readonly db: ConcordDb,
-    private readonly platform: FakePlatform,
-    private readonly extra: { dkgStallMs?: number } = {},
-  ) {
-    this.bg = startBackground(db, platform, extra);
-  }
-
-  async call<T extends Request['type']>(request: Extract<Request, { type: T }>): Promise<ResultMap[T]> {
-    const r = (await this.bg.route({ channel: UI_CHANNEL, request }, PAGE_SENDER)) as ResponseEnvelope<
-      ResultMap[T]
-    >;
-    if (!r.ok) throw new ExtensionError(r.error.code, r.error.message);
-    return r.result;
-  }
-
-  /** A service-worker restart: the old worker's socket dies, a new graph starts over the same storage. */
-  async restart(): Promise<void> {
-    this.bg.bridge.stop();
-    this.bg = startBackground(this.db, this.platform, this.extra);
-    await this.call({ type: 'status' }); // brings the bridge up again
-  }
-}
-
-async function device(bridgeUrl: string, extra: { dkgStallMs?: number } = {}): Promise<Device> {
-  const platform = { ...fakePlatform(), WebSocket: WebSocket as unknown as WebSocketCtor };
-  const d = new Device(await openFreshDb(), platform, extra);
-  d.info = await d.call({ type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
-  await d.call({ type: 'settings.update', patch: { bridgeUrl } });
-  await d.call({ type: 'status' }); // brings the bridge up
-  return d;
-}
-
-async function until<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('quorum arithmetic', () => {
   it('lists minimal signing groups and rejects unsafe layouts', () => {

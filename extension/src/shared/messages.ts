@@ -383,7 +383,10 @@ export const RequestSchema = v.variant('type', [
       v.array(v.strictObject({ deviceId: DeviceIdHex, label: Label, power: Power })),
       v.maxLength(16),
     ),
-    add: v.pipe(v.array(v.strictObject({ code: DeviceCodeText, label: Label, power: Power })), v.maxLength(15)),
+    add: v.pipe(
+      v.array(v.strictObject({ code: DeviceCodeText, label: Label, power: Power })),
+      v.maxLength(15),
+    ),
   }),
 ]);
 

@@ -830,11 +830,7 @@ export class RequestService {
     if (!ceremony.signers.includes(self) || live.running.has(k)) return;
     if ((ceremony.myAttempt ?? 0) >= k) {
       // We started attempt k in a previous worker: its round state is gone. Ask for a new one.
-      if (live.request.initiator === self) await this.newAttempt(live, k + 1);
-      else
-        live.channel
-          .broadcast(Q.retry, `${Q.retry}${k}`, encodeControl({ t: 'retry', hash: live.hash, attempt: k }))
-          .catch((e: unknown) => this.log('SEND', e));
+      await this.retryAfter(live, k, 'restart');
       return;
     }
     // Every chosen signer's approval must be one this device verified itself.
@@ -898,6 +894,21 @@ export class RequestService {
     await this.evaluate(live.id);
   }
 
+  /**
+   * After attempt `k` failed or lost its state here: the coordinator starts `k + 1` itself, anyone
+   * else asks the coordinator to (`why` keeps the message ids of different reasons apart).
+   */
+  private async retryAfter(live: Live, k: number, why: string): Promise<void> {
+    const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+    if (live.request.initiator === self) {
+      await this.newAttempt(live, k + 1);
+      return;
+    }
+    live.channel
+      .broadcast(Q.retry, `${Q.retry}${k}:${why}`, encodeControl({ t: 'retry', hash: live.hash, attempt: k }))
+      .catch((e: unknown) => this.log('SEND', e));
+  }
+
   private armStall(live: Live, k: number): void {
     if (live.stall !== undefined) clearTimeout(live.stall);
     live.stall = setTimeout(() => {
@@ -905,16 +916,7 @@ export class RequestService {
         const c = await this.d.repos.ceremonies.get(live.id);
         if (c?.status !== 'running' || c.attempt !== k) return;
         if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) return;
-        const self = this.identity === null ? '' : toHex(this.identity.deviceId);
-        if (live.request.initiator === self) await this.newAttempt(live, k + 1);
-        else
-          live.channel
-            .broadcast(
-              Q.retry,
-              `${Q.retry}${k}:stall`,
-              encodeControl({ t: 'retry', hash: live.hash, attempt: k }),
-            )
-            .catch((e: unknown) => this.log('SEND', e));
+        await this.retryAfter(live, k, 'stall');
       });
     }, this.d.stallMs ?? DEFAULT_STALL_MS);
   }
@@ -982,16 +984,7 @@ export class RequestService {
             }
           }
           await this.markAborted(live.id, abort.code);
-          const self = this.identity === null ? '' : toHex(this.identity.deviceId);
-          if (live.request.initiator === self) await this.newAttempt(live, k + 1);
-          else
-            live.channel
-              .broadcast(
-                Q.retry,
-                `${Q.retry}${k}:abort`,
-                encodeControl({ t: 'retry', hash: live.hash, attempt: k }),
-              )
-              .catch((err: unknown) => this.log('SEND', err));
+          await this.retryAfter(live, k, 'abort');
         });
       },
     });
@@ -1122,30 +1115,20 @@ export class RequestService {
             encodeControl({ t: 'certificate', hash: live.hash, attempt, sig }),
           )
           .catch((e: unknown) => this.log('SEND', e)),
-      aborted: (attempt: number, code: string) =>
-        this.serial(async () => {
-          await this.markAborted(live.id, code);
-          const self = this.identity === null ? '' : toHex(this.identity.deviceId);
-          if (live.request.initiator === self) await this.newAttempt(live, attempt + 1);
-          else
-            live.channel
-              .broadcast(
-                Q.retry,
-                `${Q.retry}${attempt}:abort`,
-                encodeControl({ t: 'retry', hash: live.hash, attempt }),
-              )
-              .catch((e: unknown) => this.log('SEND', e));
-        }),
-      finished: () =>
-        this.serial(async () => {
-          const db = this.d.repos.db;
-          const c = await db.ceremonies.get(live.id);
-          if (c !== undefined) await db.ceremonies.put({ ...c, status: 'done', updatedAt: this.now() });
-          const p = await db.proposals.get(live.id);
-          if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
-          this.vaultCache.delete(live.request.vaultId);
-          await this.refreshAttention();
-        }),
+      // Both are called from code already serialised by `serial`: they must not re-enter it.
+      aborted: async (attempt: number, code: string) => {
+        await this.markAborted(live.id, code);
+        await this.retryAfter(live, attempt, 'abort');
+      },
+      finished: async () => {
+        const db = this.d.repos.db;
+        const c = await db.ceremonies.get(live.id);
+        if (c !== undefined) await db.ceremonies.put({ ...c, status: 'done', updatedAt: this.now() });
+        const p = await db.proposals.get(live.id);
+        if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
+        this.vaultCache.delete(live.request.vaultId);
+        await this.refreshAttention();
+      },
     };
   }
 

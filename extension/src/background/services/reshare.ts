@@ -147,7 +147,9 @@ export class ReshareRunner {
         if (settled) return;
         settled = true;
         oldShare?.destroy();
-        void ctx.aborted(attempt, abort.code);
+        void ctx
+          .serial(() => ctx.aborted(attempt, abort.code))
+          .catch((err: unknown) => this.d.log?.('RESHARE', err));
       },
     });
   }
