@@ -3,16 +3,42 @@
  * root manifest.json plus `extension/src` into an unpacked extension in dist/extension:
  *   background.js        module service worker (extension/src/background/index.ts)
  *   popup.html app.html options.html   svelte pages (extension/src/ui/*.html)
+ *   offscreen.html offscreen.js   the offscreen document (extension/src/offscreen) hosting the
+ *                        ceremony Worker, assets/ceremony-worker-*.js (from `new Worker(new URL(…))`)
  *   manifest.json        stamped and policy-checked by extension/build/manifest-plugin.ts
  * Build-only settings are applied for `vite build` alone so vitest's resolution is unchanged.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import type { UserConfig } from 'vite';
+import type { Plugin, UserConfig } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { manifestPlugin } from './extension/build/manifest-plugin.ts';
 
 const fromRoot = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+/** Entries loaded by a fixed file name: the manifest's worker, and the offscreen page's script. */
+const FIXED_NAMES = new Set(['background', 'offscreen']);
+
+/**
+ * Emits offscreen.html next to the other pages. It lives outside the UI root, and Vite emits HTML
+ * inputs relative to the root (`../offscreen/…`, which Rolldown refuses), so the page (which loads
+ * only `/offscreen.js`) is copied as an asset instead of being an HTML input.
+ */
+function offscreenPage(): Plugin {
+  return {
+    name: 'concord:offscreen-page',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      if (!('offscreen.js' in bundle)) this.error('the offscreen entry was not emitted as offscreen.js');
+      this.emitFile({
+        type: 'asset',
+        fileName: 'offscreen.html',
+        source: readFileSync(fromRoot('./extension/src/offscreen/offscreen.html'), 'utf8'),
+      });
+    },
+  };
+}
 
 const extensionBuild: UserConfig = {
   // HTML entries are emitted relative to `root`, so the pages land at the top of dist/extension.
@@ -24,9 +50,12 @@ const extensionBuild: UserConfig = {
     manifestPlugin({
       manifestPath: fromRoot('./manifest.json'),
       packageJsonPath: fromRoot('./package.json'),
-      extraPages: ['app.html'],
+      extraPages: ['app.html', 'offscreen.html'],
     }),
+    offscreenPage(),
   ],
+  // The ceremony Worker is started with `{ type: 'module' }`; ES output also allows shared chunks.
+  worker: { format: 'es' },
   build: {
     outDir: fromRoot('./dist/extension'),
     emptyOutDir: true,
@@ -41,11 +70,12 @@ const extensionBuild: UserConfig = {
         popup: fromRoot('./extension/src/ui/popup.html'),
         app: fromRoot('./extension/src/ui/app.html'),
         options: fromRoot('./extension/src/ui/options.html'),
+        // The offscreen document's script; its page is copied by `offscreenPage` below.
+        offscreen: fromRoot('./extension/src/offscreen/offscreen.ts'),
       },
       output: {
         // The manifest names the worker by a fixed file name; everything else is content-hashed.
-        entryFileNames: (chunk) =>
-          chunk.name === 'background' ? 'background.js' : 'assets/[name]-[hash].js',
+        entryFileNames: (chunk) => (FIXED_NAMES.has(chunk.name) ? '[name].js' : 'assets/[name]-[hash].js'),
         chunkFileNames: 'assets/[name]-[hash].js',
         assetFileNames: 'assets/[name]-[hash][extname]',
       },

@@ -49,7 +49,13 @@ function snapshot(dkg: DkgSession): EngineSnapshot {
   const p = dkg.progress;
   const abort = dkg.abortError;
   return {
-    progress: { round: p.round, rounds: p.rounds, received: p.received, expected: p.expected, state: p.state },
+    progress: {
+      round: p.round,
+      rounds: p.rounds,
+      received: p.received,
+      expected: p.expected,
+      state: p.state,
+    },
     finished: dkg.finished,
     abortError: abort === undefined ? null : toFailure(abort),
   };
@@ -99,11 +105,19 @@ export class CeremonyHost {
           return { id, ok: true, messages: dkg.start().map(toWire), snapshot: snapshot(dkg) };
         case 'receive':
           // A malformed message is refused (DECODE_FAILED) and leaves the session as it was.
-          return { id, ok: true, messages: dkg.receive(fromWire(c.message)).map(toWire), snapshot: snapshot(dkg) };
+          return {
+            id,
+            ok: true,
+            messages: dkg.receive(fromWire(c.message)).map(toWire),
+            snapshot: snapshot(dkg),
+          };
         case 'output': {
           const { keyShare, descriptor } = dkg.output();
           const secret = keyShare.encode();
-          const out = { keyShare: toBase64url(secret), descriptor: toBase64url(encodeDescriptor(descriptor)) };
+          const out = {
+            keyShare: toBase64url(secret),
+            descriptor: toBase64url(encodeDescriptor(descriptor)),
+          };
           zeroize(secret);
           keyShare.destroy();
           const snap = snapshot(dkg);

@@ -19,13 +19,14 @@
  * mid-run cannot resume (its secret round state lives only in memory, by design for this slice): it is
  * marked `aborted` with `INTERRUPTED`, and the members start over with a new proposal.
  *
- * The DKG runs in the service worker itself (~3 s of CPU per party, spread over the rounds);
- * moving it to a Worker in an offscreen document is the next step.
+ * The DKG party (~3 s of CPU, spread over the rounds) runs in a Worker inside an offscreen document
+ * when the browser has one (crypto-host.ts, remote-engine.ts), so it never blocks this worker's
+ * message loop; this worker keeps the bridge, persistence and progress, and seals the share. Where
+ * there is no offscreen API (unit tests under Node) it runs in process, as before.
  */
 import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
 import { equalBytes } from '../../../../tss/src/bytes.ts';
 import { DKG_ROUNDS, DkgSession } from '../../../../tss/src/dkg/session.ts';
-import { isTssError } from '../../../../tss/src/errors.ts';
 import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
 import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
 import { toHex, zeroize } from '../../shared/bytes.ts';
@@ -36,7 +37,8 @@ import type { ApprovalRecord, CeremonyRecord, ProposalRecord, VaultRecord } from
 import type { Repositories } from '../../storage/repositories/index.ts';
 import { SharesRepository } from '../../storage/repositories/shares.ts';
 import type { Platform } from '../platform.ts';
-import { SessionChannel } from './ceremony-runner.ts';
+import { type RunHooks, SessionChannel } from './ceremony-runner.ts';
+import { cryptoHost } from './crypto-host.ts';
 import {
   type DeviceIdentity,
   deviceFingerprint,
@@ -44,6 +46,7 @@ import {
   parseDeviceCode,
   publicIdentity,
 } from './identity-api.ts';
+import { type DkgOutput, type DkgParty, engineErrorCode, localDkgParty } from './remote-engine.ts';
 import {
   type Decision,
   decisionMessage,
@@ -96,7 +99,8 @@ interface Live {
   proposal: VaultProposal;
   hash: Uint8Array;
   channel: SessionChannel;
-  dkg: DkgSession | undefined;
+  /** This device's DKG party: in the offscreen Worker, or in process where there is none. */
+  dkg: DkgParty | undefined;
   round: number;
   settled: boolean;
   /** Stall watchdog: fires when no protocol message arrived for `dkgStallMs`. */
@@ -426,11 +430,25 @@ export class CeremonyService {
     const approved = new Set(approvals.filter((a) => a.decision === 'approve').map((a) => a.deviceId));
     if (!live.proposal.members.every((m) => approved.has(m.deviceId))) return;
 
-    const dkg = new DkgSession({
+    const params = {
       parties: live.proposal.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
       threshold: live.proposal.threshold,
       selfId: identity.deviceId,
-    });
+    };
+    // Off this worker when the browser can host a Worker for it; the remote session opens on `start`,
+    // so nothing is held there if the transaction below fails.
+    const host = cryptoHost();
+    let dkg: DkgParty;
+    let bindRun: (hooks: RunHooks) => void;
+    if (host !== null) {
+      const engine = host.dkg(params);
+      dkg = engine;
+      bindRun = (hooks) => live.channel.runAsync(engine, DKG_LABEL, hooks);
+    } else {
+      const session = new DkgSession(params);
+      dkg = localDkgParty(session);
+      bindRun = (hooks) => live.channel.run(session, DKG_LABEL, hooks);
+    }
     // Bound before the record says `running`: a running record without a live party in this worker
     // means the worker restarted mid-DKG (see viewOf).
     live.dkg = dkg;
@@ -441,14 +459,14 @@ export class CeremonyService {
       await this.d.repos.proposals.put({ ...row, status: 'approved' });
       await this.d.repos.ceremonies.put(ceremonyRecord(id, now));
     });
-    live.channel.run(dkg, DKG_LABEL, {
+    bindRun({
       onError: (e) => {
         // Only an abort of the session itself ends the run. A failed send is retried by the client's
         // outbox, and a message the session refused (wrong round, malformed frame) leaves its state
         // unchanged: letting either end the run would hand any peer a cheap way to stop it.
         const abort = dkg.abortError;
         if (abort !== undefined) this.settle(live, () => this.markAborted(id, abort.code));
-        else this.d.log?.(isTssError(e) ? e.code : 'DKG_MESSAGE', e);
+        else this.d.log?.(engineErrorCode(e) ?? 'DKG_MESSAGE', e);
       },
       onStep: () => this.onStep(live),
     });
@@ -504,7 +522,15 @@ export class CeremonyService {
       await this.markAborted(id, 'LOCKED');
       return;
     }
-    const { keyShare, descriptor } = dkg.output();
+    let out: DkgOutput;
+    try {
+      // From the offscreen Worker this is a call that can fail (the Worker is gone): then abort.
+      out = await dkg.output();
+    } catch (e) {
+      await this.markAborted(id, engineErrorCode(e) ?? 'INTERNAL');
+      return;
+    }
+    const { keyShare: secret, descriptor } = out;
     const now = this.now();
     const vault: VaultRecord = {
       id,
@@ -523,7 +549,6 @@ export class CeremonyService {
       createdAt: now,
       updatedAt: now,
     };
-    const secret = keyShare.encode();
     try {
       const share = SharesRepository.build(
         { vaultId: id, epoch: descriptor.epoch, status: 'active', secret, createdAt: now },

@@ -1,9 +1,9 @@
 /**
  * Binds threshold-protocol sessions (tss `RoundEngine`: `DkgSession`, `SignSession`) to one bridge
  * session, end to end encrypted (BRIDGE.md §7–§8): in process with `run`, or through an
- * `AsyncRoundEngine` (a session in the offscreen document's Worker, remote-engine.ts) with `runAsync`. Shared by the extension's ceremony service and the
- * cross-package bridge test (test/bridge/ceremony-over-bridge.test.ts), so both run the same wire
- * format:
+ * `AsyncRoundEngine` (a session in the offscreen document's Worker, remote-engine.ts) with `runAsync`.
+ * Shared by the extension's ceremony service and the cross-package bridge test
+ * (test/bridge/ceremony-over-bridge.test.ts), so both run the same wire format:
  *
  * - plaintext framing of a protocol message inside an envelope: `[v=1][round][flags][payload]`, flag
  *   bit 0 = broadcast (the envelope is per recipient, so "to everyone" must travel inside);

@@ -187,7 +187,7 @@ export class RemoteDkgEngine implements AsyncRoundEngine<DkgOutput> {
     return this.snap.abortError ?? this.lost;
   }
 
-  /** Opens the session in the Worker (lazily: an engine never started holds nothing there) and runs round 1. */
+  /** Opens the session in the Worker (lazily: an unstarted engine holds nothing there), runs round 1. */
   async start(): Promise<ProtocolMessage[]> {
     await this.request({
       op: 'dkg.open',

@@ -1,0 +1,330 @@
+/**
+ * The off-service-worker DKG path without a browser: `RemoteDkgEngine` (the service worker's proxy)
+ * talks to a real `CeremonyHost` (what the offscreen document's Worker runs) through an in-process
+ * transport that serialises every call and reply as JSON, like `chrome.runtime` messaging does. Only
+ * the transport is fake. A [2,1] t=2 DKG runs with one party behind the proxy (`runAsync`) and the
+ * other in process (`run`) over a fake relay, so both ends share the wire format; then the failure
+ * modes: refusals, aborts, a lost worker, timeouts, malformed replies, and the router ignoring the
+ * crypto channel.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BridgeClient, DeliveredMessage, SendParams } from '../../bridge-server/src/client/client.ts';
+import { equalBytes, toHex } from '../../tss/src/bytes.ts';
+import { DkgSession } from '../../tss/src/dkg/session.ts';
+import { KeyShare } from '../../tss/src/keyshare.ts';
+import type { ProtocolMessage } from '../../tss/src/session/engine.ts';
+import { toBase64url } from '../../tss/src/transport/base64url.ts';
+import {
+  type DeviceIdentity,
+  generateDeviceIdentity,
+  publicIdentity,
+} from '../../tss/src/transport/identity.ts';
+import { createRouter, type Handlers, isUiMessage } from '../src/background/router.ts';
+import { frame, SessionChannel } from '../src/background/services/ceremony-runner.ts';
+import { cryptoHost } from '../src/background/services/crypto-host.ts';
+import {
+  type CryptoTransport,
+  type DkgParams,
+  RemoteDkgEngine,
+  RemoteEngineError,
+} from '../src/background/services/remote-engine.ts';
+import { CeremonyHost } from '../src/offscreen/ceremony-host.ts';
+import { CRYPTO_CHANNEL, type CryptoCall, isCryptoRequest } from '../src/offscreen/protocol.ts';
+import { UI_CHANNEL } from '../src/shared/messages.ts';
+import { ORIGIN, PAGE_SENDER, RUNTIME_ID } from './helpers.ts';
+
+/** The fake part: hands each call to a host on a later task, through JSON, and records traffic. */
+class JsonTransport implements CryptoTransport {
+  readonly calls: CryptoCall[] = [];
+  readonly released: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(
+    public host: CeremonyHost,
+    private readonly tamper: (reply: unknown) => unknown = (r) => r,
+    private readonly delayMs = 1,
+  ) {}
+
+  async call(call: CryptoCall): Promise<unknown> {
+    const wire = JSON.parse(JSON.stringify(call)) as CryptoCall;
+    this.calls.push(wire);
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, this.delayMs));
+      return this.tamper(JSON.parse(JSON.stringify(this.host.handle(wire))));
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  release(session: string): void {
+    this.released.push(session);
+  }
+}
+
+/** A relay for two or more channels: delivers every send on a later task, optionally held back. */
+class FakeRelay {
+  private readonly handlers = new Map<string, (d: DeliveredMessage) => void>();
+  private seq = 0;
+  held: DeliveredMessage[] | null = null;
+
+  client(identity: DeviceIdentity): BridgeClient {
+    const self = toBase64url(identity.deviceId);
+    const fake = {
+      on: (_event: 'message', h: (d: DeliveredMessage) => void) => {
+        this.handlers.set(self, h);
+        return () => this.handlers.delete(self);
+      },
+      send: async (p: SendParams) => {
+        this.seq += 1;
+        const d: DeliveredMessage = { ...p, from: self, seq: this.seq, ts: Date.now() };
+        if (this.held !== null) this.held.push(d);
+        else setTimeout(() => this.handlers.get(p.to)?.(d), 0);
+        return { seq: this.seq, duplicate: false };
+      },
+    };
+    // Only `on('message')` and `send` are used by SessionChannel.
+    return fake as unknown as BridgeClient;
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const d of held) this.handlers.get(d.to)?.(d);
+  }
+}
+
+async function until(f: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function layout(powers: number[], threshold: number) {
+  const ids = powers.map(() => generateDeviceIdentity());
+  const parties = ids.map((id, i) => ({ id: id.deviceId, power: powers[i]! }));
+  const params = (i: number): DkgParams => ({ parties, threshold, selfId: ids[i]!.deviceId });
+  return { ids, parties, params };
+}
+
+describe('RemoteDkgEngine over a JSON transport to a CeremonyHost', () => {
+  it('runs a [2,1] t=2 DKG against an in-process party through SessionChannel.runAsync', async () => {
+    const { ids, params } = layout([2, 1], 2);
+    const relay = new FakeRelay();
+    const members = ids.map(publicIdentity);
+    const channel = (i: number) =>
+      new SessionChannel({ client: relay.client(ids[i]!), identity: ids[i]!, sid: 'sid-1', members });
+    const chA = channel(0);
+    const chB = channel(1);
+
+    // B (in process) starts first and A's channel buffers B's round-1 message until A is bound.
+    relay.held = [];
+    const b = new DkgSession(params(1));
+    const bErrors: unknown[] = [];
+    chB.run(b, 'dkg', { onError: (e) => bErrors.push(e) });
+    relay.release();
+    await new Promise((r) => setTimeout(r, 20));
+
+    const transport = new JsonTransport(new CeremonyHost());
+    const a = new RemoteDkgEngine(transport, params(0));
+    expect(a.progress).toMatchObject({ round: 1, rounds: 4, state: 'idle' });
+    expect(transport.calls).toEqual([]); // nothing opened in the Worker before `start`
+    const delivered: ProtocolMessage[] = [];
+    const rounds: number[] = [];
+    const aErrors: unknown[] = [];
+    chA.runAsync(a, 'dkg', {
+      onDelivered: (m) => delivered.push(m),
+      onError: (e) => aErrors.push(e),
+      onStep: () => rounds.push(a.progress.round),
+    });
+
+    await until(() => a.finished && b.finished, 60_000, 'both parties to finish');
+    expect(aErrors).toEqual([]);
+    expect(bErrors).toEqual([]);
+    expect(a.abortError).toBeUndefined();
+    // One call at a time, and the engine saw the messages in the order they were delivered.
+    expect(transport.maxInFlight).toBe(1);
+    const received = transport.calls.flatMap((c) => (c.op === 'receive' ? [c.message] : []));
+    expect(received.map((m) => m.round)).toEqual(delivered.map((m) => m.round));
+    expect(received.map((m) => m.payload)).toEqual(delivered.map((m) => toBase64url(m.payload)));
+    expect(delivered[0]!.round).toBe(1); // the buffered message went first
+    expect(rounds).toEqual([...rounds].sort((x, y) => x - y));
+    expect(rounds.at(-1)).toBe(5);
+
+    const out = await a.output();
+    const theirs = b.output();
+    expect(out.descriptor.address).toBe(theirs.descriptor.address);
+    const share = KeyShare.decode(out.keyShare);
+    expect(equalBytes(share.selfId, ids[0]!.deviceId)).toBe(true);
+    share.destroy();
+    // The Worker keeps nothing once the output is taken.
+    expect(transport.host.size).toBe(0);
+
+    // Closing the channel disposes the engine, which releases its session with the transport.
+    chA.close();
+    chB.close();
+    await until(() => transport.released.length === 1, 5_000, 'release');
+    expect(transport.released).toEqual([a.session]);
+  }, 120_000);
+
+  it('a refusal leaves the session usable; a bad peer payload aborts with its code and culprit', async () => {
+    const { ids, params } = layout([1, 1], 2);
+    const transport = new JsonTransport(new CeremonyHost());
+    const a = new RemoteDkgEngine(transport, params(0));
+    const r1 = await a.start();
+    expect(r1).toHaveLength(1);
+    expect(a.progress).toMatchObject({ round: 1, state: 'running' });
+    const peer = ids[1]!.deviceId;
+
+    // Round 3 while collecting round 1: refused, nothing changes.
+    const wrong = a.receive({ from: peer, to: ids[0]!.deviceId, round: 3, payload: new Uint8Array(4) });
+    await expect(wrong).rejects.toBeInstanceOf(RemoteEngineError);
+    await expect(wrong).rejects.toMatchObject({ code: 'WRONG_ROUND', culprits: [toHex(peer)] });
+    expect(a.abortError).toBeUndefined();
+    expect(a.progress).toMatchObject({ round: 1, state: 'running' });
+
+    // A round-1 payload that does not decode: the session aborts, blaming the peer.
+    const bad = a.receive({ from: peer, to: null, round: 1, payload: new Uint8Array([1, 2, 3]) });
+    await expect(bad).rejects.toMatchObject({ culprits: [toHex(peer)] });
+    expect(a.abortError).toBeDefined();
+    expect(Object.keys(a.abortError!).sort()).toEqual(['code', 'culprits', 'message']);
+    expect(a.abortError!.culprits).toEqual([toHex(peer)]);
+    expect(a.progress.state).toBe('aborted');
+  }, 60_000);
+
+  it('runAsync stops feeding an aborted engine', async () => {
+    const { ids, params } = layout([1, 1], 2);
+    const relay = new FakeRelay();
+    const members = ids.map(publicIdentity);
+    const chA = new SessionChannel({ client: relay.client(ids[0]!), identity: ids[0]!, sid: 's', members });
+    const chB = new SessionChannel({ client: relay.client(ids[1]!), identity: ids[1]!, sid: 's', members });
+    const transport = new JsonTransport(new CeremonyHost());
+    const a = new RemoteDkgEngine(transport, params(0));
+    const errors: unknown[] = [];
+    chA.runAsync(a, 'dkg', { onError: (e) => errors.push(e) });
+    // B sends garbage for round 1, then a round-2 message: the second must not reach the engine.
+    const to = ids[0]!.deviceId;
+    const send = (round: number, payload: Uint8Array) =>
+      chB.send(
+        to,
+        `dkg/r${round}`,
+        `dkg:r${round}:x`,
+        frame({ from: ids[1]!.deviceId, to: null, round, payload }),
+      );
+    await send(1, new Uint8Array([9]));
+    await until(() => a.abortError !== undefined, 30_000, 'the abort');
+    const callsAtAbort = transport.calls.length;
+    await send(2, new Uint8Array([9]));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(transport.calls.length).toBe(callsAtAbort);
+    expect(errors.length).toBeGreaterThan(0);
+    chA.close();
+    chB.close();
+  }, 60_000);
+
+  it('bad parameters are reported as the abort of the open', async () => {
+    const { params } = layout([1, 1], 2);
+    const a = new RemoteDkgEngine(new JsonTransport(new CeremonyHost()), { ...params(0), threshold: 9 });
+    await expect(a.start()).rejects.toBeInstanceOf(RemoteEngineError);
+    expect(a.abortError?.code).toBe('INVALID_PARAMETERS');
+  });
+
+  it('a lost worker, a timeout or a malformed reply end the session as INTERRUPTED', async () => {
+    const { ids, params } = layout([1, 1], 2);
+    const m: ProtocolMessage = { from: ids[1]!.deviceId, to: null, round: 1, payload: new Uint8Array(1) };
+
+    // The Worker was replaced (crashed, or the document was recreated): the session is unknown.
+    const t1 = new JsonTransport(new CeremonyHost());
+    const lost = new RemoteDkgEngine(t1, params(0));
+    await lost.start();
+    t1.host = new CeremonyHost();
+    await expect(lost.receive(m)).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(lost.abortError?.code).toBe('INTERRUPTED');
+    // Later calls fail at once, without a round trip.
+    const before = t1.calls.length;
+    await expect(lost.receive(m)).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(t1.calls.length).toBe(before);
+
+    // No answer within the timeout.
+    const silent: CryptoTransport = { call: () => new Promise(() => {}), release: () => {} };
+    const slow = new RemoteDkgEngine(silent, params(0), { timeoutMs: 20 });
+    await expect(slow.start()).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    expect(slow.abortError?.code).toBe('INTERRUPTED');
+
+    // A reply of the wrong shape or for another call id.
+    for (const tamper of [() => undefined, (r: unknown) => ({ ...(r as object), id: 'other' })]) {
+      const bad = new RemoteDkgEngine(new JsonTransport(new CeremonyHost(), tamper), params(0));
+      await expect(bad.start()).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    }
+  }, 60_000);
+
+  it('dispose frees the host session after the in-flight call, once; an unopened engine needs none', async () => {
+    const { ids, params } = layout([1, 1], 2);
+    const t = new JsonTransport(new CeremonyHost(), (r) => r, 50);
+    const a = new RemoteDkgEngine(t, params(0));
+    await a.start();
+    const m: ProtocolMessage = {
+      from: ids[1]!.deviceId,
+      to: ids[0]!.deviceId,
+      round: 2,
+      payload: new Uint8Array(1),
+    };
+    const inFlight = a.receive(m);
+    await until(() => t.inFlight === 1, 5_000, 'the receive to be sent');
+    a.dispose(); // queued behind the receive, which still gets its answer
+    a.dispose();
+    await expect(inFlight).resolves.toEqual([]); // stored for round 2, nothing to send yet
+    await until(() => t.released.length === 1, 5_000, 'release');
+    expect(t.host.size).toBe(0);
+    expect(t.calls.map((c) => c.op)).toEqual(['dkg.open', 'start', 'receive', 'dispose']);
+    await expect(a.receive(m)).rejects.toMatchObject({ code: 'SESSION_STATE' });
+
+    // Disposed before its first call ran: nothing is opened in the host, nothing to release.
+    const t2 = new JsonTransport(new CeremonyHost());
+    const b = new RemoteDkgEngine(t2, params(0));
+    const started = b.start();
+    b.dispose();
+    await expect(started).rejects.toMatchObject({ code: 'SESSION_STATE' });
+    expect(t2.calls).toEqual([]);
+    expect(t2.released).toEqual([]);
+  }, 30_000);
+
+  it('the host drops sessions nobody has called for the idle time', async () => {
+    const { params } = layout([1, 1], 2);
+    let now = 0;
+    const host = new CeremonyHost({ now: () => now, idleMs: 1000 });
+    const a = new RemoteDkgEngine(new JsonTransport(host), params(0));
+    await a.start();
+    expect(host.size).toBe(1);
+    now = 5000;
+    host.sweep();
+    expect(host.size).toBe(0);
+  }, 30_000);
+});
+
+describe('crypto channel', () => {
+  it('is not the UI channel: the background router ignores it and the offscreen page takes only it', () => {
+    const msg = { channel: CRYPTO_CHANNEL, call: { id: '1', session: 's', op: 'start' } };
+    expect(CRYPTO_CHANNEL).not.toBe(UI_CHANNEL);
+    expect(isUiMessage(msg)).toBe(false);
+    expect(isCryptoRequest(msg)).toBe(true);
+    expect(isCryptoRequest({ channel: UI_CHANNEL, request: { type: 'status' } })).toBe(false);
+    expect(isCryptoRequest({ channel: CRYPTO_CHANNEL, call: { id: 1, session: 's', op: 'start' } })).toBe(
+      false,
+    );
+    // The whole router answers nothing for it (undefined = no reply, left to other listeners). No
+    // handler is reachable for a message on another channel, hence the empty table.
+    const route = createRouter({ runtimeId: RUNTIME_ID, extensionOrigin: ORIGIN, handlers: {} as Handlers });
+    expect(route(msg, PAGE_SENDER)).toBeUndefined();
+    expect(route(msg, { id: RUNTIME_ID, url: `${ORIGIN}/offscreen.html` })).toBeUndefined();
+  });
+
+  it('there is no crypto host without chrome.offscreen (Node, other browsers)', () => {
+    expect((globalThis as { chrome?: unknown }).chrome).toBeUndefined();
+    expect(cryptoHost()).toBeNull();
+  });
+});
