@@ -1,4 +1,4 @@
-/** Schema migrations: from an empty database, and re-opening is idempotent. */
+/** Schema migrations: from an empty database, from version 1, and re-opening is idempotent. */
 // Must precede Dexie: it captures the IndexedDB globals when it loads.
 import 'fake-indexeddb/auto';
 import { Dexie } from 'dexie';
@@ -16,6 +16,7 @@ const TABLES = [
   'proposals',
   'settings',
   'shares',
+  'transactions',
   'vaults',
 ];
 
@@ -60,6 +61,29 @@ describe('storage migrations', () => {
       expect(await again.meta.count()).toBe(1);
       again.close();
     }
+  });
+
+  it('a version-1 database (with a vault and an open proposal) upgrades to the current schema intact', async () => {
+    const name = freshDbName();
+    const v1 = new Dexie(name);
+    v1.version(1).stores(MIGRATIONS[0]!.stores);
+    await v1.open();
+    await v1.table('vaults').put({ id: 'v', name: 'Old vault', epoch: 0, createdAt: 1, status: 'active' });
+    await v1.table('proposals').put({ id: 'p', kind: 'sign', status: 'open', createdAt: 1, expiresAt: 2 });
+    v1.close();
+
+    const db = new ConcordDb(name);
+    await db.open();
+    expect(db.verno).toBe(SCHEMA_VERSION);
+    expect((await db.vaults.get('v'))?.name).toBe('Old vault');
+    expect((await db.proposals.get('p'))?.status).toBe('open');
+    expect(await db.transactions.count()).toBe(0);
+    expect(db.transactions.schema.indexes.map((i) => i.name).sort()).toEqual([
+      'status',
+      'updatedAt',
+      'vaultId',
+    ]);
+    db.close();
   });
 
   it('the raw IndexedDB version matches what Dexie declares (no silent re-versioning)', async () => {
