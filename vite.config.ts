@@ -51,6 +51,7 @@ const extensionBuild: UserConfig = {
       manifestPath: fromRoot('./manifest.json'),
       packageJsonPath: fromRoot('./package.json'),
       extraPages: ['app.html', 'offscreen.html'],
+      staticDir: fromRoot('./extension/public'),
     }),
     offscreenPage(),
   ],

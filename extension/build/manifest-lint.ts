@@ -11,7 +11,11 @@
  *   off the service worker (background/services/crypto-host.ts). It grants no host or tab access, and
  *   the document only answers the service worker.
  */
-export const ALLOWED_PERMISSIONS: readonly string[] = ['storage', 'alarms', 'offscreen'];
+/* - `notifications`: a desktop notification when a request needs this device's approval (approvals
+ *   are asynchronous; without it a teammate waits until someone happens to open the popup). It
+ *   grants no data access.
+ */
+export const ALLOWED_PERMISSIONS: readonly string[] = ['storage', 'alarms', 'offscreen', 'notifications'];
 
 /** Directives the extension-page CSP must contain, verbatim. */
 const REQUIRED_CSP_DIRECTIVES: readonly string[] = [
@@ -92,5 +96,8 @@ export function referencedFiles(m: ManifestJson): string[] {
   if (typeof action?.default_popup === 'string') files.push(action.default_popup);
   const options = m.options_ui as { page?: unknown } | undefined;
   if (typeof options?.page === 'string') files.push(options.page);
+  // Icons must exist too: a notification or toolbar icon that is missing fails at run time.
+  const icons = m.icons as Record<string, unknown> | undefined;
+  for (const f of Object.values(icons ?? {})) if (typeof f === 'string' && !files.includes(f)) files.push(f);
   return files;
 }

@@ -4,7 +4,8 @@
  * checks that every file the manifest references was actually emitted by this build. No third-party
  * crx plugin: the manifest is small and we want every byte of it reviewed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { lintManifest, type ManifestJson, referencedFiles } from './manifest-lint.ts';
 
@@ -15,6 +16,8 @@ export interface ManifestPluginOptions {
   packageJsonPath: string;
   /** Extra pages the build must emit even if the manifest does not name them (e.g. app.html). */
   extraPages?: readonly string[];
+  /** Directory of static files (icons) the manifest names: each one named is emitted as it is. */
+  staticDir?: string;
 }
 
 export function manifestPlugin(opts: ManifestPluginOptions): Plugin {
@@ -37,6 +40,12 @@ export function manifestPlugin(opts: ManifestPluginOptions): Plugin {
         if (findings.length > 0) this.error(`manifest.json policy: ${findings.join('; ')}`);
 
         const emitted = new Set(Object.keys(bundle));
+        for (const file of referencedFiles(manifest)) {
+          const path = opts.staticDir === undefined ? undefined : join(opts.staticDir, file);
+          if (emitted.has(file) || path === undefined || !existsSync(path)) continue;
+          this.emitFile({ type: 'asset', fileName: file, source: readFileSync(path) });
+          emitted.add(file);
+        }
         for (const file of [...referencedFiles(manifest), ...(opts.extraPages ?? [])]) {
           if (!emitted.has(file))
             this.error(`manifest.json references ${file}, but the build did not emit it`);

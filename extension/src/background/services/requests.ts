@@ -58,6 +58,7 @@ import type { ChainService } from './chain.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
 import type { ReshareRunner } from './reshare.ts';
+import { checkSignedTx } from './tx-check.ts';
 import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
 import { unwrapInvitation, wrapInvitation } from './vault-proposal.ts';
 import {
@@ -1012,7 +1013,6 @@ export class RequestService {
     if (live.request.body.kind !== 'send') return;
     const vault = await this.cacheVault(live.request.vaultId);
     if (vault?.address == null) return;
-    const { checkSignedTx } = await import('./tx-check.ts');
     const hash = await checkSignedTx(raw, live.request.body.tx, vault.address);
     const db = this.d.repos.db;
     const now = this.now();
