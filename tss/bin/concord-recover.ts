@@ -2,7 +2,8 @@
 /**
  * concord-recover: the offline disaster-recovery tool (THREATS D66–D76).
  *
- * Reads Concord backup files, asks each one's passphrase without echo (or reads them from
+ * Reads Concord backup files (bare tss backups or the extension's device backup bundles, see
+ * `src/backup/bundle.ts`), asks each one's passphrase without echo (or reads them from
  * --passphrase-file), rebuilds each vault's key from the newest epoch that reaches its threshold,
  * checks it against the recorded group public key, and prints the EIP-55 address. The private key is
  * written only when asked (--out-hex, --out-keystore, --out-wif), to new files created with mode
@@ -12,6 +13,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { inspectBackup, openBackup } from '../src/backup/backup.ts';
+import { shareBackupText } from '../src/backup/bundle.ts';
 import { BackupError } from '../src/backup/errors.ts';
 import type { BackupSource } from '../src/backup/source.ts';
 import { assertStrongPassphrase } from '../src/backup/strength.ts';
@@ -23,6 +25,10 @@ const HELP = `concord-recover: rebuild a Concord vault key from backup files, of
 
 Usage:
   npm run recover -- [options] BACKUP.json [BACKUP.json ...]
+
+Each BACKUP.json is a Concord backup file: either a bare tss backup ("concord-tss-backup") or a
+backup file exported by the browser extension (a device backup bundle, "concord-device-backup",
+which wraps one; only its key share is read). Both kinds may be mixed.
 
 Each backup's passphrase is asked on the terminal without echo, unless --passphrase-file is given.
 Backups of several vaults may be given together; each vault is handled on its own. For each vault
@@ -233,7 +239,8 @@ async function openAll(o: Options): Promise<{ inputs: RecoveryInput[]; failures:
     let text: string;
     let header: ReturnType<typeof inspectBackup>;
     try {
-      text = readSmallFile(path, 'backup');
+      // An extension backup file (device backup bundle) is unwrapped here, once, to its tss backup.
+      text = shareBackupText(readSmallFile(path, 'backup'));
       header = inspectBackup(text);
     } catch (e) {
       out(`backup ${label}: ${errorText(e)}`);

@@ -3,6 +3,7 @@
  * export is a deliberate change that updates this list.
  */
 import { describe, expect, it } from 'vitest';
+import * as backup from '../src/backup/index.ts';
 import * as eth from '../src/eth/index.ts';
 import * as core from '../src/index.ts';
 
@@ -26,6 +27,27 @@ describe('public exports', () => {
       'toChecksumAddress',
       'toHex',
       'vaultIdFromSession',
+    ]);
+  });
+
+  it('backup entry point', () => {
+    expect(Object.keys(backup).sort()).toEqual([
+      'BACKUP_FORMAT',
+      'BACKUP_VERSION',
+      'BackupError',
+      'DEFAULT_SCRYPT',
+      'DEVICE_BACKUP_FORMAT',
+      'KDF_POLICY',
+      'MAX_PASSPHRASE_LENGTH',
+      'MIN_PASSPHRASE_LENGTH',
+      'checkScryptParams',
+      'createBackup',
+      'inspectBackup',
+      'isBackupError',
+      'openBackup',
+      'shareBackupText',
+      'validateSource',
+      'verifyBackup',
     ]);
   });
 

@@ -11,6 +11,9 @@
  * `CORRUPT_BACKUP` with a `reason` (json, field, length, header-digest, authentication),
  * `UNSUPPORTED_BACKUP_VERSION`, `KDF_PARAMS_REJECTED`, `SHARE_MISMATCH`.
  *
+ * Every reader accepts either a bare tss backup or the extension's device backup bundle wrapping one
+ * (`bundle.ts`).
+ *
  * A reshare does NOT revoke old backups (see README.md): after every reshare, make new backups and
  * destroy the old ones.
  */
@@ -21,6 +24,7 @@ import { taggedHash } from '../hash.ts';
 import { mulG, pointFromBytes, scalarFromBytes, scalarToBytes } from '../math/scalar.ts';
 import { cryptoRandomBytes, type RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
+import { shareBackupText } from './bundle.ts';
 import { BackupError, corrupt } from './errors.ts';
 import {
   associatedData,
@@ -271,9 +275,12 @@ function summarize(v: ValidatedSource, kdf: ScryptParams, verified: boolean): Ba
   };
 }
 
-/** Read the public header without the passphrase (checks format, digest and semantics). */
+/**
+ * Read the public header without the passphrase (checks format, digest and semantics).
+ * `text` is a tss backup or a device backup bundle wrapping one (`bundle.ts`), as for all readers here.
+ */
 export function inspectBackup(text: string): BackupSummary {
-  const { env, validated } = parseAndCheck(text);
+  const { env, validated } = parseAndCheck(shareBackupText(text));
   return summarize(validated, env.header.kdf, false);
 }
 
@@ -286,7 +293,7 @@ export async function openBackup(
   passphrase: string,
   opts: OpenBackupOptions = {},
 ): Promise<BackupSource> {
-  const { env, validated } = parseAndCheck(text);
+  const { env, validated } = parseAndCheck(shareBackupText(text));
   const h = env.header;
   checkScryptParams(h.kdf, kdfPolicy(opts.insecureTestKdf));
   if (typeof passphrase !== 'string' || passphrase.length > 4 * MAX_PASSPHRASE_LENGTH) {
@@ -333,8 +340,9 @@ export async function verifyBackup(
   passphrase: string,
   opts: OpenBackupOptions = {},
 ): Promise<BackupSummary> {
-  const src = await openBackup(text, passphrase, opts);
-  const summary = summarize(validateSource(src, 'backup'), parseEnvelope(text).header.kdf, true);
+  const share = shareBackupText(text);
+  const src = await openBackup(share, passphrase, opts);
+  const summary = summarize(validateSource(src, 'backup'), parseEnvelope(share).header.kdf, true);
   // Drop the shares from memory as far as JS allows (bigints cannot be overwritten).
   src.pointShares.length = 0;
   return summary;

@@ -13,6 +13,7 @@ export {
   openBackup,
   verifyBackup,
 } from './backup.ts';
+export { DEVICE_BACKUP_FORMAT, shareBackupText } from './bundle.ts';
 export { BackupError, type BackupErrorCode, type CorruptReason, isBackupError } from './errors.ts';
 export { BACKUP_FORMAT, BACKUP_VERSION } from './format.ts';
 export { checkScryptParams, DEFAULT_SCRYPT, KDF_POLICY, type KdfPolicy, type ScryptParams } from './kdf.ts';

@@ -109,6 +109,7 @@ describe('concord-recover CLI (child process, network stubbed)', () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--passphrase-file FILE/);
+    expect(r.stdout).toMatch(/device backup bundle/);
     expect(networkAttempts(r)).toEqual([]);
   });
 
@@ -186,6 +187,25 @@ describe('concord-recover CLI (child process, network stubbed)', () => {
     expect(r.stdout).toMatch(/BELOW_THRESHOLD: .*1 more point of signing power missing/);
     expect(r.stdout).not.toMatch(/Ethereum address/);
     expect(networkAttempts(r)).toEqual([]);
+  });
+
+  it('recovers from extension backup files (device backup bundles) mixed with bare files', async () => {
+    const wrap = (text: string): string =>
+      JSON.stringify({ format: 'concord-device-backup', version: 1, share: text, device: { opaque: true } });
+    const bundled = join(dir, 'alice.extension-backup.json');
+    writeFileSync(bundled, wrap(readFileSync(b1, 'utf8')));
+    const r = await run(['--passphrase-file', join(dir, 'both.txt'), b2, bundled]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/backup #2 \(.*alice\.extension-backup\.json\): opened and verified/);
+    expect(r.stdout).toContain(`Ethereum address (EIP-55): ${ethereumAddress(dealt.groupPublicKey)}`);
+    expect(networkAttempts(r)).toEqual([]);
+    // An unknown bundle version is reported for its own file.
+    const v2 = join(dir, 'v2.extension-backup.json');
+    writeFileSync(v2, JSON.stringify({ ...JSON.parse(wrap(readFileSync(b1, 'utf8'))), version: 2 }));
+    const bad = await run(['--passphrase-file', join(dir, 'both.txt'), v2, b2]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/backup #1 \(.*v2\.extension-backup\.json\): UNSUPPORTED_BACKUP_VERSION/);
   });
 
   it('bad usage exits 2 with a clear message', async () => {
