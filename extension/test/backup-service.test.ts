@@ -9,6 +9,7 @@
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, inspectBackup, openBackup } from '../../tss/src/backup/backup.ts';
+import { shareBackupText } from '../../tss/src/backup/bundle.ts';
 import { DEFAULT_SCRYPT, type ScryptParams } from '../../tss/src/backup/kdf.ts';
 import { KeyShare } from '../../tss/src/keyshare.ts';
 import { keyShareToBackupSource } from '../../tss/src/keyshare-backup.ts';
@@ -18,7 +19,12 @@ import { runReshare } from '../../tss/src/testing/driver.ts';
 import { loadFixture } from '../../tss/test/fixtures/index.ts';
 import { BackupService, type InsecureTestKdf } from '../src/background/services/backup.ts';
 import type { Unlocked } from '../src/background/services/ceremonies.ts';
-import type { DeviceIdentity } from '../src/background/services/identity-api.ts';
+import { openDeviceIdentity, parseDeviceBackup } from '../src/background/services/device-backup.ts';
+import {
+  type DeviceIdentity,
+  decodeDeviceIdentity,
+  generateDeviceIdentity,
+} from '../src/background/services/identity-api.ts';
 import { KEY_LENGTH } from '../src/crypto/aead.ts';
 import { toHex } from '../src/shared/bytes.ts';
 import { ExtensionError, type ExtensionErrorCode } from '../src/shared/errors.ts';
@@ -51,6 +57,8 @@ interface Device {
   service: BackupService;
   /** A service without the test KDF switch: production scrypt, production floor. */
   production: BackupService;
+  /** The device identity the service sees while unlocked. */
+  unlockedIdentity: () => Promise<DeviceIdentity>;
 }
 
 let dbCounter = 0;
@@ -73,15 +81,13 @@ async function device(keyShare: KeyShare, name: string): Promise<Device> {
     locked: false,
     service: undefined as unknown as BackupService,
     production: undefined as unknown as BackupService,
+    unlockedIdentity: undefined as unknown as () => Promise<DeviceIdentity>,
   };
-  const unlocked = async (): Promise<Unlocked | null> =>
-    d.locked
-      ? null
-      : {
-          // The service needs only the data key; the identity's id is this device's party id.
-          identity: { deviceId: keyShare.selfId } as unknown as DeviceIdentity,
-          dek,
-        };
+  // A real identity: exports carry it (device backup bundle). Fixture party ids are not identity
+  // keys, so its id differs from the share's party id; the service compares shares by party id.
+  const identity: DeviceIdentity = generateDeviceIdentity();
+  d.unlockedIdentity = async () => identity;
+  const unlocked = async (): Promise<Unlocked | null> => (d.locked ? null : { identity, dek });
   d.service = new BackupService({ repos, unlocked, kdf: TEST_KDF });
   d.production = new BackupService({ repos, unlocked });
   return d;
@@ -167,7 +173,7 @@ describe('BackupService', () => {
     const fx = loadFixture(LAYOUT);
     A = await device(copy(fx.shares[0]!), 'Family Savings');
     B = await device(copy(fx.shares[1]!), '★★★');
-    fileA = (await A.service.exportBackup(A.vault.id, PASSPHRASE)).text;
+    fileA = shareBackupText((await A.service.exportBackup(A.vault.id, PASSPHRASE)).text);
   });
 
   it('exports a backup file of the active share and verifies it as current', async () => {
@@ -175,10 +181,14 @@ describe('BackupService', () => {
     const d = A.keyShare.descriptor;
     const party8 = toHex(A.keyShare.selfId).slice(0, 8);
     expect(out.filename).toBe(`concord-backup-family-s-epoch0-${party8}.json`);
-    const json = JSON.parse(out.text) as { format: string; version: number; header: { kdf: ScryptParams } };
+    const json = JSON.parse(shareBackupText(out.text)) as {
+      format: string;
+      version: number;
+      header: { kdf: ScryptParams };
+    };
     expect(json.format).toBe('concord-tss-backup');
     expect(json.version).toBe(1);
-    const h = inspectBackup(out.text);
+    const h = inspectBackup(shareBackupText(out.text));
     expect(h.vaultId).toBe(toHex(d.vaultId)); // tss vault id, not the local record id
     expect(h.vaultId).not.toBe(A.vault.id);
     expect(h.partyId).toBe(toHex(A.keyShare.selfId));
@@ -198,6 +208,28 @@ describe('BackupService', () => {
     });
   });
 
+  it('the file is a device backup bundle: share for concord-recover, identity under the same passphrase', async () => {
+    const out = await A.service.exportBackup(A.vault.id, PASSPHRASE);
+    const parsed = parseDeviceBackup(out.text);
+    expect(parsed.device).toBeDefined();
+    const secret = await openDeviceIdentity(parsed, PASSPHRASE, TEST_SCRYPT);
+    const identity = decodeDeviceIdentity(secret);
+    expect(toHex(identity.deviceId)).toBe(toHex((await A.unlockedIdentity()).deviceId));
+    identity.destroy();
+    await expect(openDeviceIdentity(parsed, OTHER_PASSPHRASE, TEST_SCRYPT)).rejects.toThrow(
+      /Wrong passphrase/,
+    );
+    // The identity part is bound to its share: moved into B's bundle, it no longer opens.
+    const other = parseDeviceBackup((await B.service.exportBackup(B.vault.id, PASSPHRASE)).text);
+    await expect(
+      openDeviceIdentity({ ...other, device: parsed.device }, PASSPHRASE, TEST_SCRYPT),
+    ).rejects.toThrow(/Wrong passphrase|modified/);
+    // Below the production KDF floor is refused unless the caller lowers it (tests only).
+    await expect(openDeviceIdentity(parsed, PASSPHRASE)).rejects.toThrow(/weaker/);
+    // Verifying A's bundle on B: the share belongs to another device.
+    await expect(B.service.verifyBackup(B.vault.id, out.text, PASSPHRASE)).rejects.toThrow(/another/);
+  });
+
   it('names the file after the vault id when the name has no usable characters', async () => {
     const out = await B.service.exportBackup(B.vault.id, PASSPHRASE);
     expect(out.filename).toBe(
@@ -206,7 +238,7 @@ describe('BackupService', () => {
   });
 
   it('backups of a threshold of parties rebuild the vault address with the recovery core', async () => {
-    const fileB = (await B.service.exportBackup(B.vault.id, OTHER_PASSPHRASE)).text;
+    const fileB = shareBackupText((await B.service.exportBackup(B.vault.id, OTHER_PASSPHRASE)).text);
     const opened = [
       { label: 'A', source: await openBackup(fileA, PASSPHRASE, { insecureTestKdf: true }) },
       { label: 'B', source: await openBackup(fileB, OTHER_PASSPHRASE, { insecureTestKdf: true }) },
@@ -276,7 +308,7 @@ describe('BackupService', () => {
   });
 
   it("another device's backup of the same vault is BACKUP_INVALID (another device)", async () => {
-    const fileB = (await B.service.exportBackup(B.vault.id, PASSPHRASE)).text;
+    const fileB = shareBackupText((await B.service.exportBackup(B.vault.id, PASSPHRASE)).text);
     const e = await fails(() => A.service.verifyBackup(A.vault.id, fileB, PASSPHRASE), 'BACKUP_INVALID');
     expect(e.message).toMatch(/another device/);
   });
@@ -331,7 +363,7 @@ describe('BackupService', () => {
     const fx = loadFixture('1-1_t2');
     const old = copy(fx.shares[0]!);
     const C = await device(old, 'Refreshed');
-    const file0 = (await C.service.exportBackup(C.vault.id, PASSPHRASE)).text;
+    const file0 = shareBackupText((await C.service.exportBackup(C.vault.id, PASSPHRASE)).text);
     const run = runReshare({
       oldShares: fx.shares.map(copy),
       newParties: fx.shares.map((s) => ({ id: s.selfId, power: 1 })),
@@ -362,10 +394,10 @@ describe('BackupService', () => {
 
   it('without the test switch, exports use the production scrypt parameters', async () => {
     const out = await A.production.exportBackup(A.vault.id, PASSPHRASE);
-    const h = inspectBackup(out.text);
+    const h = inspectBackup(shareBackupText(out.text));
     expect(h.kdf).toEqual({ ...DEFAULT_SCRYPT });
     expect(h.kdf).toEqual({ N: 131072, r: 8, p: 1 });
-    const raw = JSON.parse(out.text) as { header: { kdf: Record<string, unknown> } };
+    const raw = JSON.parse(shareBackupText(out.text)) as { header: { kdf: Record<string, unknown> } };
     expect(raw.header.kdf).toMatchObject({ name: 'scrypt', N: 131072, r: 8, p: 1, dkLen: 32 });
     expect((await A.production.verifyBackup(A.vault.id, out.text, PASSPHRASE)).current).toBe(true);
   });

@@ -13,11 +13,30 @@ import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/s
 import { type HardhatNode, startHardhat } from '../../test/helpers/hardhat.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
-import { type Device, device, until } from './devices.ts';
+import { blankDevice, type Device, device, until } from './devices.ts';
+import { GOOD_PASSPHRASE, TEST_BACKUP_KDF } from './helpers.ts';
 
 const ETH = 10n ** 18n;
 const RECIPIENT = '0x00000000000000000000000000000000c0ffee01';
 const RECIPIENT2 = '0x00000000000000000000000000000000c0ffee02';
+const BACKUP_PASSPHRASE = 'granite harbor whistle marmalade 4412';
+const extra = { backupKdf: TEST_BACKUP_KDF };
+
+/** A fresh profile (not onboarded) on the test bridge. */
+const blank = () => blankDevice(extra);
+
+/** A fresh profile restored from `file`, pointed at the bridge and the chain. */
+async function restored(bridgeBase: string, file: string): Promise<Device> {
+  const d = await blankDevice(extra);
+  d.info = await d.call({
+    type: 'onboarding.restore',
+    file,
+    backupPassphrase: BACKUP_PASSPHRASE,
+    passphrase: GOOD_PASSPHRASE,
+  });
+  await d.call({ type: 'settings.update', patch: { bridgeUrl: bridgeBase } });
+  return d;
+}
 
 describe('co-approval over a real bridge and a real chain', () => {
   let bridge: RunningBridge;
@@ -25,6 +44,8 @@ describe('co-approval over a real bridge and a real chain', () => {
   let A: Device;
   let B: Device;
   let C: Device;
+  /** Joins in the reshare test; stays online (a refresh needs every member of the committee). */
+  let D: Device | undefined;
   let vaultId: string;
   let address: `0x${string}`;
 
@@ -58,7 +79,7 @@ describe('co-approval over a real bridge and a real chain', () => {
       startHardhat(),
     ]);
     const base = bridge.url.replace(/\/v1$/, '');
-    [A, B, C] = await Promise.all([device(base), device(base), device(base)]);
+    [A, B, C] = await Promise.all([device(base, extra), device(base, extra), device(base, extra)]);
     await Promise.all([A, B, C].map(configure));
 
     const p = await A.call({
@@ -99,7 +120,7 @@ describe('co-approval over a real bridge and a real chain', () => {
   }, 240_000);
 
   afterAll(async () => {
-    for (const d of [A, B, C]) d?.bg.bridge.stop();
+    for (const d of [A, B, C, D]) d?.bg.bridge.stop();
     await bridge?.close();
     await chain?.stop();
   });
@@ -207,7 +228,7 @@ describe('co-approval over a real bridge and a real chain', () => {
 
   it('a reshare adding a fourth device keeps the address, and the new committee signs', async () => {
     const base = bridge.url.replace(/\/v1$/, '');
-    const D = await device(base);
+    D = await device(base, extra);
     await configure(D);
     const vault = (await A.call({ type: 'vault.list' })).find((v) => v.id === vaultId)!;
     const r = await A.call({
@@ -244,6 +265,69 @@ describe('co-approval over a real bridge and a real chain', () => {
     await A.call({ type: 'request.decide', id: s.id, approve: true });
     await Promise.all([A, D].map((d) => phase(d, s.id, 'mined', 60_000)));
     expect((await chain.publicClient.getBalance({ address: RECIPIENT2 })) - before).toBe(ETH);
-    D.bg.bridge.stop();
   }, 240_000);
+
+  it('a device restored from its backup on a fresh profile comes back after a refresh and signs again', async () => {
+    const file = await B.call({ type: 'backup.export', vaultId, passphrase: BACKUP_PASSPHRASE });
+    const check = await B.call({
+      type: 'backup.verify',
+      vaultId,
+      file: file.text,
+      passphrase: BACKUP_PASSPHRASE,
+    });
+    expect(check.current).toBe(true);
+    // B's browser is lost.
+    B.bg.bridge.stop();
+    const base = bridge.url.replace(/\/v1$/, '');
+    const B2 = await restored(base, file.text);
+    expect(B2.info.deviceId).toBe(B.info.deviceId);
+    await configure(B2);
+    const waiting = await B2.call({ type: 'restore.list' });
+    expect(waiting.map((r) => r.address)).toEqual([address]);
+
+    // Wrong backup passphrase: a clear error, nothing stored.
+    const B3 = await blank();
+    await expect(
+      B3.call({
+        type: 'onboarding.restore',
+        file: file.text,
+        backupPassphrase: 'wrong horse battery staple 99',
+        passphrase: GOOD_PASSPHRASE,
+      }),
+    ).rejects.toThrow(/Wrong passphrase/);
+    expect((await B3.call({ type: 'status' })).onboarded).toBe(false);
+
+    // A refresh (same signers, same powers) brings B's share back to life.
+    const vault = (await A.call({ type: 'vault.list' })).find((v) => v.id === vaultId)!;
+    const r = await A.call({
+      type: 'reshare.propose',
+      vaultId,
+      threshold: vault.threshold,
+      keep: vault.members.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power })),
+      add: [],
+    });
+    const atB2 = await request(B2, r.id);
+    expect(atB2.canDecide).toBe(true);
+    await B2.call({ type: 'request.decide', id: r.id, approve: true });
+    await Promise.all([A, B2].map((d) => phase(d, r.id, 'done', 120_000)));
+    expect(await B2.call({ type: 'restore.list' })).toEqual([]);
+    const v2 = (await B2.call({ type: 'vault.list' })).find((v) => v.id === vaultId);
+    expect(v2?.address).toBe(address);
+
+    // B (restored) proposes, A approves: mined.
+    const before = await chain.publicClient.getBalance({ address: RECIPIENT });
+    const s = await B2.call({
+      type: 'send.create',
+      vaultId,
+      chainId: 31337,
+      to: RECIPIENT,
+      amount: '0.1',
+      token: null,
+    });
+    await request(A, s.id);
+    await A.call({ type: 'request.decide', id: s.id, approve: true });
+    await Promise.all([A, B2].map((d) => phase(d, s.id, 'mined', 60_000)));
+    expect((await chain.publicClient.getBalance({ address: RECIPIENT })) - before).toBe(ETH / 10n);
+    B2.bg.bridge.stop();
+  }, 300_000);
 });

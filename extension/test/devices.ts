@@ -52,9 +52,14 @@ export class Device {
   }
 }
 
-export async function device(bridgeUrl: string, extra: BackgroundExtra = {}): Promise<Device> {
+/** A profile that has not been onboarded yet (for restore tests). */
+export async function blankDevice(extra: BackgroundExtra = {}): Promise<Device> {
   const platform = { ...fakePlatform(), WebSocket: WebSocket as unknown as WebSocketCtor };
-  const d = new Device(await openFreshDb(), platform, extra);
+  return new Device(await openFreshDb(), platform, extra);
+}
+
+export async function device(bridgeUrl: string, extra: BackgroundExtra = {}): Promise<Device> {
+  const d = await blankDevice(extra);
   d.info = await d.call({ type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
   await d.call({ type: 'settings.update', patch: { bridgeUrl } });
   await d.call({ type: 'status' }); // brings the bridge up

@@ -4,6 +4,7 @@
  */
 import 'fake-indexeddb/auto';
 import { type BackgroundOptions, createBackground } from '../src/background/app.ts';
+import type { InsecureTestKdf } from '../src/background/services/backup.ts';
 import type { KdfPolicy } from '../src/crypto/kdf.ts';
 import { ConcordDb } from '../src/storage/db.ts';
 import { type FakePlatform, fakePlatform } from './fakes/platform.ts';
@@ -12,6 +13,9 @@ export const FAST_KDF: KdfPolicy = {
   current: { alg: 'scrypt', N: 2 ** 10, r: 8, p: 1, dkLen: 32 },
   floor: { N: 2 ** 8, r: 8, p: 1 },
 };
+
+/** Fast scrypt for backup files in tests (the production parameters have their own test). */
+export const TEST_BACKUP_KDF: InsecureTestKdf = { insecureTestKdf: true, scrypt: { N: 2 ** 10, r: 8, p: 1 } };
 
 export const RUNTIME_ID = 'abcdefghijklmnopabcdefghijklmnop';
 export const ORIGIN = `chrome-extension://${RUNTIME_ID}`;

@@ -14,6 +14,7 @@ const TABLES = [
   'identity',
   'meta',
   'proposals',
+  'restores',
   'settings',
   'shares',
   'transactions',

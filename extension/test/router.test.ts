@@ -41,6 +41,8 @@ function handlers(): Handlers {
     'backup.export': vi.fn(async () => locked()),
     'backup.verify': vi.fn(async () => locked()),
     'reshare.propose': vi.fn(async () => locked()),
+    'onboarding.restore': vi.fn(async () => locked()),
+    'restore.list': vi.fn(async () => []),
   };
 }
 

@@ -18,6 +18,7 @@ import { DeviceService } from './services/device.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
 import { RequestService } from './services/requests.ts';
 import { ReshareRunner } from './services/reshare.ts';
+import { prepareRestore, restoreView } from './services/restore.ts';
 import { AUTO_LOCK_ALARM, KeySession } from './services/session.ts';
 import { UnlockThrottle } from './services/throttle.ts';
 import { WalletService } from './services/wallet.ts';
@@ -149,6 +150,25 @@ export function createBackground(o: BackgroundOptions): Background {
     handlers: {
       status: () => andOnline(() => wallet.status()),
       'onboarding.create': (r) => andOnline(() => wallet.onboard(r.passphrase)),
+      'onboarding.restore': (r) =>
+        andOnline(async () => {
+          if (await wallet.isOnboarded()) {
+            throw new ExtensionError('ALREADY_ONBOARDED', 'This device is already set up.');
+          }
+          const scrypt = o.backupKdf?.scrypt;
+          const prepared = await prepareRestore(
+            r.file,
+            r.backupPassphrase,
+            scrypt === undefined ? undefined : { kdf: { N: scrypt.N, r: scrypt.r, p: scrypt.p } },
+          );
+          try {
+            return await wallet.onboard(r.passphrase, prepared);
+          } finally {
+            if (!prepared.identity.destroyed) prepared.identity.destroy();
+            prepared.source.pointShares.length = 0;
+          }
+        }),
+      'restore.list': async () => (await o.db.restores.toArray()).map(restoreView),
       unlock: (r) => andOnline(() => wallet.unlock(r.passphrase)),
       lock: () => wallet.lock(),
       activity: () => wallet.status(),

@@ -15,7 +15,7 @@ export const KEY_LENGTH = 32;
 const AD_TAG = 'concord/ext/sealed-record/v1';
 
 /** Kinds of sealed records; a new secret kind gets a new name here. */
-export type SealedRecordType = 'keyring' | 'identity' | 'share' | 'ceremony-state';
+export type SealedRecordType = 'keyring' | 'identity' | 'share' | 'ceremony-state' | 'restore';
 
 /** What a sealed blob belongs to. All three fields are authenticated. */
 export interface RecordContext {

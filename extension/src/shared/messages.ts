@@ -35,7 +35,24 @@ export type Request =
   | { type: 'vault.balance'; vaultId: string; chainId: number }
   | { type: 'backup.export'; vaultId: string; passphrase: string }
   | { type: 'backup.verify'; vaultId: string; file: string; passphrase: string }
-  | ({ type: 'reshare.propose' } & ReshareInput);
+  | ({ type: 'reshare.propose' } & ReshareInput)
+  | { type: 'onboarding.restore'; file: string; backupPassphrase: string; passphrase: string }
+  | { type: 'restore.list' };
+
+/**
+ * A share restored from a backup file, waiting for the vault's refresh: it cannot sign (its pairwise
+ * state is not in a backup) until a member proposes a signer change with the same signers and this
+ * device takes part.
+ */
+export interface RestoreView {
+  /** The tss vault id (hex). */
+  keyId: string;
+  address: string;
+  epoch: number;
+  power: number;
+  threshold: number;
+  createdAt: number;
+}
 
 /** "Send": native ETH (`token` null) or an ERC-20 transfer, from a vault on a configured chain. */
 export interface SendInput {
@@ -306,6 +323,8 @@ export interface ResultMap {
   'backup.export': BackupFileView;
   'backup.verify': BackupCheckView;
   'reshare.propose': RequestView;
+  'onboarding.restore': DeviceInfo;
+  'restore.list': RestoreView[];
 }
 
 /** The message object actually sent with `runtime.sendMessage`. */
@@ -375,6 +394,13 @@ export const RequestSchema = v.variant('type', [
     file: v.pipe(v.string(), v.maxLength(1 << 20)),
     passphrase: Passphrase,
   }),
+  v.strictObject({
+    type: v.literal('onboarding.restore'),
+    file: v.pipe(v.string(), v.maxLength(1 << 20)),
+    backupPassphrase: Passphrase,
+    passphrase: Passphrase,
+  }),
+  v.strictObject({ type: v.literal('restore.list') }),
   v.strictObject({
     type: v.literal('reshare.propose'),
     vaultId: Id32,

@@ -11,6 +11,7 @@ import type {
   IdentityRecord,
   MetaRecord,
   ProposalRecord,
+  RestoreRecord,
   SettingRecord,
   ShareRecord,
   TxRecord,
@@ -30,6 +31,7 @@ export class ConcordDb extends Dexie {
   settings!: EntityTable<SettingRecord, 'key'>;
   bans!: EntityTable<BanRecord, 'id'>;
   transactions!: EntityTable<TxRecord, 'id'>;
+  restores!: EntityTable<RestoreRecord, 'id'>;
 
   constructor(name: string = DEFAULT_DB_NAME, options?: ConstructorParameters<typeof Dexie>[1]) {
     super(name, options);

@@ -34,9 +34,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    description: 'transactions: signed transactions of send requests and their chain status',
+    description:
+      'transactions: signed transactions of send requests and their chain status; restores: shares restored from backups awaiting a refresh',
     stores: {
       transactions: 'id, vaultId, status, updatedAt',
+      restores: 'id',
     },
   },
 ];

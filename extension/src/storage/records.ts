@@ -169,3 +169,22 @@ export interface BanRecord {
   reason: string;
   createdAt: number;
 }
+
+/**
+ * A share restored from a backup file on a device restored from its backup (schema v2). It holds the
+ * point shares only (no pairwise state), so it cannot sign; it waits until a refresh of the vault
+ * arrives, deals in it from this record, and is deleted when the refreshed share becomes active.
+ */
+export interface RestoreRecord {
+  /** The tss vault id (hex), which a refresh request names as its `keyId`. */
+  id: string;
+  epoch: number;
+  /** Compressed group key (hex) and the vault address, for display before the vault record exists. */
+  groupKey: string;
+  address: string;
+  threshold: number;
+  power: number;
+  /** The backup's content (tss `BackupSource`, encoded by restore.ts), sealed under the DEK. */
+  sealed: SealedBlob;
+  createdAt: number;
+}

@@ -31,7 +31,7 @@ import type { BackupSource } from '../../../../tss/src/backup/source.ts';
 import { isTssError } from '../../../../tss/src/errors.ts';
 import { KeyShare } from '../../../../tss/src/keyshare.ts';
 import { keyShareToBackupSource } from '../../../../tss/src/keyshare-backup.ts';
-import type { RandomBytes } from '../../../../tss/src/random.ts';
+import { cryptoRandomBytes, type RandomBytes } from '../../../../tss/src/random.ts';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError } from '../../shared/errors.ts';
 import type { BackupCheckView, BackupFileView } from '../../shared/messages.ts';
@@ -40,6 +40,19 @@ import type { ShareRecord, VaultRecord } from '../../storage/records.ts';
 import type { Repositories } from '../../storage/repositories/index.ts';
 import { SharesRepository } from '../../storage/repositories/shares.ts';
 import type { Unlocked } from './ceremonies.ts';
+import {
+  DEVICE_KDF,
+  type DeviceKdf,
+  openDeviceIdentity,
+  parseDeviceBackup,
+  sealDeviceBackup,
+} from './device-backup.ts';
+import { decodeDeviceIdentity, encodeDeviceIdentity } from './identity-api.ts';
+
+/** The test KDF of the share part, reused for the device part (tests only). */
+function deviceKdfOf(p: ScryptParams): DeviceKdf {
+  return { N: p.N, r: p.r, p: p.p };
+}
 
 /**
  * TEST ONLY: seal backups with scrypt parameters below the production floor and accept such files
@@ -78,7 +91,21 @@ export class BackupService {
           ...(this.d.rng === undefined ? {} : { rng: this.d.rng }),
           ...(this.d.kdf === undefined ? {} : { kdf: this.d.kdf.scrypt, insecureTestKdf: true }),
         });
-        return { filename: backupFilename(vault, keyShare), text };
+        // The device backup bundle: the tss file (what concord-recover reads) plus this device's
+        // identity under the same passphrase, so the device can be restored as the same signer.
+        const identity = encodeDeviceIdentity(u.identity);
+        try {
+          const bundle = await sealDeviceBackup(
+            text,
+            identity,
+            passphrase,
+            this.d.rng ?? cryptoRandomBytes,
+            this.d.kdf === undefined ? DEVICE_KDF : deviceKdfOf(this.d.kdf.scrypt),
+          );
+          return { filename: backupFilename(vault, keyShare), text: bundle };
+        } finally {
+          zeroize(identity);
+        }
       } catch (e) {
         throw exportError(e);
       } finally {
@@ -93,8 +120,10 @@ export class BackupService {
    * every recorded public share; the key is never rebuilt) and compares it with this device's active
    * share of `vaultId`.
    */
-  async verifyBackup(vaultId: string, file: string, passphrase: string): Promise<BackupCheckView> {
+  async verifyBackup(vaultId: string, bundleText: string, passphrase: string): Promise<BackupCheckView> {
     const u = await this.requireUnlocked();
+    const parsed = parseDeviceBackup(bundleText);
+    const file = parsed.shareText;
     const { record } = await this.findShare(vaultId);
     // Only the public descriptor is needed from here on; the share is wiped before any KDF work.
     const self = await this.withShare(record, u.dek, async (keyShare) => ({
@@ -132,6 +161,22 @@ export class BackupService {
     }
     compareIdentity(summary, self);
 
+    if (parsed.device !== undefined) {
+      // The identity part must open with the same passphrase and be this device's own identity.
+      const secret = await openDeviceIdentity(
+        parsed,
+        passphrase,
+        this.d.kdf === undefined ? DEVICE_KDF : deviceKdfOf(this.d.kdf.scrypt),
+      );
+      try {
+        const restored = decodeDeviceIdentity(secret);
+        const same = toHex(restored.deviceId) === toHex(u.identity.deviceId);
+        restored.destroy();
+        if (!same) throw new ExtensionError('BACKUP_INVALID', 'This backup belongs to another device.');
+      } finally {
+        zeroize(secret);
+      }
+    }
     const n = summary.epoch;
     const m = self.epoch;
     if (n === m) {

@@ -38,9 +38,12 @@ export class DeviceService {
     private readonly rng: RandomBytes,
   ) {}
 
-  /** Generates a new identity and the record that stores it sealed under `dek` (not yet saved). */
-  createRecord(dek: Uint8Array, now: number): IdentityRecord {
-    const identity = generateDeviceIdentity(this.rng);
+  /**
+   * The record that stores an identity sealed under `dek` (not yet saved): a new one, or `restored`
+   * (from a backup; consumed: it is destroyed here like a generated one).
+   */
+  createRecord(dek: Uint8Array, now: number, restored?: DeviceIdentity): IdentityRecord {
+    const identity = restored ?? generateDeviceIdentity(this.rng);
     const secret = encodeDeviceIdentity(identity);
     try {
       const pub = publicIdentity(identity);

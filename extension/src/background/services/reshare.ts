@@ -18,6 +18,7 @@ import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
 import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
 import { isTssError } from '../../../../tss/src/errors.ts';
 import { KeyShare } from '../../../../tss/src/keyshare.ts';
+import { restoreKeyShare } from '../../../../tss/src/keyshare-backup.ts';
 import {
   activate,
   CertificateCollector,
@@ -32,6 +33,7 @@ import type { Platform } from '../platform.ts';
 import type { SessionChannel } from './ceremony-runner.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { encodePublicIdentity } from './identity-api.ts';
+import { openRestore } from './restore.ts';
 import type { TallyMember, VaultRequest } from './vault-request.ts';
 
 /** What the request service hands the runner for one request. */
@@ -98,15 +100,29 @@ export class ReshareRunner {
     let oldShare: KeyShare | undefined;
     if (isOld) {
       const rec = await this.d.repos.shares.active(ctx.request.vaultId);
-      if (rec === undefined || rec.epoch !== ctx.request.epoch) {
+      const restored = rec === undefined ? await this.d.repos.db.restores.get(ctx.request.keyId) : undefined;
+      if (rec !== undefined && rec.epoch === ctx.request.epoch) {
+        const secret = SharesRepository.openSecret(rec, u.dek);
+        try {
+          oldShare = KeyShare.decode(secret);
+        } finally {
+          zeroize(secret);
+        }
+      } else if (restored !== undefined && restored.epoch === ctx.request.epoch) {
+        // A device restored from its backup: its point shares plus the descriptor this request
+        // carries rebuild a share that can deal (tss restoreKeyShare checks every field).
+        const source = openRestore(restored, u.dek);
+        try {
+          oldShare = restoreKeyShare(source, oldDescriptor);
+        } catch (e) {
+          await ctx.aborted(attempt, isTssError(e) ? e.code : 'INTERNAL');
+          return;
+        } finally {
+          source.pointShares.length = 0;
+        }
+      } else {
         await ctx.aborted(attempt, 'EPOCH_MISMATCH');
         return;
-      }
-      const secret = SharesRepository.openSecret(rec, u.dek);
-      try {
-        oldShare = KeyShare.decode(secret);
-      } finally {
-        zeroize(secret);
       }
     }
     const currentIds = new Set(body.current.map((c) => c.deviceId));
@@ -281,7 +297,9 @@ export class ReshareRunner {
     }
     const now = this.d.platform.now();
     const vault = await this.d.repos.vaults.get(ctx.request.vaultId);
-    await db.transaction('rw', [db.shares, db.vaults, db.ceremonies], async () => {
+    await db.transaction('rw', [db.shares, db.vaults, db.ceremonies, db.restores], async () => {
+      // A restored share has done its job once the refreshed one is active.
+      await db.restores.delete(ctx.request.keyId);
       if (stays) {
         const others = (await db.shares.where('vaultId').equals(ctx.request.vaultId).toArray())
           .filter((r) => r.epoch !== newEpoch)

@@ -3,6 +3,8 @@
  * and KDF upgrade, lock, auto-lock and status. The source of truth for "is the wallet unlocked" is
  * the `KeySession`; this service decides when sessions start and end.
  */
+
+import type { BackupSource } from '../../../../tss/src/backup/source.ts';
 import { KEY_LENGTH } from '../../crypto/aead.ts';
 import type { KdfPolicy } from '../../crypto/kdf.ts';
 import { createKeyring, unlockKeyring } from '../../crypto/keyring-header.ts';
@@ -13,6 +15,8 @@ import { assessPassphrase } from '../../shared/passphrase.ts';
 import type { Repositories } from '../../storage/repositories/index.ts';
 import type { Platform } from '../platform.ts';
 import { type DeviceService, deviceInfoOf } from './device.ts';
+import type { DeviceIdentity } from './identity-api.ts';
+import { restoreRecord } from './restore.ts';
 import type { KeySession } from './session.ts';
 import type { UnlockThrottle } from './throttle.ts';
 
@@ -86,7 +90,14 @@ export class WalletService {
     return s.dek;
   }
 
-  onboard(passphrase: string): Promise<DeviceInfo> {
+  /**
+   * Sets up this device: keyring, identity and session. With `restored` (a device restored from its
+   * backup) the identity is the backup's and the restored share is stored in the same transaction.
+   */
+  onboard(
+    passphrase: string,
+    restored?: { identity: DeviceIdentity; source: BackupSource },
+  ): Promise<DeviceInfo> {
     return this.exclusive(async () => {
       if (await this.isOnboarded()) {
         throw new ExtensionError('ALREADY_ONBOARDED', 'This device is already set up.');
@@ -97,12 +108,15 @@ export class WalletService {
       const now = this.d.platform.now();
       const { header, dek } = await createKeyring(passphrase, this.d.kdf, now, this.d.platform.rng);
       try {
-        const record = this.d.device.createRecord(dek, now);
+        const record = this.d.device.createRecord(dek, now, restored?.identity);
+        const restoreRow =
+          restored === undefined ? undefined : restoreRecord(restored.source, dek, now, this.d.platform.rng);
         const { db } = this.d.repos;
-        await db.transaction('rw', db.meta, db.identity, db.settings, async () => {
+        await db.transaction('rw', [db.meta, db.identity, db.settings, db.restores], async () => {
           await this.d.repos.meta.putKeyringHeader(header);
           await this.d.repos.identity.put(record);
           await this.d.repos.meta.putThrottle({ failures: 0, notBefore: 0 });
+          if (restoreRow !== undefined) await db.restores.put(restoreRow);
         });
         await this.d.session.start(dek, header.keyId, await this.idleMs());
         await this.d.device.load(dek);
