@@ -213,6 +213,51 @@ describe('the wallet across browser profiles, a real bridge and a real chain', (
     await B.browser.screenshot(B.page, 'wallet-10-B-mined-after-restart');
   }, 240_000);
 
+  it("the coordinator's service worker stopped in the middle of the signing ceremony: one mined transaction", async () => {
+    const [A, B] = profiles as [Profile, Profile, Profile];
+    const before = await chain.publicClient.getBalance({ address: RECIPIENT });
+    const nonce = await chain.publicClient.getTransactionCount({ address });
+    const id = await propose(A, RECIPIENT, '0.125');
+    await openRequest(B, id);
+    // Watch A's own storage from its worker: as soon as A has joined signing attempt 1 and holds no
+    // signed transaction yet, stop the worker (its in-memory round state dies with it).
+    const sw = await A.browser.serviceWorker();
+    const watch = sw.evaluate(async (rid) => {
+      const read = (store: string): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+          const open = indexedDB.open('concord');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const db = open.result;
+            const get = db.transaction(store, 'readonly').objectStore(store).get(rid);
+            get.onsuccess = () => {
+              db.close();
+              resolve(get.result);
+            };
+            get.onerror = () => reject(get.error);
+          };
+        });
+      for (let i = 0; i < 3000; i++) {
+        const c = (await read('ceremonies')) as { myAttempt?: number } | undefined;
+        if (c?.myAttempt === 1) return (await read('transactions')) === undefined;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return false;
+    }, id);
+    await B.page.getByTestId('request-approve').click();
+    const midCeremony = await watch;
+    await A.browser.stopServiceWorker();
+    for (const p of [A, B]) await waitPhase(p, /mined/, 120_000);
+    expect((await chain.publicClient.getBalance({ address: RECIPIENT })) - before).toBe(ETH / 8n);
+    expect(await chain.publicClient.getTransactionCount({ address })).toBe(nonce + 1);
+    const attempt = Number(await A.page.getByTestId('request-view').getAttribute('data-attempt'));
+    process.stdout.write(
+      `[wallet] coordinator stopped ${midCeremony ? 'mid-ceremony' : 'after signing'}; final attempt ${attempt}\n`,
+    );
+    // Stopped while its round state was live: the request finished through a second attempt.
+    if (midCeremony) expect(attempt).toBeGreaterThanOrEqual(2);
+  }, 240_000);
+
   it('a reshare adds a fourth profile: same address, and the new committee signs', async () => {
     const [A, B] = profiles as [Profile, Profile, Profile];
     const D = await onboard('D', { extensionDir, bridgeBase, rpcUrl: chain.url });
