@@ -30,6 +30,8 @@ Load it in Chromium or Chrome:
   2. switch on "Developer mode" (top right)
   3. click "Load unpacked" and choose $(pwd)/dist/extension
 The extension talks to the bridge at ws://${HOST}:${PORT} (change it in the extension's Settings).
+Each Chromium profile with the extension is one signing device; use two or three to make a vault.
+For a local chain at 127.0.0.1:8545 (the extension's preset), run \`npm run chain\` in another terminal.
 
 ==> Starting the bridge on ws://${HOST}:${PORT} (data in ./data; Ctrl-C to stop)
 MSG
