@@ -13,7 +13,7 @@ import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/s
 import { type HardhatNode, startHardhat } from '../../test/helpers/hardhat.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
-import { blankDevice, type Device, device, until } from './devices.ts';
+import { blankDevice, type Device, device, dkgDone, until } from './devices.ts';
 import { GOOD_PASSPHRASE, TEST_BACKUP_KDF } from './helpers.ts';
 
 const ETH = 10n ** 18n;
@@ -101,19 +101,7 @@ describe('co-approval over a real bridge and a real chain', () => {
       );
       await d.call({ type: 'ceremony.respond', id: p.id, accept: true });
     }
-    const done = await Promise.all(
-      [A, B, C].map((d) =>
-        until(
-          async () => {
-            const v = (await d.call({ type: 'ceremony.list' })).find((c) => c.id === p.id);
-            if (v?.phase === 'failed') throw new Error(`DKG failed: ${v.error}`);
-            return v?.phase === 'done' ? v : undefined;
-          },
-          120_000,
-          'the DKG',
-        ),
-      ),
-    );
+    const done = await dkgDone([A, B, C], p.id);
     vaultId = p.id;
     address = done[0]!.address as `0x${string}`;
     await chain.fund(address, 10n * ETH);

@@ -75,3 +75,20 @@ export async function until<T>(f: () => Promise<T | undefined>, ms: number, what
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Waits until every device shows ceremony `id` as done (throws at once if one shows it failed). */
+export function dkgDone(devices: readonly Device[], id: string, ms = 120_000) {
+  return Promise.all(
+    devices.map((d) =>
+      until(
+        async () => {
+          const v = (await d.call({ type: 'ceremony.list' })).find((c) => c.id === id);
+          if (v?.phase === 'failed') throw new Error(`DKG failed: ${v.error}`);
+          return v?.phase === 'done' ? v : undefined;
+        },
+        ms,
+        'the DKG',
+      ),
+    ),
+  );
+}

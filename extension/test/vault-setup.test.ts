@@ -21,7 +21,7 @@ import {
 import { layoutProblem, minimalSigningGroups } from '../src/shared/quorum.ts';
 import type { ConcordDb } from '../src/storage/db.ts';
 import { SharesRepository } from '../src/storage/repositories/shares.ts';
-import { type Device, device, until } from './devices.ts';
+import { type Device, device, dkgDone, until } from './devices.ts';
 import { type FakePlatform, fakePlatform } from './fakes/platform.ts';
 import { GOOD_PASSPHRASE, openFreshDb, PAGE_SENDER, startBackground } from './helpers.ts';
 
@@ -136,19 +136,7 @@ describe('vault setup over a real bridge', () => {
     }
     await B.call({ type: 'ceremony.respond', id: p.id, accept: true });
     await C.call({ type: 'ceremony.respond', id: p.id, accept: true });
-    const done = await Promise.all(
-      [A, B, C].map((d) =>
-        until(
-          async () => {
-            const v = (await d.call({ type: 'ceremony.list' })).find((c) => c.id === p.id);
-            if (v?.phase === 'failed') throw new Error(`DKG failed: ${v.error}`);
-            return v?.phase === 'done' ? v : undefined;
-          },
-          120_000,
-          'the DKG',
-        ),
-      ),
-    );
+    const done = await dkgDone([A, B, C], p.id);
     const address = done[0]!.address;
     expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
     for (const v of done) expect(v.address).toBe(address);

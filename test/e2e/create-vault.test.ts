@@ -20,19 +20,11 @@ import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
-import { type ExtensionBrowser, launchExtension, REPO_ROOT } from './helpers/browser.ts';
+import { REPO_ROOT } from './helpers/browser.ts';
+import { onboard, type Profile, text } from './helpers/flows.ts';
 
-const PASSPHRASE = 'orbit lantern velvet cascade 1987';
 const SAFETY_CODE = /^\d{5}( \d{5}){5}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-
-interface Profile {
-  name: string;
-  browser: ExtensionBrowser;
-  page: Page;
-  code: string;
-  fingerprint: string;
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'concord-e2e-vault-'));
 const extensionDir = join(tmp, 'extension');
@@ -68,32 +60,6 @@ async function startLagProbe(p: Profile): Promise<void> {
   });
 }
 
-const text = async (page: Page, testid: string): Promise<string> =>
-  ((await page.getByTestId(testid).first().textContent()) ?? '').trim();
-
-async function onboard(name: string, bridgeBase: string): Promise<Profile> {
-  const browser = await launchExtension({ extensionDir });
-  const page = await browser.openPage('app.html');
-  await page.getByTestId('onboarding-start').click();
-  await page.getByTestId('new-passphrase').fill(PASSPHRASE);
-  await page.getByTestId('confirm-passphrase').fill(PASSPHRASE);
-  await page.getByTestId('acknowledge').check();
-  await page.getByTestId('onboarding-create').click();
-  await page.getByTestId('onboarding-device').waitFor({ timeout: 60_000 });
-  const code = await text(page, 'device-code-text');
-  const fingerprint = await text(page, 'device-fingerprint');
-  await page.getByTestId('onboarding-finish').click();
-  await page.getByTestId('home').waitFor();
-  // Point this profile at the test bridge.
-  await page.getByTestId('nav-settings').click();
-  await page.getByTestId('settings-bridge').fill(bridgeBase);
-  await page.getByTestId('settings-save').click();
-  await page.getByTestId('settings-saved').waitFor();
-  await page.getByTestId('nav-home').click();
-  await page.getByTestId('home').waitFor();
-  return { name, browser, page, code, fingerprint };
-}
-
 describe('create a vault across three browser profiles over a real bridge', () => {
   beforeAll(async () => {
     await build({
@@ -109,7 +75,7 @@ describe('create a vault across three browser profiles over a real bridge', () =
     });
     const base = bridge.url.replace(/\/v1$/, '');
     // Sequential: three Chromium launches at once starve a small CI machine.
-    for (const n of ['A', 'B', 'C']) profiles.push(await onboard(n, base));
+    for (const n of ['A', 'B', 'C']) profiles.push(await onboard(n, { extensionDir, bridgeBase: base }));
   }, 180_000);
 
   afterAll(async () => {

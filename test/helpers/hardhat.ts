@@ -19,7 +19,6 @@
  * group itself — so a crashed test never leaves a node holding a port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import {
   type Account,
@@ -33,6 +32,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { freePort } from './bridge-process.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -56,16 +56,7 @@ export interface HardhatNode {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 const START_TIMEOUT_MS = 60_000;
 

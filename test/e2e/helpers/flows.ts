@@ -39,6 +39,12 @@ export async function onboard(
   const fingerprint = await text(page, 'device-fingerprint');
   await page.getByTestId('onboarding-finish').click();
   await page.getByTestId('home').waitFor();
+  await configure(page, o);
+  return { name, browser, page, code, fingerprint };
+}
+
+/** Points a profile at the test bridge (and the local chain's RPC) through the Settings page. */
+async function configure(page: Page, o: { bridgeBase: string; rpcUrl?: string }): Promise<void> {
   await page.getByTestId('nav-settings').click();
   await page.getByTestId('settings-bridge').fill(o.bridgeBase);
   if (o.rpcUrl !== undefined) {
@@ -48,6 +54,36 @@ export async function onboard(
   await page.getByTestId('settings-saved').waitFor();
   await page.getByTestId('nav-home').click();
   await page.getByTestId('home').waitFor();
+}
+
+/** A new profile restored from a backup file (onboarding → "Restore from a backup"). */
+export async function restoreProfile(
+  name: string,
+  o: {
+    extensionDir: string;
+    bridgeBase: string;
+    rpcUrl?: string;
+    file: string;
+    backupPassphrase: string;
+    shot?: (page: Page, browser: ExtensionBrowser) => Promise<void>;
+  },
+): Promise<Profile> {
+  const browser = await launchExtension({ extensionDir: o.extensionDir });
+  const page = await browser.openPage('app.html');
+  await page.getByTestId('onboarding-restore-start').click();
+  await page.getByTestId('restore-form').waitFor();
+  await page.getByTestId('restore-file').setInputFiles(o.file);
+  await page.getByTestId('restore-backup-passphrase').fill(o.backupPassphrase);
+  await page.getByTestId('restore-new-passphrase').fill(PASSPHRASE);
+  await page.getByTestId('restore-confirm-passphrase').fill(PASSPHRASE);
+  if (o.shot) await o.shot(page, browser);
+  await page.getByTestId('restore-submit').click();
+  await page.getByTestId('onboarding-device').waitFor({ timeout: 120_000 });
+  const code = await text(page, 'device-code-text');
+  const fingerprint = await text(page, 'device-fingerprint');
+  await page.getByTestId('onboarding-finish').click();
+  await page.getByTestId('home').waitFor();
+  await configure(page, o);
   return { name, browser, page, code, fingerprint };
 }
 

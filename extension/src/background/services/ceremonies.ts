@@ -47,6 +47,7 @@ import {
   publicIdentity,
 } from './identity-api.ts';
 import { type DkgOutput, type DkgParty, engineErrorCode, localDkgParty } from './remote-engine.ts';
+import { SerialQueue } from './serial.ts';
 import {
   type Decision,
   decisionMessage,
@@ -114,18 +115,15 @@ export class CeremonyService {
   private readonly live = new Map<string, Live>();
   private readonly bySid = new Map<string, string>();
   private readonly early = new Map<string, DeliveredMessage[]>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue: SerialQueue;
 
-  constructor(private readonly d: CeremonyServiceDeps) {}
+  constructor(private readonly d: CeremonyServiceDeps) {
+    this.queue = new SerialQueue((e) => this.d.log?.('CEREMONY', e));
+  }
 
-  /**
-   * One state change at a time: decisions, starts and completions read-modify-write the same rows,
-   * and two decisions landing together must not both start the DKG.
-   */
+  /** Decisions, starts and completions one at a time (two decisions must not both start the DKG). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch((e: unknown) => this.d.log?.('CEREMONY', e));
-    return next;
+    return this.queue.run(fn);
   }
 
   private now(): number {

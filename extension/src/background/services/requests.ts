@@ -58,6 +58,7 @@ import type { ChainService } from './chain.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
 import type { ReshareRunner } from './reshare.ts';
+import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
 import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
 import { unwrapInvitation, wrapInvitation } from './vault-proposal.ts';
@@ -154,14 +155,14 @@ export class RequestService {
   /** sid → online device ids (hex), from the relay's session info and presence events. */
   private readonly online = new Map<string, Set<string>>();
   private readonly checked = new Map<string, number>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue: SerialQueue;
 
-  constructor(private readonly d: RequestServiceDeps) {}
+  constructor(private readonly d: RequestServiceDeps) {
+    this.queue = new SerialQueue((e) => this.d.log?.('REQUEST', e));
+  }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch((e: unknown) => this.d.log?.('REQUEST', e));
-    return next;
+    return this.queue.run(fn);
   }
 
   private now(): number {
