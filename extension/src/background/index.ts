@@ -81,6 +81,14 @@ browser.alarms.onAlarm.addListener((alarm) => {
   void getBackground().then((bg) => bg.onAlarm(alarm.name));
 });
 
+// A click on a "needs your approval" notification opens that request (ids are `concord-<request id>`).
+browser.notifications?.onClicked.addListener((id) => {
+  const m = /^concord-([0-9a-f]{32})$/.exec(id);
+  if (m === null) return;
+  void browser.tabs.create({ url: browser.runtime.getURL(`app.html#/request/${m[1]}`) });
+  void browser.notifications.clear(id);
+});
+
 browser.runtime.onInstalled.addListener((details) => {
   // First install: open the onboarding page so the user is not left guessing where to start.
   if (details.reason === 'install')
