@@ -168,6 +168,8 @@ describe('the wallet across browser profiles, a real bridge and a real chain', (
     await waitPhase(C, /mined/);
     expect(await text(A.page, 'request-txhash')).toMatch(/0x[0-9a-f]{64}/);
     expect(await text(C.page, 'request-txhash')).toBe(await text(A.page, 'request-txhash'));
+    // Its own nonce is now used by itself: no "nonce already used" warning on a mined request.
+    await expect.poll(() => A.page.getByTestId('request-warnings').count(), { timeout: 15_000 }).toBe(0);
     await A.browser.screenshot(A.page, 'wallet-06-A-mined');
     await C.browser.screenshot(C.page, 'wallet-07-C-mined');
     expect((await chain.publicClient.getBalance({ address: RECIPIENT })) - before).toBe(ETH);

@@ -368,7 +368,12 @@ export class ChainService {
    * metadata and the account nonce read from this device's RPC. Problems reaching the chain become
    * warnings rather than errors so a signer can still see what the bytes say.
    */
-  async describe(unsigned: Uint8Array, from: `0x${string}`): Promise<TxSummary> {
+  async describe(
+    unsigned: Uint8Array,
+    from: `0x${string}`,
+    /** False once the request's own transaction is out: its nonce is then used by itself. */
+    opts: { checkNonce?: boolean } = {},
+  ): Promise<TxSummary> {
     const tx = decodeUnsignedTx(unsigned);
     const c = classify(tx);
     const sender = requireAddress(from, 'sender');
@@ -406,7 +411,7 @@ export class ChainService {
     }
     if (c.kind === 'contract-call') warnings.push('Calls a contract; the data is shown raw');
 
-    if (bound !== null) {
+    if (bound !== null && opts.checkNonce !== false) {
       const b = bound;
       try {
         const current = await this.rpc(b, (cl) =>

@@ -1220,7 +1220,7 @@ export class RequestService {
       myDecision === null && row.status === 'open' && !expired && rows.some((m) => m.deviceId === self);
     let summary: TxSummary | null = null;
     if (request.body.kind === 'send' && vault?.address != null) {
-      summary = await this.describeCached(row.id, request.body.tx, vault.address);
+      summary = await this.describeCached(row.id, request.body.tx, vault.address, tx === undefined);
     }
     return {
       id: row.id,
@@ -1279,15 +1279,22 @@ export class RequestService {
     };
   }
 
-  private readonly described = new Map<string, { at: number; summary: TxSummary }>();
+  private readonly described = new Map<string, { at: number; summary: TxSummary; checkNonce: boolean }>();
 
   /** Each device decodes the raw request itself; the chain lookups are cached for a few seconds. */
-  private async describeCached(id: string, tx: Uint8Array, address: string): Promise<TxSummary | null> {
+  private async describeCached(
+    id: string,
+    tx: Uint8Array,
+    address: string,
+    checkNonce: boolean,
+  ): Promise<TxSummary | null> {
     const hit = this.described.get(id);
-    if (hit !== undefined && this.now() - hit.at < 10_000) return hit.summary;
+    if (hit !== undefined && hit.checkNonce === checkNonce && this.now() - hit.at < 10_000)
+      return hit.summary;
     try {
-      const summary = await this.d.chain.describe(tx, address as `0x${string}`);
-      this.described.set(id, { at: this.now(), summary });
+      // Once the request's own transaction is out, its nonce is used by itself: no warning then.
+      const summary = await this.d.chain.describe(tx, address as `0x${string}`, { checkNonce });
+      this.described.set(id, { at: this.now(), summary, checkNonce });
       return summary;
     } catch (e) {
       this.log('DESCRIBE', e);
