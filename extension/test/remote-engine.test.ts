@@ -1,18 +1,29 @@
 /**
- * The off-service-worker DKG path without a browser: `RemoteDkgEngine` (the service worker's proxy)
- * talks to a real `CeremonyHost` (what the offscreen document's Worker runs) through an in-process
- * transport that serialises every call and reply as JSON, like `chrome.runtime` messaging does. Only
- * the transport is fake. A [2,1] t=2 DKG runs with one party behind the proxy (`runAsync`) and the
- * other in process (`run`) over a fake relay, so both ends share the wire format; then the failure
- * modes: refusals, aborts, a lost worker, timeouts, malformed replies, and the router ignoring the
- * crypto channel.
+ * The off-service-worker DKG and reshare paths without a browser: `RemoteDkgEngine` and
+ * `RemoteReshareEngine` (the service worker's proxies) talk to a real `CeremonyHost` (what the
+ * offscreen document's Worker runs) through an in-process transport that serialises every call and
+ * reply as JSON, like `chrome.runtime` messaging does. Only the transport is fake. A [2,1] t=2 DKG
+ * runs with one party behind the proxy (`runAsync`) and the other in process (`run`) over a fake
+ * relay, so both ends share the wire format; a refresh of a [1,1] t=2 vault does the same with the
+ * remote party dealing from a restored share (no pairwise state) and signing the certificate outside
+ * the Worker; then the failure modes: refusals, aborts, a lost worker, timeouts, malformed replies,
+ * and the router ignoring the crypto channel.
  */
 import { describe, expect, it } from 'vitest';
 import type { BridgeClient, DeliveredMessage, SendParams } from '../../bridge-server/src/client/client.ts';
 import { equalBytes, toHex } from '../../tss/src/bytes.ts';
+import { encodeDescriptor } from '../../tss/src/descriptor.ts';
 import { DkgSession } from '../../tss/src/dkg/session.ts';
 import { KeyShare } from '../../tss/src/keyshare.ts';
+import {
+  activate,
+  CertificateCollector,
+  certificateMessage,
+  identityKeysFromIds,
+} from '../../tss/src/reshare/certificate.ts';
+import { ReshareSession } from '../../tss/src/reshare/session.ts';
 import type { ProtocolMessage } from '../../tss/src/session/engine.ts';
+import { expectAllOk, runDkg, runSign } from '../../tss/src/testing/driver.ts';
 import { toBase64url } from '../../tss/src/transport/base64url.ts';
 import {
   type DeviceIdentity,
@@ -27,6 +38,7 @@ import {
   type DkgParams,
   RemoteDkgEngine,
   RemoteEngineError,
+  RemoteReshareEngine,
 } from '../src/background/services/remote-engine.ts';
 import { CeremonyHost } from '../src/offscreen/ceremony-host.ts';
 import { CRYPTO_CHANNEL, type CryptoCall, isCryptoRequest } from '../src/offscreen/protocol.ts';
@@ -304,6 +316,109 @@ describe('RemoteDkgEngine over a JSON transport to a CeremonyHost', () => {
     host.sweep();
     expect(host.size).toBe(0);
   }, 30_000);
+});
+
+describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
+  it('refreshes a [1,1] t=2 vault: one party behind the proxy deals from a restored share', async () => {
+    const ids = [generateDeviceIdentity(), generateDeviceIdentity()];
+    const dkg = expectAllOk(runDkg({ powers: [1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));
+    const oldDescriptor = dkg[0]!.descriptor;
+    // A's share as a backup restore rebuilds it: its point shares only, no pairwise OT state.
+    const restored = new KeyShare(oldDescriptor, ids[0]!.deviceId, [...dkg[0]!.keyShare.shares], []);
+    expect(restored.restored).toBe(true);
+    const oldShareBytes = restored.encode();
+    restored.destroy();
+    const parties = ids.map((i) => ({ id: i.deviceId, power: 1 }));
+    const common = {
+      oldDescriptor,
+      oldParties: parties.map((p) => p.id),
+      newParties: parties,
+      newThreshold: 2,
+    };
+
+    const relay = new FakeRelay();
+    const members = ids.map(publicIdentity);
+    const chA = new SessionChannel({ client: relay.client(ids[0]!), identity: ids[0]!, sid: 'r', members });
+    const chB = new SessionChannel({ client: relay.client(ids[1]!), identity: ids[1]!, sid: 'r', members });
+    const b = new ReshareSession({
+      ...common,
+      oldShare: dkg[1]!.keyShare,
+      selfId: ids[1]!.deviceId,
+      signer: (msg) => ids[1]!.sign(msg),
+    });
+    const bErrors: unknown[] = [];
+    chB.run(b, 'reshare1', { onError: (e) => bErrors.push(e) });
+
+    const transport = new JsonTransport(new CeremonyHost());
+    const a = new RemoteReshareEngine(transport, {
+      ...common,
+      oldShare: oldShareBytes,
+      selfId: ids[0]!.deviceId,
+    });
+    expect(a.progress).toMatchObject({ round: 1, rounds: 4, expected: 1, state: 'idle' });
+    const aErrors: unknown[] = [];
+    chA.runAsync(a, 'reshare1', { onError: (e) => aErrors.push(e) });
+
+    await until(() => a.finished && b.finished, 60_000, 'both parties to finish');
+    expect(aErrors).toEqual([]);
+    expect(bErrors).toEqual([]);
+    // The open asked for a deferred signature and the engine wiped its copy of the old share.
+    const open = transport.calls.find((c) => c.op === 'reshare.open');
+    expect(open).toMatchObject({ deferSignature: true });
+    expect(oldShareBytes.every((x) => x === 0)).toBe(true);
+
+    const out = await a.output();
+    expect(transport.host.size).toBe(0); // the Worker keeps nothing once the output is taken
+    const theirs = b.output();
+    expect(toHex(encodeDescriptor(out.descriptor))).toBe(toHex(encodeDescriptor(theirs.descriptor)));
+    expect(out.descriptor.epoch).toBe(oldDescriptor.epoch + 1);
+    expect(toHex(out.record.transcript)).toBe(toHex(theirs.record.transcript));
+    expect(out.pending).toBeDefined();
+    expect(out).not.toHaveProperty('ownSignature');
+
+    // The service worker's step: sign the certificate message with the identity the Worker never saw.
+    const own = ids[0]!.sign(certificateMessage(out.descriptor, out.record.sessionId, out.record.transcript));
+    const keys = identityKeysFromIds(out.descriptor);
+    const collector = new CertificateCollector(out, keys);
+    collector.add(ids[0]!.deviceId, own);
+    collector.add(ids[1]!.deviceId, theirs.ownSignature!);
+    const cert = collector.certificate();
+    const active = [activate(out.pending!, cert, keys).active, activate(theirs.pending!, cert, keys).active];
+    // The refreshed shares sign again (the restored one could not: it had no OT state).
+    const sigs = expectAllOk(runSign({ keyShares: active, digest: new Uint8Array(32).fill(7) }));
+    expect(equalBytes(sigs[0]!.compact, sigs[1]!.compact)).toBe(true);
+    for (const k of active) k.destroy();
+
+    chA.close();
+    chB.close();
+    await until(() => transport.released.length === 1, 5_000, 'release');
+  }, 120_000);
+
+  it('bad reshare parameters are the abort of the open; a dispose before the open wipes the old share', async () => {
+    const ids = [generateDeviceIdentity(), generateDeviceIdentity()];
+    const dkg = expectAllOk(runDkg({ powers: [1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));
+    const parties = ids.map((i) => ({ id: i.deviceId, power: 1 }));
+    const params = {
+      oldDescriptor: dkg[0]!.descriptor,
+      oldParties: parties.map((p) => p.id),
+      newParties: parties,
+      newThreshold: 2,
+      selfId: ids[0]!.deviceId,
+    };
+    // A dealer without its old share.
+    const t = new JsonTransport(new CeremonyHost());
+    const noShare = new RemoteReshareEngine(t, params);
+    await expect(noShare.start()).rejects.toBeInstanceOf(RemoteEngineError);
+    expect(noShare.abortError?.code).toBe('INVALID_PARAMETERS');
+    expect(t.host.size).toBe(0);
+
+    const bytes = dkg[0]!.keyShare.encode();
+    const unopened = new RemoteReshareEngine(t, { ...params, oldShare: bytes });
+    unopened.dispose();
+    expect(bytes.every((x) => x === 0)).toBe(true);
+    await expect(unopened.start()).rejects.toMatchObject({ code: 'SESSION_STATE' });
+    expect(t.calls.filter((c) => c.session === unopened.session)).toEqual([]);
+  }, 60_000);
 });
 
 describe('crypto channel', () => {

@@ -1,18 +1,24 @@
 /**
- * The protocol sessions behind the ceremony Worker: one tss `DkgSession` per session id, driven by
- * `CryptoCall`s (protocol.ts) and answered with `CryptoReply`s. Plain synchronous code with no
- * Worker or chrome API, so the unit tests run exactly this behind a fake transport and the Worker
- * (ceremony-worker.ts) is only `onmessage → handle → postMessage`.
+ * The protocol sessions behind the ceremony Worker: one tss `DkgSession` or `ReshareSession` per
+ * session id, driven by `CryptoCall`s (protocol.ts) and answered with `CryptoReply`s. Plain
+ * synchronous code with no Worker or chrome API, so the unit tests run exactly this behind a fake
+ * transport and the Worker (ceremony-worker.ts) is only `onmessage → handle → postMessage`.
  *
- * Secret hygiene: the session's round state never leaves this object; `output` hands out
- * `keyShare.encode()` once (base64url, the service worker seals it) and destroys the share here.
+ * Secret hygiene: the session's round state never leaves this object; `output` hands out the new
+ * share's encoding once (base64url, the service worker seals it) and destroys the share here. A
+ * reshare's old share (decoded from the open call) is destroyed as soon as the session finished or
+ * aborted, as the in-process runner does. A reshare never signs here: the Worker has no identity
+ * key, so sessions are opened with `deferSignature` and the service worker signs the certificate.
  * Sessions nobody talks to any more (the service worker restarted, and with it the proxy that owned
- * them) are dropped after `idleMs`, so a stale DKG's state does not sit in the document forever.
+ * them) are dropped after `idleMs`, so a stale ceremony's state does not sit in the document forever.
  */
 import { zeroize } from '../../../tss/src/bytes.ts';
-import { encodeDescriptor } from '../../../tss/src/descriptor.ts';
+import { decodeDescriptor, encodeDescriptor } from '../../../tss/src/descriptor.ts';
 import { DkgSession } from '../../../tss/src/dkg/session.ts';
-import { isTssError } from '../../../tss/src/errors.ts';
+import { isTssError, TssError } from '../../../tss/src/errors.ts';
+import { KeyShare } from '../../../tss/src/keyshare.ts';
+import { ReshareSession } from '../../../tss/src/reshare/session.ts';
+import type { RoundEngine } from '../../../tss/src/session/engine.ts';
 import { fromBase64url, toBase64url } from '../../../tss/src/transport/base64url.ts';
 import {
   type CryptoCall,
@@ -22,17 +28,25 @@ import {
   failureReply,
   fromWire,
   toWire,
+  type WireDkgOutput,
+  type WireMessage,
+  type WireReshareOutput,
 } from './protocol.ts';
 
-/** A DKG that has seen no call for this long belongs to a proxy that is gone (stall watchdog: 10 min). */
+/** A session that has seen no call for this long belongs to a proxy that is gone (stall watchdog: 10 min). */
 export const DEFAULT_IDLE_MS = 15 * 60_000;
-/** Concurrent sessions one host keeps: a device runs one DKG at a time in practice. */
+/** Concurrent sessions one host keeps: a device runs one ceremony at a time in practice. */
 const MAX_SESSIONS = 8;
 
-interface Entry {
-  dkg: DkgSession;
-  lastUsed: number;
-}
+type Entry = { lastUsed: number } & (
+  | { kind: 'dkg'; session: DkgSession }
+  | {
+      kind: 'reshare';
+      session: ReshareSession;
+      /** This device's old share while the session may still need it; destroyed once it is over. */
+      oldShare: KeyShare | undefined;
+    }
+);
 
 export interface CeremonyHostOptions {
   now?: () => number;
@@ -45,9 +59,9 @@ export function toFailure(e: unknown): EngineFailure {
   return { code: 'INTERNAL', message: 'internal failure in the ceremony worker', culprits: [] };
 }
 
-function snapshot(dkg: DkgSession): EngineSnapshot {
-  const p = dkg.progress;
-  const abort = dkg.abortError;
+function snapshot(engine: RoundEngine<unknown>): EngineSnapshot {
+  const p = engine.progress;
+  const abort = engine.abortError;
   return {
     progress: {
       round: p.round,
@@ -56,7 +70,7 @@ function snapshot(dkg: DkgSession): EngineSnapshot {
       expected: p.expected,
       state: p.state,
     },
-    finished: dkg.finished,
+    finished: engine.finished,
     abortError: abort === undefined ? null : toFailure(abort),
   };
 }
@@ -90,7 +104,7 @@ export class CeremonyHost {
     }
     this.sweep();
     const c = call as CryptoCall;
-    if (c.op === 'dkg.open') return this.open(c);
+    if (c.op === 'dkg.open' || c.op === 'reshare.open') return this.open(c);
     const entry = this.sessions.get(c.session);
     if (entry === undefined) {
       // A dispose of a session that is already gone (output taken, idle sweep) is fine.
@@ -98,31 +112,23 @@ export class CeremonyHost {
       return failureReply(id, 'SESSION_STATE', 'no such ceremony session in the worker');
     }
     entry.lastUsed = this.now();
-    const dkg = entry.dkg;
+    const engine: RoundEngine<unknown> = entry.session;
     try {
       switch (c.op) {
         case 'start':
-          return { id, ok: true, messages: dkg.start().map(toWire), snapshot: snapshot(dkg) };
+          return this.stepped(entry, { id, ok: true, messages: engine.start().map(toWire) });
         case 'receive':
           // A malformed message is refused (DECODE_FAILED) and leaves the session as it was.
-          return {
+          return this.stepped(entry, {
             id,
             ok: true,
-            messages: dkg.receive(fromWire(c.message)).map(toWire),
-            snapshot: snapshot(dkg),
-          };
+            messages: engine.receive(fromWire(c.message)).map(toWire),
+          });
         case 'output': {
-          const { keyShare, descriptor } = dkg.output();
-          const secret = keyShare.encode();
-          const out = {
-            keyShare: toBase64url(secret),
-            descriptor: toBase64url(encodeDescriptor(descriptor)),
-          };
-          zeroize(secret);
-          keyShare.destroy();
-          const snap = snapshot(dkg);
+          const output = entry.kind === 'dkg' ? dkgOutput(entry.session) : reshareOutput(entry.session);
+          const snap = snapshot(engine);
           this.sessions.delete(c.session);
-          return { id, ok: true, snapshot: snap, output: out };
+          return { id, ok: true, snapshot: snap, output };
         }
         case 'dispose':
           this.drop(c.session);
@@ -131,38 +137,131 @@ export class CeremonyHost {
           return failureReply(id, 'INVALID_REQUEST', 'unknown operation');
       }
     } catch (e) {
-      return { id, ok: false, snapshot: snapshot(dkg), error: toFailure(e) };
+      this.retireOldShare(entry);
+      return { id, ok: false, snapshot: snapshot(engine), error: toFailure(e) };
     }
   }
 
-  private open(c: Extract<CryptoCall, { op: 'dkg.open' }>): CryptoReply {
+  /** Adds the snapshot after a step, and wipes a reshare's old share once the session is over. */
+  private stepped(entry: Entry, reply: { id: string; ok: true; messages: WireMessage[] }): CryptoReply {
+    this.retireOldShare(entry);
+    return { ...reply, snapshot: snapshot(entry.session) };
+  }
+
+  private retireOldShare(entry: Entry): void {
+    if (entry.kind !== 'reshare' || entry.oldShare === undefined) return;
+    const s = entry.session;
+    if (!s.finished && s.abortError === undefined) return;
+    entry.oldShare.destroy();
+    entry.oldShare = undefined;
+  }
+
+  private open(c: Extract<CryptoCall, { op: 'dkg.open' | 'reshare.open' }>): CryptoReply {
     if (this.sessions.has(c.session)) return failureReply(c.id, 'SESSION_STATE', 'session already open');
     if (this.sessions.size >= MAX_SESSIONS) return failureReply(c.id, 'SESSION_STATE', 'too many sessions');
     try {
-      if (!Array.isArray(c.parties)) throw new TypeError('parties');
-      const dkg = new DkgSession({
-        parties: c.parties.map((p) => ({ id: fromBase64url(p.id, 'party id'), power: p.power })),
-        threshold: c.threshold,
-        selfId: fromBase64url(c.selfId, 'self id'),
-      });
-      this.sessions.set(c.session, { dkg, lastUsed: this.now() });
-      return { id: c.id, ok: true, snapshot: snapshot(dkg) };
+      const entry: Entry = c.op === 'dkg.open' ? openDkg(c, this.now()) : openReshare(c, this.now());
+      this.sessions.set(c.session, entry);
+      return { id: c.id, ok: true, snapshot: snapshot(entry.session) };
     } catch (e) {
       return { id: c.id, ok: false, snapshot: null, error: toFailure(e) };
     }
   }
 
-  /** Forgets a session; a finished one's key share is destroyed first (a running one wipes on GC only). */
+  /** Forgets a session; a finished one's new share and a reshare's old share are destroyed first. */
   private drop(sid: string): void {
     const e = this.sessions.get(sid);
     if (e === undefined) return;
     this.sessions.delete(sid);
-    if (e.dkg.finished) {
-      try {
-        e.dkg.output().keyShare.destroy();
-      } catch {
-        // Already destroyed by `output`; nothing left to wipe.
-      }
+    if (e.kind === 'reshare') {
+      e.oldShare?.destroy();
+      e.oldShare = undefined;
     }
+    // A running session's round state is wiped on GC only (the engine has no public wipe).
+    if (!e.session.finished) return;
+    try {
+      if (e.kind === 'dkg') e.session.output().keyShare.destroy();
+      else e.session.output().pending?.destroy();
+    } catch {
+      // Already destroyed by `output`; nothing left to wipe.
+    }
+  }
+}
+
+const ids = (xs: unknown, what: string): Uint8Array[] => {
+  if (!Array.isArray(xs)) throw new TssError('INVALID_PARAMETERS', `${what}: not a list`);
+  return xs.map((x) => fromBase64url(x as string, what));
+};
+
+const specs = (xs: unknown, what: string): { id: Uint8Array; power: number }[] => {
+  if (!Array.isArray(xs)) throw new TssError('INVALID_PARAMETERS', `${what}: not a list`);
+  return xs.map((p: { id: string; power: number }) => ({ id: fromBase64url(p.id, what), power: p.power }));
+};
+
+function openDkg(c: Extract<CryptoCall, { op: 'dkg.open' }>, now: number): Entry {
+  const session = new DkgSession({
+    parties: specs(c.parties, 'parties'),
+    threshold: c.threshold,
+    selfId: fromBase64url(c.selfId, 'self id'),
+  });
+  return { kind: 'dkg', session, lastUsed: now };
+}
+
+function openReshare(c: Extract<CryptoCall, { op: 'reshare.open' }>, now: number): Entry {
+  // There is no identity key here to sign with: a call that does not defer cannot be served.
+  if (c.deferSignature !== true) throw new TssError('INVALID_PARAMETERS', 'the worker cannot sign');
+  const oldDescriptor = decodeDescriptor(fromBase64url(c.oldDescriptor, 'old descriptor'));
+  let oldShare: KeyShare | undefined;
+  if (c.oldShare !== undefined) {
+    const bytes = fromBase64url(c.oldShare, 'old share');
+    try {
+      // Also a restored share (no pairwise state yet): it encodes and decodes like any other.
+      oldShare = KeyShare.decode(bytes);
+    } finally {
+      zeroize(bytes);
+    }
+  }
+  try {
+    const session = new ReshareSession({
+      oldDescriptor,
+      ...(oldShare === undefined ? {} : { oldShare }),
+      oldParties: ids(c.oldParties, 'old parties'),
+      newParties: specs(c.newParties, 'new parties'),
+      newThreshold: c.newThreshold,
+      selfId: fromBase64url(c.selfId, 'self id'),
+      deferSignature: true,
+    });
+    return { kind: 'reshare', session, oldShare, lastUsed: now };
+  } catch (e) {
+    oldShare?.destroy();
+    throw e;
+  }
+}
+
+/** `keyShare.encode()` once, then the share is destroyed here. */
+function dkgOutput(dkg: DkgSession): WireDkgOutput {
+  const { keyShare, descriptor } = dkg.output();
+  const secret = keyShare.encode();
+  const out = { keyShare: toBase64url(secret), descriptor: toBase64url(encodeDescriptor(descriptor)) };
+  zeroize(secret);
+  keyShare.destroy();
+  return out;
+}
+
+/** The public record, and `pending.encode()` once for a new party, then the pending share is destroyed. */
+function reshareOutput(reshare: ReshareSession): WireReshareOutput {
+  const { descriptor, record, pending } = reshare.output();
+  let secret: Uint8Array | undefined;
+  try {
+    secret = pending?.encode();
+    return {
+      descriptor: toBase64url(encodeDescriptor(descriptor)),
+      pending: secret === undefined ? null : toBase64url(secret),
+      sessionId: toBase64url(record.sessionId),
+      transcript: toBase64url(record.transcript),
+    };
+  } finally {
+    if (secret !== undefined) zeroize(secret);
+    pending?.destroy();
   }
 }

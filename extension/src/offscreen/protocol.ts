@@ -1,8 +1,9 @@
 /**
  * Wire format between the service worker's ceremony proxies (background/services/remote-engine.ts),
  * the offscreen document (offscreen.ts, a relay) and the ceremony Worker (ceremony-worker.ts, which
- * runs the protocol sessions). The heavy DKG rounds run there so they never block the service
- * worker's message loop.
+ * runs the protocol sessions). The heavy DKG and reshare rounds run there so they never block the
+ * service worker's message loop. A session is opened as one kind (`dkg.open`, `reshare.open`);
+ * every later op (`start`, `receive`, `output`, `dispose`) is the same for both.
  *
  * `chrome.runtime` messaging serialises as JSON, so every byte string travels as base64url and every
  * message is a plain object. The channel name differs from the UI's (`concord/ui/v1`): the
@@ -55,12 +56,41 @@ export interface WireDkgOutput {
   descriptor: string;
 }
 
+/**
+ * A finished reshare as the service worker needs it: the new epoch's descriptor encoding, the public
+ * record the certificate signs, and `pending.encode()` when this device is in the new committee
+ * (null for a dealer that leaves). There is no signature: the Worker never holds the identity key,
+ * the service worker signs the certificate message itself (tss `deferSignature`).
+ */
+export interface WireReshareOutput {
+  descriptor: string;
+  pending: string | null;
+  sessionId: string;
+  transcript: string;
+}
+
 export type CryptoOp =
   | {
       op: 'dkg.open';
       parties: { id: string; power: number }[];
       threshold: number;
       selfId: string;
+    }
+  | {
+      op: 'reshare.open';
+      /** `encodeDescriptor` of the epoch being replaced. */
+      oldDescriptor: string;
+      /**
+       * `KeyShare.encode()` of this device's current (or restored) share, only when it is an old
+       * party. Secret, and a JS string cannot be wiped: the same tradeoff as the DKG's output share.
+       */
+      oldShare?: string;
+      oldParties: string[];
+      newParties: { id: string; power: number }[];
+      newThreshold: number;
+      selfId: string;
+      /** Always true: the Worker has no identity key, the service worker signs the certificate. */
+      deferSignature: true;
     }
   | { op: 'start' }
   | { op: 'receive'; message: WireMessage }
@@ -76,7 +106,8 @@ export type CryptoReply =
       ok: true;
       snapshot: EngineSnapshot | null;
       messages?: WireMessage[];
-      output?: WireDkgOutput;
+      /** `WireDkgOutput` for a DKG session, `WireReshareOutput` for a reshare. */
+      output?: WireDkgOutput | WireReshareOutput;
     }
   | {
       id: string;
@@ -90,6 +121,11 @@ export type CryptoReply =
 export interface CryptoRequest {
   channel: typeof CRYPTO_CHANNEL;
   call: CryptoCall;
+}
+
+/** The ops that create a session in the Worker (the host and the document's lifetime count them). */
+export function isOpenOp(op: string): op is 'dkg.open' | 'reshare.open' {
+  return op === 'dkg.open' || op === 'reshare.open';
 }
 
 export function isCryptoRequest(m: unknown): m is CryptoRequest {

@@ -545,12 +545,17 @@ export function reshareRound4(
  * Finalize: equal transcripts (checked before any blame) and every new public share proven; then
  * the new descriptor, the pending KeyShare and this party's identity signature over the transcript.
  * The KeyShare takes copies of the secrets, so the caller may destroy `keep` afterwards.
+ *
+ * With `deferSignature` nothing is signed here (`ownSignature` is undefined): the session runs where
+ * the identity key must not be (the wallet's ceremony Worker), and the caller signs
+ * `certificateMessage(descriptor, record.sessionId, record.transcript)` itself, after this returned.
  */
 export function reshareFinalize(
   ctx: ReshareContext,
   keep: KeepR4,
   r4: Inbox<ReshareR4Broadcast>,
   signer: IdentitySigner | undefined,
+  deferSignature = false,
 ): ReshareOutcome {
   for (const peer of ctx.peers) {
     if (!equalBytes(r4.get(peer.hex)!.transcript, keep.transcript)) {
@@ -597,7 +602,8 @@ export function reshareFinalize(
   if (!ctx.self.next) {
     return { descriptor, record, transcript: keep.transcript, pending: undefined, ownSignature: undefined };
   }
-  if (!signer) throw new TssError('INVALID_PARAMETERS', 'a new party needs an identity signer');
+  if (!signer && !deferSignature)
+    throw new TssError('INVALID_PARAMETERS', 'a new party needs an identity signer');
   const peers: PeerState[] = ctx.peers
     .filter((p) => p.next !== undefined)
     .map((p) => {
@@ -616,6 +622,9 @@ export function reshareFinalize(
   const pending = new KeyShare(descriptor, ctx.self.id, [...keep.shares], peers);
   // Sign only after every check above: the signature says "I hold a share consistent with this
   // transcript", which is what makes a complete certificate safe to act on.
-  const ownSignature = signer(certificateMessage(descriptor, keep.sessionId, keep.transcript));
+  const ownSignature =
+    signer && !deferSignature
+      ? signer(certificateMessage(descriptor, keep.sessionId, keep.transcript))
+      : undefined;
   return { descriptor, record, transcript: keep.transcript, pending, ownSignature };
 }

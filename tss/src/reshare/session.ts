@@ -52,6 +52,14 @@ export interface ReshareOptions {
   readonly selfId: Uint8Array;
   /** Signs the certificate message with the device identity key (required for a new party). */
   readonly signer?: IdentitySigner;
+  /**
+   * The caller signs the certificate message itself (a new party then needs no `signer`, and its
+   * outcome's `ownSignature` is undefined): for a session that runs where the identity key must not
+   * be, such as the wallet's ceremony Worker. The caller signs `certificateMessage(outcome.descriptor,
+   * outcome.record.sessionId, outcome.record.transcript)` once the session finished; that signature
+   * is exactly the one the session would have made. Excludes `signer`, so no key is passed in vain.
+   */
+  readonly deferSignature?: true;
   readonly rng?: RandomBytes;
 }
 
@@ -62,6 +70,7 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
   private readonly rng: RandomBytes;
   private readonly oldShare: KeyShare | undefined;
   private readonly signer: IdentitySigner | undefined;
+  private readonly deferSignature: boolean;
   private keep: KeepR1 | KeepR2 | KeepR3 | KeepR4 | undefined;
 
   constructor(opts: ReshareOptions) {
@@ -85,7 +94,10 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
     );
     if (ctx.self.dealer && !opts.oldShare)
       throw new TssError('INVALID_PARAMETERS', 'a dealer needs its old share');
-    if (ctx.self.next && !opts.signer) throw new TssError('INVALID_PARAMETERS', 'a new party needs a signer');
+    if (opts.deferSignature === true && opts.signer)
+      throw new TssError('INVALID_PARAMETERS', 'a deferred signature takes no signer');
+    if (ctx.self.next && !opts.signer && opts.deferSignature !== true)
+      throw new TssError('INVALID_PARAMETERS', 'a new party needs a signer');
     super(
       ctx.self.id,
       ctx.peers.map((p) => p.id),
@@ -95,6 +107,7 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
     this.rng = opts.rng ?? cryptoRandomBytes;
     this.oldShare = opts.oldShare;
     this.signer = opts.signer;
+    this.deferSignature = opts.deferSignature === true;
   }
 
   /** What this party expects from `sender` (counts derive from both roles). */
@@ -155,7 +168,7 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
       }
       case 4: {
         const r4 = decodeAll(decodeReshareR4);
-        return { result: reshareFinalize(ctx, this.keep as KeepR4, r4, this.signer) };
+        return { result: reshareFinalize(ctx, this.keep as KeepR4, r4, this.signer, this.deferSignature) };
       }
       default:
         throw new TssError('WRONG_ROUND', `no round ${round}`);

@@ -15,9 +15,16 @@ import {
   CRYPTO_CHANNEL,
   type CryptoCall,
   type CryptoRequest,
+  isOpenOp,
   OFFSCREEN_PATH,
 } from '../../offscreen/protocol.ts';
-import { type CryptoTransport, type DkgParams, RemoteDkgEngine } from './remote-engine.ts';
+import {
+  type CryptoTransport,
+  type DkgParams,
+  RemoteDkgEngine,
+  RemoteReshareEngine,
+  type ReshareParams,
+} from './remote-engine.ts';
 
 /** The part of `chrome` this module uses (the repo has no @types/chrome; offscreen is Chrome-only). */
 interface ChromeApi {
@@ -35,11 +42,13 @@ interface ChromeApi {
 export interface CryptoHost {
   /** A DKG party whose session runs in the offscreen Worker (opened by its `start`). */
   dkg(params: DkgParams): RemoteDkgEngine;
+  /** A reshare party whose session runs in the offscreen Worker; the caller signs the certificate. */
+  reshare(params: ReshareParams): RemoteReshareEngine;
 }
 
 /**
  * Counters for tests and diagnostics (no data, only counts); also readable from the service worker's
- * global scope as `__concordCryptoHost`, which is how the end-to-end test sees where the DKG ran.
+ * global scope as `__concordCryptoHost`, which is how the end-to-end tests see where ceremonies ran.
  */
 export interface CryptoHostStats {
   documentsCreated: number;
@@ -61,8 +70,12 @@ class OffscreenHost implements CryptoHost, CryptoTransport {
     return new RemoteDkgEngine(this, params);
   }
 
+  reshare(params: ReshareParams): RemoteReshareEngine {
+    return new RemoteReshareEngine(this, params);
+  }
+
   async call(call: CryptoCall): Promise<unknown> {
-    if (call.op === 'dkg.open') {
+    if (isOpenOp(call.op)) {
       this.sessions.add(call.session);
       this.stats.sessionsOpened += 1;
     }
@@ -95,7 +108,7 @@ class OffscreenHost implements CryptoHost, CryptoTransport {
       await this.chrome.offscreen.createDocument({
         url: OFFSCREEN_PATH,
         reasons: ['WORKERS'],
-        justification: 'Runs threshold key generation in a Worker, off the service worker.',
+        justification: 'Runs threshold key generation and resharing in a Worker, off the service worker.',
       });
       this.open = true;
       this.stats.open = true;

@@ -10,6 +10,12 @@
  * committee to deal (kept members always deal; removed approvers are added heaviest-first only if
  * the kept members' power is below the old threshold).
  *
+ * Where the rounds run: in the offscreen document's Worker when the browser has one (crypto-host.ts;
+ * a reshare costs about a DKG's CPU, fresh OT setup for every new pair), else in process (unit tests,
+ * Node). The Worker never holds the identity key: it runs the session with `deferSignature`, returns
+ * the pending share and the public record, and this service worker signs the certificate message.
+ * Both paths hand `onFinished` the same shape.
+ *
  * Persistence: the pending share (sealed, status `pending`), the reshare record needed to check
  * certificate signatures (public) and every verified certificate signature live in IndexedDB, so a
  * worker restart after this device signed still activates when the last signature arrives.
@@ -22,6 +28,7 @@ import { restoreKeyShare } from '../../../../tss/src/keyshare-backup.ts';
 import {
   activate,
   CertificateCollector,
+  certificateMessage,
   identityKeysFromIds,
 } from '../../../../tss/src/reshare/certificate.ts';
 import { ReshareSession } from '../../../../tss/src/reshare/session.ts';
@@ -31,8 +38,15 @@ import type { Repositories } from '../../storage/repositories/index.ts';
 import { SharesRepository, shareId } from '../../storage/repositories/shares.ts';
 import type { Platform } from '../platform.ts';
 import type { SessionChannel } from './ceremony-runner.ts';
+import { type CryptoHost, cryptoHost } from './crypto-host.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { encodePublicIdentity } from './identity-api.ts';
+import {
+  engineErrorCode,
+  type RemoteReshareEngine,
+  type RemoteReshareOutput,
+  type ReshareParams,
+} from './remote-engine.ts';
 import { openRestore } from './restore.ts';
 import type { TallyMember, VaultRequest } from './vault-request.ts';
 
@@ -54,6 +68,18 @@ export interface ReshareRunnerDeps {
   platform: Platform;
   unlocked: () => Promise<{ identity: DeviceIdentity; dek: Uint8Array } | null>;
   log?: (code: string, e: unknown) => void;
+}
+
+/**
+ * What `onFinished` needs of a finished session: a tss `ReshareOutcome` in process, or the Worker's
+ * output plus the signature this service worker made (remote). `pending` is secret; it is sealed,
+ * then destroyed.
+ */
+interface FinishedReshare {
+  descriptor: VaultDescriptor;
+  record: { sessionId: Uint8Array; transcript: Uint8Array };
+  pending: KeyShare | undefined;
+  ownSignature: Uint8Array | undefined;
 }
 
 /** Public facts of a finished reshare session, kept to verify certificate signatures later. */
@@ -126,15 +152,24 @@ export class ReshareRunner {
       }
     }
     const currentIds = new Set(body.current.map((c) => c.deviceId));
+    const params: Omit<ReshareParams, 'oldShare'> = {
+      oldDescriptor,
+      oldParties: participants.filter((p) => currentIds.has(p)).map((p) => fromHex(p)),
+      newParties: body.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
+      newThreshold: body.threshold,
+      selfId: u.identity.deviceId,
+    };
+    // Off this worker when the browser can host a Worker for it (see the header).
+    const host = cryptoHost();
+    if (host !== null) {
+      this.runRemote(ctx, attempt, host, params, oldShare, u.identity);
+      return;
+    }
     let session: ReshareSession;
     try {
       session = new ReshareSession({
-        oldDescriptor,
+        ...params,
         ...(oldShare === undefined ? {} : { oldShare }),
-        oldParties: participants.filter((p) => currentIds.has(p)).map((p) => fromHex(p)),
-        newParties: body.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
-        newThreshold: body.threshold,
-        selfId: u.identity.deviceId,
         signer: (msg) => u.identity.sign(msg),
         rng: this.d.platform.rng,
       });
@@ -170,11 +205,86 @@ export class ReshareRunner {
     });
   }
 
-  private async onFinished(
+  /**
+   * `run` with the session in the offscreen Worker. The old share crosses as its encoding (also a
+   * restored one: it has no pairwise state, which encodes as an empty list) and is destroyed here at
+   * once; the engine wipes the bytes once sent. Abort handling is the in-process path's.
+   */
+  private runRemote(
     ctx: ReshareContext,
     attempt: number,
-    outcome: ReturnType<ReshareSession['output']>,
+    host: CryptoHost,
+    params: Omit<ReshareParams, 'oldShare'>,
+    oldShare: KeyShare | undefined,
+    identity: DeviceIdentity,
+  ): void {
+    let oldBytes: Uint8Array | undefined;
+    try {
+      oldBytes = oldShare?.encode();
+    } finally {
+      oldShare?.destroy();
+    }
+    const engine = host.reshare({ ...params, ...(oldBytes === undefined ? {} : { oldShare: oldBytes }) });
+    let settled = false;
+    ctx.channel.runAsync(engine, `reshare${attempt}`, {
+      onStep: () => {
+        if (settled || !engine.finished) return;
+        settled = true;
+        void this.finishRemote(ctx, attempt, engine, identity).catch((e: unknown) =>
+          this.d.log?.('RESHARE', e),
+        );
+      },
+      onError: (e) => {
+        const abort = engine.abortError;
+        if (abort === undefined) {
+          this.d.log?.(engineErrorCode(e) ?? 'RESHARE_MESSAGE', e);
+          return;
+        }
+        if (settled) return;
+        settled = true;
+        engine.dispose();
+        void ctx
+          .serial(() => ctx.aborted(attempt, abort.code))
+          .catch((err: unknown) => this.d.log?.('RESHARE', err));
+      },
+    });
+  }
+
+  /** Takes the Worker's output, signs the certificate message here (new party), then `onFinished`. */
+  private async finishRemote(
+    ctx: ReshareContext,
+    attempt: number,
+    engine: RemoteReshareEngine,
+    identity: DeviceIdentity,
   ): Promise<void> {
+    let out: RemoteReshareOutput;
+    try {
+      out = await engine.output();
+    } catch (e) {
+      // The Worker or its session is gone (or its output did not check out): this attempt is over.
+      engine.dispose();
+      await ctx.serial(() => ctx.aborted(attempt, engineErrorCode(e) ?? 'INTERNAL'));
+      return;
+    }
+    // The session is over in the Worker: free the document now rather than when the channel closes.
+    engine.dispose();
+    // Only a new party signs, and only now: the Worker finished every check of the rounds and the
+    // engine checked the pending share against the new descriptor (tss `deferSignature`).
+    let ownSignature: Uint8Array | undefined;
+    try {
+      ownSignature =
+        out.pending === undefined
+          ? undefined
+          : identity.sign(certificateMessage(out.descriptor, out.record.sessionId, out.record.transcript));
+    } catch (e) {
+      out.pending?.destroy();
+      throw e;
+    }
+    const outcome: FinishedReshare = { ...out, ownSignature };
+    await ctx.serial(() => this.onFinished(ctx, attempt, outcome));
+  }
+
+  private async onFinished(ctx: ReshareContext, attempt: number, outcome: FinishedReshare): Promise<void> {
     const u = await this.d.unlocked();
     const pending: Pending = { attempt, descriptor: outcome.descriptor, record: outcome.record };
     this.pending.set(ctx.id, pending);
