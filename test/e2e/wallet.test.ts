@@ -289,6 +289,12 @@ describe('the wallet across browser profiles, a real bridge and a real chain', (
     await decide(B, id, true);
     for (const p of [A, B, D]) await waitPhase(p, /done/, 180_000);
     await A.page.getByTestId('reshare-backup-prompt').waitFor();
+    // D's part of the reshare ran in its offscreen Worker, not in the service worker.
+    const dWorker = await D.browser.serviceWorker();
+    const stats = await dWorker.evaluate(
+      () => (globalThis as { __concordCryptoHost?: { sessionsOpened: number } }).__concordCryptoHost,
+    );
+    expect(stats?.sessionsOpened ?? 0).toBeGreaterThanOrEqual(1);
     await A.browser.screenshot(A.page, 'wallet-13-A-reshare-done');
 
     await goHome(D);

@@ -108,7 +108,8 @@ export async function createVault(
     await A.page.getByTestId('signer-power').fill(String(power));
     await A.page.getByTestId('signer-add').click();
     await expect
-      .poll(() => A.page.getByTestId('signer-row').filter({ hasText: profile.name }).count())
+      // By fingerprint: a one-letter label can also occur inside another row's fingerprint.
+      .poll(() => A.page.getByTestId('signer-row').filter({ hasText: profile.fingerprint }).count())
       .toBe(1);
   }
   await A.page.getByTestId('threshold').fill(String(o.threshold));

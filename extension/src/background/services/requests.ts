@@ -91,6 +91,8 @@ export const Q = {
   broadcast: 'q.broadcast',
   certificate: 'q.certificate',
 } as const;
+/** Protocol message tags of request runs: `sign<k>/r<n>`, `reshare<k>/r<n>` (ceremony-runner.ts). */
+const RUN_TAG = /^(sign|reshare)\d+\/r\d+$/;
 const MAX_EARLY = 64;
 const MAX_EARLY_SESSIONS = 32;
 /** A signing attempt with no progress for this long is retried (a signer went away). */
@@ -256,7 +258,10 @@ export class RequestService {
       void this.serial(() => this.onRequestMessage(msg)).catch((e: unknown) => this.log('REQUEST_IN', e));
       return;
     }
-    if (!msg.tag.startsWith('q.')) return;
+    // Held until the request is bound: our control messages, and protocol messages of our runs (after
+    // a worker restart the mailbox catch-up can deliver a signer's round message before `restore`
+    // has rebuilt the channel; dropping it would stall that attempt until the stall timer).
+    if (!msg.tag.startsWith('q.') && !RUN_TAG.test(msg.tag)) return;
     const list = this.early.get(msg.sid);
     if (list === undefined) {
       if (this.early.size < MAX_EARLY_SESSIONS) this.early.set(msg.sid, [msg]);
