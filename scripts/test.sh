@@ -24,6 +24,8 @@ fi
 
 echo "==> Type-check"
 npx tsc -p tsconfig.json
+# Svelte components: tsc does not read .svelte files.
+npx svelte-check --tsconfig "$PWD/tsconfig.json" --workspace "$PWD/extension/src/ui" --fail-on-warnings
 echo "==> Lint and format check"
 npx biome check . --diagnostic-level=error
 echo "==> Tests"
