@@ -20,7 +20,7 @@ const ETH = 10n ** 18n;
 const RECIPIENT = '0x00000000000000000000000000000000c0ffee01';
 const RECIPIENT2 = '0x00000000000000000000000000000000c0ffee02';
 const BACKUP_PASSPHRASE = 'granite harbor whistle marmalade 4412';
-const extra = { backupKdf: TEST_BACKUP_KDF };
+const extra = { backupKdf: TEST_BACKUP_KDF, fallbackMs: 500 };
 
 /** A fresh profile (not onboarded) on the test bridge. */
 const blank = () => blankDevice(extra);
@@ -212,6 +212,34 @@ describe('co-approval over a real bridge and a real chain', () => {
     expect(new Set(mined.map((m) => m.txHash)).size).toBe(1);
     expect((await chain.publicClient.getBalance({ address: RECIPIENT })) - before).toBe(ETH / 4n);
     expect(await chain.publicClient.getTransactionCount({ address })).toBe(nonceBefore + 1);
+  }, 120_000);
+
+  it('the initiator goes away after proposing: an online approver coordinates and A+B sign', async () => {
+    const before = await chain.publicClient.getBalance({ address: RECIPIENT2 });
+    const r = await C.call({
+      type: 'send.create',
+      vaultId,
+      chainId: 31337,
+      to: RECIPIENT2,
+      amount: '0.3',
+      token: null,
+    });
+    await request(A, r.id);
+    await request(B, r.id);
+    C.bg.bridge.stop(); // C's browser closes: the relay tells the others it is offline
+    await A.call({ type: 'request.decide', id: r.id, approve: true });
+    await B.call({ type: 'request.decide', id: r.id, approve: true });
+    const mined = await Promise.all([A, B].map((d) => phase(d, r.id, 'mined', 60_000)));
+    expect(
+      mined[0]!.members
+        .filter((m) => m.signer)
+        .map((m) => m.label)
+        .sort(),
+    ).toEqual(['A', 'B']);
+    expect((await chain.publicClient.getBalance({ address: RECIPIENT2 })) - before).toBe((3n * ETH) / 10n);
+    // C returns and learns the outcome from its mailbox.
+    await C.restart();
+    await phase(C, r.id, 'mined', 30_000);
   }, 120_000);
 
   it('a reshare adding a fourth device keeps the address, and the new committee signs', async () => {

@@ -32,6 +32,8 @@ export interface BackgroundOptions {
   logError?: (code: string, error: unknown) => void;
   /** See `CeremonyServiceDeps.dkgStallMs` (tests shorten it). */
   dkgStallMs?: number;
+  /** See `RequestServiceDeps.fallbackMs` (tests shorten it). */
+  fallbackMs?: number;
   /** TEST ONLY: fast scrypt for backup files (see BackupServiceDeps.kdf). */
   backupKdf?: ConstructorParameters<typeof BackupService>[0]['kdf'];
 }
@@ -131,6 +133,7 @@ export function createBackground(o: BackgroundOptions): Background {
     },
     reshare: new ReshareRunner({ repos, platform: o.platform, unlocked, log }),
     log,
+    ...(o.fallbackMs === undefined ? {} : { fallbackMs: o.fallbackMs }),
   });
   // Locking forgets the identity key, so the client could not re-authenticate: close it.
   session.onEnd(() => bridge.stop());

@@ -119,6 +119,8 @@ export interface CeremonyRecord {
   /** Co-approval ceremonies (schema v2): the coordinator's current attempt and its signers (hex ids). */
   attempt?: number;
   signers?: string[];
+  /** Who signed the current attempt's start: the initiator, or a fallback approver (hex id). */
+  coordinator?: string;
   /**
    * Highest attempt this device started a protocol session for. After a worker restart the session's
    * round state is gone; rejoining the same attempt would send different round messages under the

@@ -97,6 +97,7 @@ const MAX_EARLY = 64;
 const MAX_EARLY_SESSIONS = 32;
 /** A signing attempt with no progress for this long is retried (a signer went away). */
 const DEFAULT_STALL_MS = 60_000;
+const DEFAULT_FALLBACK_MS = 5_000;
 /** How often a pending transaction's receipt is looked up while someone is watching. */
 const RECEIPT_POLL_MS = 1_500;
 
@@ -122,6 +123,8 @@ export interface RequestServiceDeps {
   reshare?: ReshareRunner;
   log?: (code: string, error: unknown) => void;
   stallMs?: number;
+  /** Grace period before an approver stands in for an absent initiator (tests shorten it). */
+  fallbackMs?: number;
 }
 
 interface Live {
@@ -133,6 +136,8 @@ interface Live {
   /** Attempts this worker runs a protocol session for. */
   running: Set<number>;
   stall: ReturnType<typeof setTimeout> | undefined;
+  /** Pending stand-in start while the initiator is away (`maybeFallback`). */
+  fallback: ReturnType<typeof setTimeout> | undefined;
   /** Every party of the request (members and joiners), by hex id. */
   parties: Map<string, PublicDeviceIdentity>;
 }
@@ -190,7 +195,9 @@ export class RequestService {
         if (p.online) set.add(hex);
         else set.delete(hex);
         const id = this.bySid.get(p.sid);
-        if (id !== undefined && p.online) void this.serial(() => this.evaluate(id));
+        // Either way: a signer coming back may complete an attempt, an initiator leaving may call
+        // for a stand-in coordinator.
+        if (id !== undefined) void this.serial(() => this.evaluate(id));
       }),
     ];
     void this.serial(() => this.restore());
@@ -205,6 +212,7 @@ export class RequestService {
     this.unsubscribe = [];
     for (const l of this.live.values()) {
       if (l.stall !== undefined) clearTimeout(l.stall);
+      if (l.fallback !== undefined) clearTimeout(l.fallback);
       l.channel.close();
     }
     this.live.clear();
@@ -388,6 +396,7 @@ export class RequestService {
       channel,
       running: new Set(),
       stall: undefined,
+      fallback: undefined,
       parties,
     };
     this.live.set(id, live);
@@ -489,7 +498,12 @@ export class RequestService {
   }
 
   private async onStart(live: Live, sender: string, c: Extract<Control, { t: 'start' }>): Promise<void> {
-    if (sender !== live.request.initiator) throw new Error('start from a device that is not the coordinator');
+    // The initiator coordinates; an approver may stand in when the initiator is away (see
+    // `maybeFallback`). Anyone else's start is refused. Every signer still re-checks the quorum.
+    const approvedBySender = (await this.decisions(live.id)).get(sender) === 'approve';
+    if (sender !== live.request.initiator && !approvedBySender) {
+      throw new Error('start from a device that is neither the initiator nor an approver');
+    }
     const key = live.parties.get(sender) ?? (await this.deciders(live)).get(sender);
     if (key === undefined || !verifyStart(key, live.hash, c.attempt, c.signers, c.sig)) {
       throw new Error('start signature invalid');
@@ -502,16 +516,22 @@ export class RequestService {
       status: current?.status === 'done' ? 'done' : 'running',
       attempt: c.attempt,
       signers: [...c.signers].sort(),
+      coordinator: sender,
       abortCode: null,
       updatedAt: now,
     });
     await this.evaluate(live.id);
   }
 
+  /** The device that coordinates the current attempt (the initiator until someone stood in). */
+  private coordinatorOf(live: Live, c: CeremonyRecord | undefined): string {
+    return c?.coordinator ?? live.request.initiator;
+  }
+
   private async onRetry(live: Live, attempt: number): Promise<void> {
     const self = this.identity === null ? '' : toHex(this.identity.deviceId);
-    if (live.request.initiator !== self) return;
     const c = await this.d.repos.ceremonies.get(live.id);
+    if (this.coordinatorOf(live, c) !== self) return;
     if (c === undefined || c.status === 'done' || c.attempt !== attempt) return;
     if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) {
       // Already signed: tell everyone again instead of signing twice.
@@ -738,7 +758,14 @@ export class RequestService {
       const live = this.live.get(id);
       const row = await this.d.repos.proposals.get(id);
       if (live === undefined || row === undefined) throw new ExtensionError('NOT_FOUND', 'No such request.');
-      if (row.status !== 'open' || row.expiresAt <= this.now()) {
+      // An approved but unsigned request still takes approvals: a late approver who is online can
+      // replace an approver who went away as a signer.
+      const signedAlready = (await this.d.repos.db.transactions.get(id)) !== undefined;
+      if (
+        !(row.status === 'open' || row.status === 'approved') ||
+        signedAlready ||
+        row.expiresAt <= this.now()
+      ) {
         throw new ExtensionError('REQUEST_CLOSED', 'This request can no longer be answered.');
       }
       const self = toHex(u.identity.deviceId);
@@ -824,6 +851,7 @@ export class RequestService {
     if (signed !== undefined) return;
     if (ceremony === undefined) {
       if (live.request.initiator === self) await this.newAttempt(live, 1);
+      else this.maybeFallback(live, self, q.members, decisions);
       return;
     }
     if (ceremony.status !== 'running' || ceremony.attempt === undefined || ceremony.signers === undefined)
@@ -888,6 +916,7 @@ export class RequestService {
       status: 'running',
       attempt: k,
       signers,
+      coordinator: self,
       abortCode: null,
       updatedAt: now,
     });
@@ -902,12 +931,42 @@ export class RequestService {
   }
 
   /**
+   * Liveness when the initiator is away: approvals reached the threshold but no start arrived and
+   * the relay shows the initiator offline. The online approver with the smallest id stands in as
+   * coordinator after a short grace period (so a returning initiator usually wins). Two stand-ins
+   * with different presence views can only cost an attempt: a signer set mismatch aborts without
+   * blame and the nonce is fixed, so at most one transaction is ever mined.
+   */
+  private maybeFallback(
+    live: Live,
+    self: string,
+    members: readonly TallyMember[],
+    decisions: ReadonlyMap<string, Decision>,
+  ): void {
+    const online = this.online.get(live.request.sid) ?? new Set<string>();
+    if (online.has(live.request.initiator) || decisions.get(self) !== 'approve') return;
+    const onlineApprovers = members
+      .map((m) => m.deviceId)
+      .filter((d) => decisions.get(d) === 'approve' && (d === self || online.has(d)))
+      .sort();
+    if (onlineApprovers[0] !== self || live.fallback !== undefined) return;
+    live.fallback = setTimeout(() => {
+      live.fallback = undefined;
+      void this.serial(async () => {
+        const stillNone = (await this.d.repos.ceremonies.get(live.id)) === undefined;
+        const away = !(this.online.get(live.request.sid) ?? new Set()).has(live.request.initiator);
+        if (stillNone && away && this.live.get(live.id) === live) await this.newAttempt(live, 1);
+      });
+    }, this.d.fallbackMs ?? DEFAULT_FALLBACK_MS);
+  }
+
+  /**
    * After attempt `k` failed or lost its state here: the coordinator starts `k + 1` itself, anyone
    * else asks the coordinator to (`why` keeps the message ids of different reasons apart).
    */
   private async retryAfter(live: Live, k: number, why: string): Promise<void> {
     const self = this.identity === null ? '' : toHex(this.identity.deviceId);
-    if (live.request.initiator === self) {
+    if (this.coordinatorOf(live, await this.d.repos.ceremonies.get(live.id)) === self) {
       await this.newAttempt(live, k + 1);
       return;
     }
@@ -1222,7 +1281,10 @@ export class RequestService {
     else phase = 'pending';
     const myDecision = decisions.get(self) ?? null;
     const canDecide =
-      myDecision === null && row.status === 'open' && !expired && rows.some((m) => m.deviceId === self);
+      myDecision === null &&
+      (row.status === 'open' || (row.status === 'approved' && tx === undefined)) &&
+      !expired &&
+      rows.some((m) => m.deviceId === self);
     let summary: TxSummary | null = null;
     if (request.body.kind === 'send' && vault?.address != null) {
       summary = await this.describeCached(row.id, request.body.tx, vault.address, tx === undefined);
