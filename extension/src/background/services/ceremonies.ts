@@ -28,7 +28,6 @@ import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/s
 import { equalBytes } from '../../../../tss/src/bytes.ts';
 import { DKG_ROUNDS, DkgSession } from '../../../../tss/src/dkg/session.ts';
 import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError } from '../../shared/errors.ts';
 import type { CeremonyPhase, CeremonyView, ProposeRequest, VaultView } from '../../shared/messages.ts';
@@ -57,10 +56,10 @@ import {
   encodeDecision,
   encodeProposal,
   encodeProposalPlaintext,
+  openInvitation,
   type ProposalMember,
   proposalHash,
   proposalSafetyCode,
-  unwrapInvitation,
   type VaultProposal,
   verifyDecision,
   wrapInvitation,
@@ -207,20 +206,7 @@ export class CeremonyService {
   private async onInvitation(msg: DeliveredMessage): Promise<void> {
     const identity = this.identity;
     if (identity === null || this.bySid.has(msg.sid)) return;
-    const { sender, envelope } = unwrapInvitation(msg.envelope);
-    if (toBase64url(sender.deviceId) !== msg.from)
-      throw new Error('invitation sender does not match the relay');
-    const env = new EnvelopeSession({ identity, sid: msg.sid, peers: [sender] });
-    let plaintext: Uint8Array;
-    try {
-      const opened = env.open(envelope);
-      if (opened.header.tag !== PROPOSAL_TAG || opened.header.msgId !== msg.msgId) {
-        throw new Error('invitation routing mismatch');
-      }
-      plaintext = opened.plaintext;
-    } finally {
-      env.destroy();
-    }
+    const { sender, plaintext } = openInvitation(identity, msg, PROPOSAL_TAG, 'invitation');
     const { bytes, sig } = decodeProposalPlaintext(plaintext);
     const proposal = decodeProposal(bytes);
     const hash = proposalHash(bytes);

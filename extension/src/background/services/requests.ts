@@ -36,7 +36,6 @@ import { pointToBytes } from '../../../../tss/src/math/scalar.ts';
 import type { Signature } from '../../../../tss/src/sign/rounds.ts';
 import { SignSession } from '../../../../tss/src/sign/session.ts';
 import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
 import { decodePublicIdentity, type PublicDeviceIdentity } from '../../../../tss/src/transport/identity.ts';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError } from '../../shared/errors.ts';
@@ -61,7 +60,7 @@ import type { ReshareRunner } from './reshare.ts';
 import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
 import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
-import { unwrapInvitation, wrapInvitation } from './vault-proposal.ts';
+import { openInvitation, wrapInvitation } from './vault-proposal.ts';
 import {
   type Control,
   chooseSigners,
@@ -280,19 +279,7 @@ export class RequestService {
   private async onRequestMessage(msg: DeliveredMessage): Promise<void> {
     const identity = this.identity;
     if (identity === null || this.bySid.has(msg.sid)) return;
-    const { sender, envelope } = unwrapInvitation(msg.envelope);
-    if (toBase64url(sender.deviceId) !== msg.from) throw new Error('request sender does not match the relay');
-    const env = new EnvelopeSession({ identity, sid: msg.sid, peers: [sender] });
-    let plaintext: Uint8Array;
-    try {
-      const opened = env.open(envelope);
-      if (opened.header.tag !== Q.request || opened.header.msgId !== msg.msgId) {
-        throw new Error('request routing mismatch');
-      }
-      plaintext = opened.plaintext;
-    } finally {
-      env.destroy();
-    }
+    const { sender, plaintext } = openInvitation(identity, msg, Q.request, 'request');
     const c = decodeControl(plaintext);
     if (c.t !== 'request') throw new Error('not a request');
     const request = decodeRequest(c.request);
@@ -533,10 +520,10 @@ export class RequestService {
     const c = await this.d.repos.ceremonies.get(live.id);
     if (this.coordinatorOf(live, c) !== self) return;
     if (c === undefined || c.status === 'done' || c.attempt !== attempt) return;
-    if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) {
+    const tx = await this.d.repos.db.transactions.get(live.id);
+    if (tx !== undefined) {
       // Already signed: tell everyone again instead of signing twice.
-      const tx = await this.d.repos.db.transactions.get(live.id);
-      for (const raw of tx?.raws ?? []) this.sendBroadcast(live, raw);
+      for (const raw of tx.raws) this.sendBroadcast(live, raw);
       return;
     }
     await this.newAttempt(live, attempt + 1);
@@ -734,21 +721,24 @@ export class RequestService {
     }
   }
 
+  /**
+   * Sends a control message to every other party of the request. `msgIdPrefix` must be the same for
+   * a resend of the same message (the relay then keeps one copy) and differ between messages.
+   */
+  private sendControl(live: Live, tag: string, msgIdPrefix: string, c: Control): void {
+    live.channel.broadcast(tag, msgIdPrefix, encodeControl(c)).catch((e: unknown) => this.log('SEND', e));
+  }
+
   private sendDecision(live: Live, decision: Decision, sig: Uint8Array): void {
-    live.channel
-      .broadcast(Q.decision, Q.decision, encodeControl({ t: 'decision', hash: live.hash, decision, sig }))
-      .catch((e: unknown) => this.log('SEND', e));
+    this.sendControl(live, Q.decision, Q.decision, { t: 'decision', hash: live.hash, decision, sig });
   }
 
   private sendBroadcast(live: Live, raw: string): void {
-    const bytes = fromHex(raw.slice(2));
-    live.channel
-      .broadcast(
-        Q.broadcast,
-        `${Q.broadcast}:${raw.slice(-16)}`,
-        encodeControl({ t: 'broadcast', hash: live.hash, raw: bytes }),
-      )
-      .catch((e: unknown) => this.log('SEND', e));
+    this.sendControl(live, Q.broadcast, `${Q.broadcast}:${raw.slice(-16)}`, {
+      t: 'broadcast',
+      hash: live.hash,
+      raw: fromHex(raw.slice(2)),
+    });
   }
 
   async decide(id: string, approve: boolean): Promise<RequestView> {
@@ -920,13 +910,13 @@ export class RequestService {
       abortCode: null,
       updatedAt: now,
     });
-    live.channel
-      .broadcast(
-        Q.start,
-        `${Q.start}${k}`,
-        encodeControl({ t: 'start', hash: live.hash, attempt: k, signers, sig }),
-      )
-      .catch((e: unknown) => this.log('SEND', e));
+    this.sendControl(live, Q.start, `${Q.start}${k}`, {
+      t: 'start',
+      hash: live.hash,
+      attempt: k,
+      signers,
+      sig,
+    });
     await this.evaluate(live.id);
   }
 
@@ -970,9 +960,7 @@ export class RequestService {
       await this.newAttempt(live, k + 1);
       return;
     }
-    live.channel
-      .broadcast(Q.retry, `${Q.retry}${k}:${why}`, encodeControl({ t: 'retry', hash: live.hash, attempt: k }))
-      .catch((e: unknown) => this.log('SEND', e));
+    this.sendControl(live, Q.retry, `${Q.retry}${k}:${why}`, { t: 'retry', hash: live.hash, attempt: k });
   }
 
   private armStall(live: Live, k: number): void {
@@ -1173,13 +1161,12 @@ export class RequestService {
       self: this.identity,
       serial: <T>(fn: () => Promise<T>) => this.serial(fn),
       sendCertificate: (attempt: number, sig: Uint8Array) =>
-        live.channel
-          .broadcast(
-            Q.certificate,
-            `${Q.certificate}${attempt}`,
-            encodeControl({ t: 'certificate', hash: live.hash, attempt, sig }),
-          )
-          .catch((e: unknown) => this.log('SEND', e)),
+        this.sendControl(live, Q.certificate, `${Q.certificate}${attempt}`, {
+          t: 'certificate',
+          hash: live.hash,
+          attempt,
+          sig,
+        }),
       // Both are called from code already serialised by `serial`: they must not re-enter it.
       aborted: async (attempt: number, code: string) => {
         await this.markAborted(live.id, code);
@@ -1210,10 +1197,11 @@ export class RequestService {
     if (poll) await this.pollReceipts();
     const rows = await this.d.repos.db.proposals.where('kind').anyOf('sign', 'reshare').toArray();
     rows.sort((a, b) => b.createdAt - a.createdAt);
+    const self = await this.selfId();
     const out: RequestView[] = [];
     for (const r of rows) {
       try {
-        out.push(await this.viewOf(r));
+        out.push(await this.viewOf(r, self));
       } catch (e) {
         this.log('VIEW', e);
       }
@@ -1227,13 +1215,16 @@ export class RequestService {
     if (row === undefined || (row.kind !== 'sign' && row.kind !== 'reshare')) {
       throw new ExtensionError('NOT_FOUND', 'No such request.');
     }
-    return this.viewOf(row);
+    return this.viewOf(row, await this.selfId());
   }
 
-  private async viewOf(row: ProposalRecord): Promise<RequestView> {
+  /** This device's id (hex) from storage, so views work while locked too ('' before onboarding). */
+  private async selfId(): Promise<string> {
+    return (await this.d.repos.identity.get())?.deviceId ?? '';
+  }
+
+  private async viewOf(row: ProposalRecord, self: string): Promise<RequestView> {
     const request = decodeRequest(row.payload);
-    const me = await this.d.repos.identity.get();
-    const self = me?.deviceId ?? '';
     const vault = await this.d.repos.vaults.get(request.vaultId);
     const decisions = await this.decisions(row.id);
     const ceremony = await this.d.repos.ceremonies.get(row.id);

@@ -17,8 +17,11 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import * as v from 'valibot';
+import type { DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
 import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
+import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
 import {
+  type DeviceIdentity,
   decodePublicIdentity,
   encodePublicIdentity,
   PUBLIC_IDENTITY_LENGTH,
@@ -188,6 +191,32 @@ export function decodeProposalPlaintext(p: Uint8Array): { bytes: Uint8Array; sig
 /** `'I' ‖ v1 ‖ sender public identity ‖ envelope`. */
 export function wrapInvitation(sender: PublicDeviceIdentity, envelope: Uint8Array): Uint8Array {
   return concatBytes(Uint8Array.of(WIRE_MAGIC, WIRE_VERSION), encodePublicIdentity(sender), envelope);
+}
+
+/**
+ * Opens the first message of a session from a sender this device may not know yet (a vault
+ * invitation, a request to a joining device): unwraps the sender's self-authenticating identity,
+ * checks it is the relay-authenticated sender, opens the envelope and checks that the signed tag and
+ * message id are the relay's. `what` names the message in errors (logged, never shown with data).
+ */
+export function openInvitation(
+  identity: DeviceIdentity,
+  msg: Pick<DeliveredMessage, 'envelope' | 'from' | 'sid' | 'msgId'>,
+  tag: string,
+  what: string,
+): { sender: PublicDeviceIdentity; plaintext: Uint8Array } {
+  const { sender, envelope } = unwrapInvitation(msg.envelope);
+  if (toBase64url(sender.deviceId) !== msg.from) throw new Error(`${what} sender does not match the relay`);
+  const env = new EnvelopeSession({ identity, sid: msg.sid, peers: [sender] });
+  try {
+    const opened = env.open(envelope);
+    if (opened.header.tag !== tag || opened.header.msgId !== msg.msgId) {
+      throw new Error(`${what} routing mismatch`);
+    }
+    return { sender, plaintext: opened.plaintext };
+  } finally {
+    env.destroy();
+  }
 }
 
 export function unwrapInvitation(bytes: Uint8Array): { sender: PublicDeviceIdentity; envelope: Uint8Array } {
