@@ -20,12 +20,12 @@
  * only inside the same passphrase-sealed file.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import * as v from 'valibot';
 import { DEVICE_BACKUP_FORMAT } from '../../../../tss/src/backup/bundle.ts';
 import { fromHex } from '../../../../tss/src/bytes.ts';
 import type { RandomBytes } from '../../crypto/aead.ts';
+import { deriveKek } from '../../crypto/kdf.ts';
 import { concatBytes, toHex, u32be, utf8, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError } from '../../shared/errors.ts';
 
@@ -66,8 +66,9 @@ function associatedData(share: string, kdf: DeviceKdf & { salt: string }): Uint8
   return concatBytes(AD_TAG, sha256(utf8(share)), u32be(kdf.N), u32be(kdf.r), u32be(kdf.p), utf8(kdf.salt));
 }
 
-async function derive(passphrase: string, salt: Uint8Array, kdf: DeviceKdf): Promise<Uint8Array> {
-  return scryptAsync(passphrase.normalize('NFKC'), salt, { ...kdf, dkLen: 32, asyncTick: 20 });
+/** The keyring's scrypt (NFKC passphrase, yielding to the event loop) with this file's parameters. */
+function derive(passphrase: string, salt: Uint8Array, kdf: DeviceKdf): Promise<Uint8Array> {
+  return deriveKek(passphrase, salt, { alg: 'scrypt', N: kdf.N, r: kdf.r, p: kdf.p, dkLen: 32 });
 }
 
 /** Wraps a tss backup text and this device's encoded identity into one bundle text. */
