@@ -6,24 +6,11 @@
  * a decline ends the proposal everywhere, and the quorum arithmetic the UI shows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { WebSocketCtor } from '../../bridge-server/src/client/client.ts';
 import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { KeyShare } from '../../tss/src/keyshare.ts';
-import { ExtensionError } from '../src/shared/errors.ts';
-import {
-  type DeviceInfo,
-  type Request,
-  type ResponseEnvelope,
-  type ResultMap,
-  UI_CHANNEL,
-} from '../src/shared/messages.ts';
 import { layoutProblem, minimalSigningGroups } from '../src/shared/quorum.ts';
-import type { ConcordDb } from '../src/storage/db.ts';
 import { SharesRepository } from '../src/storage/repositories/shares.ts';
 import { type Device, device, dkgDone, until } from './devices.ts';
-import { type FakePlatform, fakePlatform } from './fakes/platform.ts';
-import { GOOD_PASSPHRASE, openFreshDb, PAGE_SENDER, startBackground } from './helpers.ts';
 
 type Bg = Device;
 
