@@ -38,6 +38,7 @@ import { SharesRepository } from '../../storage/repositories/shares.ts';
 import type { Platform } from '../platform.ts';
 import { type RunHooks, SessionChannel } from './ceremony-runner.ts';
 import { cryptoHost } from './crypto-host.ts';
+import { EarlyBuffer } from './early-buffer.ts';
 import {
   type DeviceIdentity,
   deviceFingerprint,
@@ -113,7 +114,7 @@ export class CeremonyService {
   private unsubscribe: (() => void) | null = null;
   private readonly live = new Map<string, Live>();
   private readonly bySid = new Map<string, string>();
-  private readonly early = new Map<string, DeliveredMessage[]>();
+  private readonly early = new EarlyBuffer(MAX_EARLY_SESSIONS, MAX_EARLY);
   private readonly queue: SerialQueue;
 
   constructor(private readonly d: CeremonyServiceDeps) {
@@ -195,11 +196,7 @@ export class CeremonyService {
     // Only this service's own traffic is held (a fast peer's decision or DKG message): vault requests
     // on the same client use `q.*` tags and their own labels (requests.ts).
     if (msg.tag !== DECISION_TAG && !msg.tag.startsWith(`${DKG_LABEL}/`)) return;
-    // Bounded both ways: the relay (untrusted) must not be able to grow this without limit.
-    const list = this.early.get(msg.sid);
-    if (list === undefined) {
-      if (this.early.size < MAX_EARLY_SESSIONS) this.early.set(msg.sid, [msg]);
-    } else if (list.length < MAX_EARLY) list.push(msg);
+    this.early.hold(msg);
   }
 
   /** Validates an invitation (first message of a `dkg` session) and stores it as an open proposal. */
@@ -264,9 +261,7 @@ export class CeremonyService {
     };
     this.live.set(id, live);
     this.bySid.set(proposal.sid, id);
-    const early = this.early.get(proposal.sid) ?? [];
-    this.early.delete(proposal.sid);
-    for (const m of early) channel.deliver(m);
+    for (const m of this.early.take(proposal.sid)) channel.deliver(m);
     return live;
   }
 

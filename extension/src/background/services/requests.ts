@@ -54,6 +54,7 @@ import { SharesRepository } from '../../storage/repositories/shares.ts';
 import type { Platform } from '../platform.ts';
 import { SessionChannel } from './ceremony-runner.ts';
 import type { ChainService } from './chain.ts';
+import { EarlyBuffer } from './early-buffer.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
 import type { ReshareRunner } from './reshare.ts';
@@ -157,7 +158,7 @@ export class RequestService {
   private unsubscribe: (() => void)[] = [];
   private readonly live = new Map<string, Live>();
   private readonly bySid = new Map<string, string>();
-  private readonly early = new Map<string, DeliveredMessage[]>();
+  private readonly early = new EarlyBuffer(MAX_EARLY_SESSIONS, MAX_EARLY);
   /** sid → online device ids (hex), from the relay's session info and presence events. */
   private readonly online = new Map<string, Set<string>>();
   private readonly checked = new Map<string, number>();
@@ -269,10 +270,7 @@ export class RequestService {
     // a worker restart the mailbox catch-up can deliver a signer's round message before `restore`
     // has rebuilt the channel; dropping it would stall that attempt until the stall timer).
     if (!msg.tag.startsWith('q.') && !RUN_TAG.test(msg.tag)) return;
-    const list = this.early.get(msg.sid);
-    if (list === undefined) {
-      if (this.early.size < MAX_EARLY_SESSIONS) this.early.set(msg.sid, [msg]);
-    } else if (list.length < MAX_EARLY) list.push(msg);
+    this.early.hold(msg);
   }
 
   /** A new request from a member (or, for a reshare, a device inviting this one to join). */
@@ -397,9 +395,7 @@ export class RequestService {
         for (const dev of info.online) set.add(toHex(fromBase64url(dev, 'device id')));
       })
       .catch((e: unknown) => this.log('JOIN', e));
-    const early = this.early.get(request.sid) ?? [];
-    this.early.delete(request.sid);
-    for (const m of early) channel.deliver(m);
+    for (const m of this.early.take(request.sid)) channel.deliver(m);
     return live;
   }
 
