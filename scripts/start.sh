@@ -6,13 +6,7 @@ cd "$(dirname "$0")/.."
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Concord needs Node >= 20.19 (found "+process.version+")"); process.exit(1); }'
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "==> Installing dependencies (better-sqlite3 compiles from source: about 2 minutes, needs python3, make, g++)"
-  # `npm install`, not `npm ci`: the lockfile pins every version, but the registry these machines
-  # reach lacks some optional per-platform packages (e.g. biome's macOS/Windows binaries), which
-  # `npm ci` insists on finding in the lockfile; `npm install` skips optional ones it cannot get.
-  npm install --no-audit --no-fund
-fi
+bash scripts/npm-install.sh
 
 echo "==> Keygen demo"
 npm run --silent demo

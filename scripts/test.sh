@@ -5,13 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "==> Installing npm dependencies"
-  # `npm install`, not `npm ci`: the lockfile pins every version, but the registry these machines
-  # reach lacks some optional per-platform packages (e.g. biome's macOS/Windows binaries), which
-  # `npm ci` insists on finding in the lockfile; `npm install` skips optional ones it cannot get.
-  npm install --no-audit --no-fund
-fi
+bash scripts/npm-install.sh
 
 if [ ! -x /usr/bin/chromium ]; then
   echo "==> Installing Debian's chromium for the browser tests"
