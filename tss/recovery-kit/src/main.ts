@@ -6,10 +6,10 @@
  * stored: no storage API is used, "clear everything" terminates the Worker and empties the page.
  */
 import { type BackupSummary, inspectBackup } from '@concord/tss/backup';
-import { describeBackup, openedText, recoveryErrorText } from '@concord/tss/recovery';
+import { describeBackup, openedText } from '@concord/tss/recovery';
 import { byId, el, revokeDownloads } from './dom.ts';
 import { renderVaults, type VaultActions } from './vaults.ts';
-import { WorkerClient, WorkerRefusal } from './worker-client.ts';
+import { errorText, WorkerClient, WorkerRefusal } from './worker-client.ts';
 import './style.css';
 
 /** The CLI's limit on a backup file's size (`readSmallFile`). */
@@ -66,7 +66,7 @@ async function refresh(): Promise<void> {
     renderVaults(vaultsHost, await worker.call({ op: 'recover' }), actions);
   } catch (e) {
     if (e instanceof WorkerRefusal && e.code === 'CLEARED') return;
-    vaultsHost.replaceChildren(el('p', { class: 'verdict bad', role: 'alert' }, recoveryErrorText(e)));
+    vaultsHost.replaceChildren(el('p', { class: 'verdict bad', role: 'alert' }, errorText(e)));
   }
 }
 
@@ -97,8 +97,8 @@ async function unlock(entry: Entry, input: HTMLInputElement, button: HTMLButtonE
     if (e instanceof WorkerRefusal && e.code === 'CLEARED') return;
     const retry = e instanceof WorkerRefusal && e.code === 'WRONG_PASSPHRASE';
     // The CLI's words, with its retry hint when another attempt makes sense.
-    stateLine(entry, false, `${recoveryErrorText(e)}${retry ? ' (try again)' : ''}`);
-    status(`${entry.label}: ${recoveryErrorText(e)}`);
+    stateLine(entry, false, `${errorText(e)}${retry ? ' (try again)' : ''}`);
+    status(`${entry.label}: ${errorText(e)}`);
     if (retry) {
       button.disabled = false;
       input.focus();
@@ -133,7 +133,7 @@ async function addFile(file: File): Promise<void> {
     entry.text = await file.text();
     header = inspectBackup(entry.text);
   } catch (e) {
-    stateLine(entry, false, recoveryErrorText(e));
+    stateLine(entry, false, errorText(e));
     item.append(remove);
     return;
   }
@@ -218,7 +218,7 @@ async function verify(ev: SubmitEvent): Promise<void> {
       details(summary),
     );
   } catch (e) {
-    out.replaceChildren(el('p', { class: 'verdict bad' }, `invalid: ${file.name}: ${recoveryErrorText(e)}`));
+    out.replaceChildren(el('p', { class: 'verdict bad' }, `invalid: ${file.name}: ${errorText(e)}`));
   }
 }
 

@@ -4,9 +4,9 @@
  * The address, group key and every private-key export stay hidden until the user asks and confirms
  * the warning dialog; private-key material is shown only when revealed on purpose, or downloaded.
  */
-import { recoveryErrorText } from '@concord/tss/recovery';
 import { download, el } from './dom.ts';
 import type { ExportRequest, ExportResult, VaultView } from './protocol.ts';
+import { errorText } from './worker-client.ts';
 
 export interface VaultActions {
   exportKey(vault: number, req: ExportRequest): Promise<ExportResult>;
@@ -60,7 +60,7 @@ function outputsPanel(v: VaultView, idx: number, actions: VaultActions): HTMLEle
       then(await actions.exportKey(idx, req));
       actions.status(`${what}: done`);
     } catch (e) {
-      actions.status(`${what}: ${recoveryErrorText(e)}`);
+      actions.status(`${what}: ${errorText(e)}`);
     }
   };
 

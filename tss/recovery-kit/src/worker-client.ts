@@ -3,6 +3,7 @@
  * Worker is bundled into the page and started from a blob URL (Vite's `?worker&inline`), so the
  * single HTML file needs no second file and no network; `terminate()` drops every secret it held.
  */
+import { recoveryErrorText } from '@concord/tss/recovery';
 import type { Replies, ReplyMessage, Request } from './protocol.ts';
 import RecoveryWorker from './worker.ts?worker&inline';
 
@@ -14,6 +15,11 @@ export class WorkerRefusal extends Error {
     this.name = 'WorkerRefusal';
     this.code = code;
   }
+}
+
+/** The text to show for an error from the Worker (already in the library's words) or from the page. */
+export function errorText(e: unknown): string {
+  return e instanceof WorkerRefusal ? e.message : recoveryErrorText(e);
 }
 
 export class WorkerClient {
