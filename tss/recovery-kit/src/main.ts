@@ -88,6 +88,12 @@ async function unlock(entry: Entry, input: HTMLInputElement, button: HTMLButtonE
       text: entry.text,
       passphrase,
     });
+    if (!entries.has(entry.fileId)) {
+      // Removed while its passphrase was being checked: the Worker must not keep it.
+      await worker.call({ op: 'remove', fileId: entry.fileId });
+      await refresh();
+      return;
+    }
     input.closest('form')?.remove();
     stateLine(entry, true, openedText(summary));
     status(`${entry.label}: opened and verified`);
