@@ -384,6 +384,8 @@ describe('recovery kit page (file:// in Chromium, offline) agrees with concord-r
       for (const line of await vault.locator('ul.report li').allInnerTexts()) {
         expect(cliLines(run)).toContain(line.trim());
       }
+      // A refused vault and its files (facts, valid states) are as accessible as a recovered one.
+      expect(await axeViolations()).toEqual([]);
       await clear();
     });
   }
