@@ -17,9 +17,9 @@ import { shareBackupText } from '../src/backup/bundle.ts';
 import { BackupError } from '../src/backup/errors.ts';
 import type { BackupSource } from '../src/backup/source.ts';
 import { assertStrongPassphrase } from '../src/backup/strength.ts';
-import { TssError } from '../src/errors.ts';
 import type { RecoveredKey } from '../src/recovery/key.ts';
 import { type RecoveryInput, recoverVaults, type VaultRecovered } from '../src/recovery/recover.ts';
+import { describeBackup, openedText, recoveryErrorText, vaultReport } from '../src/recovery/report.ts';
 
 const HELP = `concord-recover: rebuild a Concord vault key from backup files, offline.
 
@@ -65,10 +65,8 @@ function out(line = ''): void {
 }
 
 function errorText(e: unknown): string {
-  if (e instanceof BackupError || e instanceof TssError) return e.message;
   if (e instanceof UsageError) return e.message;
-  if (e instanceof Error && 'code' in e && typeof e.code === 'string') return `${e.code}: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
+  return recoveryErrorText(e);
 }
 
 /** Read a line from the terminal with echo off (raw mode), so passphrases never show or enter scrollback. */
@@ -227,8 +225,6 @@ function parseOptions(argv: string[]): Options | 'help' {
   return o;
 }
 
-const short = (hex: string): string => hex.slice(0, 16);
-
 async function openAll(o: Options): Promise<{ inputs: RecoveryInput[]; failures: number }> {
   const fromFiles = passphrasesFromFiles(o.passphraseFiles, o.backups.length);
   const inputs: RecoveryInput[] = [];
@@ -247,7 +243,7 @@ async function openAll(o: Options): Promise<{ inputs: RecoveryInput[]; failures:
       failures++;
       continue;
     }
-    const describe = `vault ${short(header.vaultId)}, epoch ${header.epoch}, party ${short(header.partyId)}, power ${header.power}`;
+    const describe = describeBackup(header);
     const attempts = fromFiles ? 1 : 3;
     let opened: BackupSource | undefined;
     for (let a = 0; a < attempts && !opened; a++) {
@@ -267,7 +263,7 @@ async function openAll(o: Options): Promise<{ inputs: RecoveryInput[]; failures:
       }
     }
     if (!opened) continue;
-    out(`backup ${label}: opened and verified [${describe}; points ${header.points.join(',')}]`);
+    out(`backup ${label}: ${openedText(header)}`);
     inputs.push({ label, source: opened });
   }
   return { inputs, failures };
@@ -336,20 +332,8 @@ async function main(argv: string[]): Promise<number> {
     for (const r of results) {
       out();
       out(`vault ${r.vaultId}`);
-      out(`  group public key ${r.groupPublicKey}`);
-      for (const e of r.epochs) {
-        out(`  epoch ${e.epoch}: power ${e.power} of threshold ${e.threshold} from ${e.labels.join(', ')}`);
-      }
-      for (const w of r.warnings) out(`  warning: ${w}`);
-      for (const ig of r.ignored) out(`  ignored ${ig.label}: ${ig.reason}`);
-      if (!r.ok) {
-        out(`  FAILED: ${r.error.message}`);
-        bad++;
-        continue;
-      }
-      out(`  recovered from epoch ${r.epoch} using ${r.used.join(', ')} (points ${r.usedPoints.join(',')})`);
-      out(`  key matches the group public key`);
-      out(`  Ethereum address (EIP-55): ${r.address}`);
+      for (const line of vaultReport(r)) out(`  ${line.text}`);
+      if (!r.ok) bad++;
     }
     const ok = results.filter((r): r is VaultRecovered => r.ok);
     if (o.outHex || o.outKeystore || o.outWif) {

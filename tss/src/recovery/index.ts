@@ -23,3 +23,10 @@ export {
   type VaultRecovered,
   type VaultRecovery,
 } from './recover.ts';
+export {
+  describeBackup,
+  openedText,
+  type ReportLine,
+  recoveryErrorText,
+  vaultReport,
+} from './report.ts';
