@@ -36,6 +36,8 @@ export type TssErrorCode =
   | 'ECHO_MISMATCH'
   | 'TRANSCRIPT_MISMATCH'
   | 'PUBLIC_KEY_MISMATCH'
+  // a pair's zero-share seeds differ (DKG and reshare confirm round; never attributable)
+  | 'ZERO_SEED_MISMATCH'
   // reshare two-phase finish (THREATS A23, A24)
   | 'CERTIFICATE_INVALID'
   // OT and multiplication checks (ban-worthy: selective abort)

@@ -15,6 +15,7 @@ export const TAGS = {
   dkgPokShare: 'concord/dkg/pok/public-share/v1',
   dkgTranscript: 'concord/dkg/transcript/v1',
   dkgShareMask: 'concord/dkg/share-mask/v1',
+  dkgZeroSeedConfirm: 'concord/dkg/zero-seed-confirm/v1',
   // Schnorr proof of knowledge (the challenge tag; the statement kind is a field)
   schnorrChallenge: 'concord/schnorr/challenge/v1',
   // pairwise setup
@@ -61,6 +62,7 @@ export const TAGS = {
   resharePokCoefficient: 'concord/reshare/pok/coefficient/v1',
   resharePokShare: 'concord/reshare/pok/public-share/v1',
   reshareZeroSeed: 'concord/reshare/zero-seed/v1',
+  reshareZeroSeedConfirm: 'concord/reshare/zero-seed-confirm/v1',
   reshareTranscript: 'concord/reshare/transcript/v1',
   reshareDescriptor: 'concord/reshare/descriptor/v1',
   reshareCertificate: 'concord/reshare/certificate/v1',

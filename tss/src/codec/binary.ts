@@ -115,18 +115,27 @@ export class Reader {
   }
 }
 
-/** Version byte that starts every protocol message. */
+/**
+ * Version byte that starts every protocol message. It is the layout version of the message's type:
+ * a type whose layout changes passes its own, higher version (e.g. the confirm messages,
+ * dkg/messages.ts CONFIRM_VERSION), so the other types and their golden bytes stay as they were.
+ */
 export const WIRE_VERSION = 1;
 
-/** A writer with the message header [WIRE_VERSION][type] already written. */
-export function messageWriter(type: number): Writer {
-  return new Writer().u8(WIRE_VERSION).u8(type);
+/** A writer with the message header [version][type] already written. */
+export function messageWriter(type: number, version: number = WIRE_VERSION): Writer {
+  return new Writer().u8(version).u8(type);
 }
 
 /** A reader positioned after a checked message header; a wrong type is a wrong-round message. */
-export function messageReader(bytes: Uint8Array, type: number, what: string): Reader {
+export function messageReader(
+  bytes: Uint8Array,
+  type: number,
+  what: string,
+  version: number = WIRE_VERSION,
+): Reader {
   const r = new Reader(bytes, what);
-  r.expectU8(WIRE_VERSION, 'wire version');
+  r.expectU8(version, 'wire version');
   const t = r.u8();
   if (t !== type) throw new TssError('WRONG_ROUND', `${what}: message type 0x${t.toString(16)}`);
   return r;

@@ -6,8 +6,16 @@
 import { exactCount, messageReader, messageWriter, WIRE_VERSION } from '../codec/binary.ts';
 import type { Point } from '../math/scalar.ts';
 import { decodeSchnorr, encodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
+import { ZERO_SEED_CONFIRMATION_BYTES } from '../zero-seed.ts';
 
 export { WIRE_VERSION };
+
+/**
+ * Layout version of the confirm messages (dkg.r4, reshare.r4). 2 adds the zero-share seed
+ * confirmations (zero-seed.ts); a version-1 confirm message is refused with UNSUPPORTED_VERSION,
+ * so a party on the old layout can never finish a ceremony whose pairs were not confirmed.
+ */
+export const CONFIRM_VERSION = 2;
 export const MSG_TYPE = {
   dkgR1: 0x11,
   dkgR2: 0x12,
@@ -42,15 +50,20 @@ export interface DkgR3ToPeer {
   readonly ot: Uint8Array;
 }
 
-/** Round 4, broadcast: the transcript hash and a proof of each of the sender's public shares. */
+/**
+ * Round 4, broadcast: the transcript hash, a proof of each of the sender's public shares and, for
+ * each other party holding pairwise state with the sender (in id order), the confirmation of their
+ * combined zero-share seed (zero-seed.ts).
+ */
 export interface DkgR4Broadcast {
   readonly transcript: Uint8Array;
   readonly proofs: readonly SchnorrProof[];
+  readonly zeroSeedConfirmations: readonly Uint8Array[];
 }
 
 /*
  * Round 1 (commit), round 2 (open) and round 4 (confirm) have one layout shared by the DKG and the
- * reshare; only the type byte differs, so these take it as a parameter.
+ * reshare; only the type byte (and the expected counts) differ, so these take them as parameters.
  */
 export function encodeCommitMessage(type: number, m: DkgR1Broadcast): Uint8Array {
   return messageWriter(type).raw(m.contribution).raw(m.commitment).finish();
@@ -74,10 +87,31 @@ export function encodeOpeningMessage(type: number, m: DkgR2ToPeer): Uint8Array {
 }
 
 export function encodeConfirmMessage(type: number, m: DkgR4Broadcast): Uint8Array {
-  return messageWriter(type)
+  return messageWriter(type, CONFIRM_VERSION)
     .raw(m.transcript)
     .list(m.proofs, (w, p) => w.raw(encodeSchnorr(p)))
+    .list(m.zeroSeedConfirmations, (w, c) => w.raw(c))
     .finish();
+}
+
+/** Decode a confirm message: exactly `senderPower` proofs and `confirmations` seed confirmations. */
+export function decodeConfirmMessage(
+  b: Uint8Array,
+  type: number,
+  what: string,
+  senderPower: number,
+  confirmations: number,
+): DkgR4Broadcast {
+  const r = messageReader(b, type, what, CONFIRM_VERSION);
+  const transcript = r.raw(32);
+  const proofs = r.list(0, MAX_LIST, (rr, i) =>
+    decodeSchnorr(rr.raw(SCHNORR_PROOF_BYTES), `${what}.proof[${i}]`),
+  );
+  exactCount(proofs.length, senderPower, `${what} proofs`);
+  const zeroSeedConfirmations = r.list(0, MAX_LIST, (rr) => rr.raw(ZERO_SEED_CONFIRMATION_BYTES));
+  exactCount(zeroSeedConfirmations.length, confirmations, `${what} zero-seed confirmations`);
+  r.end();
+  return { transcript, proofs, zeroSeedConfirmations };
 }
 
 export function encodeDkgR1(m: DkgR1Broadcast): Uint8Array {
@@ -133,13 +167,7 @@ export function encodeDkgR4(m: DkgR4Broadcast): Uint8Array {
   return encodeConfirmMessage(MSG_TYPE.dkgR4, m);
 }
 
-export function decodeDkgR4(b: Uint8Array, senderPower: number): DkgR4Broadcast {
-  const r = messageReader(b, MSG_TYPE.dkgR4, 'dkg.r4');
-  const transcript = r.raw(32);
-  const proofs = r.list(0, MAX_LIST, (rr, i) =>
-    decodeSchnorr(rr.raw(SCHNORR_PROOF_BYTES), `dkg.r4.proof[${i}]`),
-  );
-  exactCount(proofs.length, senderPower, 'dkg.r4 proofs');
-  r.end();
-  return { transcript, proofs };
+/** `parties` is the DKG's party count: every other party is a zero-seed partner of the sender. */
+export function decodeDkgR4(b: Uint8Array, senderPower: number, parties: number): DkgR4Broadcast {
+  return decodeConfirmMessage(b, MSG_TYPE.dkgR4, 'dkg.r4', senderPower, parties - 1);
 }

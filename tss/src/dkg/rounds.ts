@@ -7,8 +7,10 @@
  *               base-OT receiver message
  *  3. share     to each peer: echo of round 2's openings, f_i(x) for each of the peer's points,
  *               zero-share seed contribution, base-OT sender reply + all-but-one conversion
- *  4. confirm   broadcast the transcript hash and a proof of each own public share
- *  finalize     every transcript hash equal, every proof valid → KeyShare + VaultDescriptor
+ *  4. confirm   broadcast the transcript hash, a proof of each own public share and, per peer, a
+ *               confirmation of the pair's combined zero-share seed (zero-seed.ts)
+ *  finalize     every transcript hash equal, every proof valid, both ends of every pair confirmed
+ *               the same zero-share seed → KeyShare + VaultDescriptor
  *
  * Echo checks come first in rounds 3 and 4 so that a party who equivocated on a broadcast causes a
  * blameless `retry` everywhere, never honest parties blaming each other (TOB-SILA-8).
@@ -36,6 +38,7 @@ import { commit, SALT_BYTES, verifyCommitment } from '../proofs/commitment.ts';
 import { schnorrProve, schnorrVerify } from '../proofs/schnorr.ts';
 import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
+import { checkZeroSeedConfirmations, zeroSeedConfirmation } from '../zero-seed.ts';
 import type { DkgR1Broadcast, DkgR2ToPeer, DkgR3ToPeer, DkgR4Broadcast } from './messages.ts';
 import { type DkgContext, dkgSessionId, hexId, pairSessionId } from './params.ts';
 
@@ -93,6 +96,8 @@ export interface KeepR4 {
   /** s(x) for each own point. */
   readonly shares: bigint[];
   readonly peers: Map<string, PeerSetup>;
+  /** This party's published zero-seed confirmations, one per peer in id order (public). */
+  readonly zeroSeedConfirmations: readonly Uint8Array[];
 }
 
 export function destroyKeep(k: { coeffs?: bigint[]; shares?: bigint[]; selfShares?: bigint[] }): void {
@@ -348,6 +353,16 @@ export function dkgRound4(
     );
     setup.zeroSeed = zeroSeed(keep.sessionId, ctx.self, setup.zeroOut, peer, m.zeroSeed);
   }
+  // Confirm the seed this party keeps (not the half it sent): that is what signing will use.
+  const zeroSeedConfirmations = ctx.peers.map((peer) =>
+    zeroSeedConfirmation(
+      TAGS.dkgZeroSeedConfirm,
+      keep.sessionId,
+      ctx.self.id,
+      peer.id,
+      peers.get(hexId(peer))!.zeroSeed!,
+    ),
+  );
   let aggregate = keep.feldmans[0]!;
   for (let i = 1; i < keep.feldmans.length; i++) aggregate = addCommitments(aggregate, keep.feldmans[i]!);
   const groupKey = aggregate[0]!;
@@ -377,12 +392,25 @@ export function dkgRound4(
   keep.otReceivers.clear();
   destroyKeep(keep);
   return {
-    keep: { sessionId: keep.sessionId, transcript, groupKey, publicShares, shares, peers },
-    broadcast: { transcript, proofs },
+    keep: {
+      sessionId: keep.sessionId,
+      transcript,
+      groupKey,
+      publicShares,
+      shares,
+      peers,
+      zeroSeedConfirmations,
+    },
+    broadcast: { transcript, proofs, zeroSeedConfirmations },
   };
 }
 
-/** Finalize: everyone must report the same transcript and prove every public share. */
+/**
+ * Finalize: everyone must report the same transcript and prove every public share, and both ends
+ * of every pair must have confirmed the same zero-share seed. Every party checks every pair from
+ * the broadcasts, so a mismatch stops all honest parties, not only the two concerned; it comes
+ * after the proofs so that a provable culprit is still named when there is one.
+ */
 export function dkgFinalize(ctx: DkgContext, keep: KeepR4, r4: Inbox<DkgR4Broadcast>): KeepR4 {
   for (const peer of ctx.peers) {
     if (!equalBytes(r4.get(hexId(peer))!.transcript, keep.transcript)) {
@@ -403,5 +431,12 @@ export function dkgFinalize(ctx: DkgContext, keep: KeepR4, r4: Inbox<DkgR4Broadc
         throw banError('BAD_PROOF', hexId(peer), `public share proof for point ${x} is invalid`, 'dkg.final');
     });
   }
+  const lists = new Map<string, readonly Uint8Array[]>([[hexId(ctx.self), keep.zeroSeedConfirmations]]);
+  for (const [hex, m] of r4) lists.set(hex, m.zeroSeedConfirmations);
+  checkZeroSeedConfirmations(
+    ctx.params.parties.map((p) => p.id),
+    lists,
+    'dkg.final',
+  );
   return keep;
 }

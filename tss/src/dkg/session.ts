@@ -95,7 +95,7 @@ export class DkgSession extends RoundEngine<DkgResult> {
         return [this.message(4, null, encodeDkgR4(broadcast))];
       }
       case 4: {
-        const r4 = decodeInbox(inbox, (b, hex) => decodeDkgR4(b, peerPower(hex)));
+        const r4 = decodeInbox(inbox, (b, hex) => decodeDkgR4(b, peerPower(hex), ctx.params.parties.length));
         const keep = dkgFinalize(ctx, this.keep as KeepR4, r4);
         return { result: this.build(keep) };
       }

@@ -6,7 +6,8 @@
  * must be exactly the expected size:
  *  - Feldman vector and coefficient proofs: t_new entries from a dealer, none otherwise;
  *  - point shares: one per recipient's new point from a dealer to a new party, none otherwise;
- *  - zero-seed contribution and OT setup messages: only between two new parties.
+ *  - zero-seed contribution and OT setup messages: only between two new parties;
+ *  - zero-seed confirmations (round 4, a broadcast): one per other new party from a new party.
  */
 import { exactCount, messageReader, messageWriter, type Reader } from '../codec/binary.ts';
 import {
@@ -15,6 +16,7 @@ import {
   type DkgR3ToPeer,
   type DkgR4Broadcast,
   decodeCommitMessage,
+  decodeConfirmMessage,
   encodeCommitMessage,
   encodeConfirmMessage,
   encodeOpeningMessage,
@@ -53,6 +55,11 @@ export interface Expect {
   readonly pair: boolean;
   /** Sender's new power (public-share proofs in round 4), 0 for a leaving dealer. */
   readonly senderPower: number;
+  /**
+   * Zero-seed confirmations in the sender's round 4: one per other new party when the sender is a
+   * new party, else 0. A broadcast, so it depends on the sender alone.
+   */
+  readonly zeroSeedConfirmations: number;
 }
 
 function proofs(r: Reader, what: string): SchnorrProof[] {
@@ -117,10 +124,5 @@ export function encodeReshareR4(m: ReshareR4Broadcast): Uint8Array {
 }
 
 export function decodeReshareR4(b: Uint8Array, e: Expect): ReshareR4Broadcast {
-  const r = messageReader(b, RESHARE_MSG_TYPE.r4, 'reshare.r4');
-  const transcript = r.raw(32);
-  const ps = proofs(r, 'reshare.r4.proof');
-  exactCount(ps.length, e.senderPower, 'reshare.r4 proofs');
-  r.end();
-  return { transcript, proofs: ps };
+  return decodeConfirmMessage(b, RESHARE_MSG_TYPE.r4, 'reshare.r4', e.senderPower, e.zeroSeedConfirmations);
 }

@@ -20,10 +20,13 @@
  *              to everyone echo(all G_i).
  *  4. confirm  after echo and a Feldman check of every share (else FELDMAN_CHECK_FAILED naming the
  *              dealer): s'(y) = Σ_i g_i(y), P'(y) = Σ_i G_i(y), transcript hash over (sid, echoes,
- *              new epoch, PK, every P'(y)); broadcast it with a proof of each own s'(y).
- *  finalize    equal transcripts and valid proofs → new descriptor (same vault id and DKG sid,
- *              epoch + 1), a *pending* KeyShare and the party's identity signature over the
- *              transcript (certificate.ts: nothing is activated before all new parties signed).
+ *              new epoch, PK, every P'(y)); broadcast it with a proof of each own s'(y) and, from
+ *              a new party, a confirmation of each new pair's zero-share seed (zero-seed.ts).
+ *  finalize    equal transcripts, valid proofs and matching zero-seed confirmations of every new
+ *              pair (else ZERO_SEED_MISMATCH, retry, no culprit) → new descriptor (same vault id
+ *              and DKG sid, epoch + 1), a *pending* KeyShare and the party's identity signature
+ *              over the transcript (certificate.ts: nothing is activated before all new parties
+ *              signed, and nobody signs before every pair confirmed its seed).
  *
  * Security argument (sketch).
  *  - Key preserved: s'(0) = Σ_i g_i(0) = Σ_i a_i = Σ_{x∈T_old} λ_x·s(x) = s. Every participant checks
@@ -70,6 +73,7 @@ import { commit, SALT_BYTES, verifyCommitment } from '../proofs/commitment.ts';
 import { schnorrProve, schnorrVerify } from '../proofs/schnorr.ts';
 import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
+import { checkZeroSeedConfirmations, zeroSeedConfirmation } from '../zero-seed.ts';
 import { certificateMessage, type IdentitySigner } from './certificate.ts';
 import type { ReshareR1Broadcast, ReshareR2ToPeer, ReshareR3ToPeer, ReshareR4Broadcast } from './messages.ts';
 import { type Member, type ReshareContext, reshareSessionId } from './params.ts';
@@ -152,6 +156,8 @@ export interface KeepR4 extends Destroyable {
   /** s'(y) for each own new point (empty for a leaving dealer). */
   readonly shares: bigint[];
   readonly pairs: Map<string, PairSetup>;
+  /** This party's published zero-seed confirmations, one per other new party in id order (public). */
+  readonly zeroSeedConfirmations: readonly Uint8Array[];
 }
 
 function destroyPairs(pairs: Map<string, PairSetup>): void {
@@ -494,6 +500,18 @@ export function reshareRound4(
     );
     setup.zeroSeed = pairZeroSeed(keep.sessionId, self, setup.zeroOut, peer, m.zeroSeed);
   }
+  // Confirm the seed this party keeps (not the half it sent): that is what signing will use.
+  const zeroSeedConfirmations = ctx.peers
+    .filter((peer) => isPair(self, peer))
+    .map((peer) =>
+      zeroSeedConfirmation(
+        TAGS.reshareZeroSeedConfirm,
+        keep.sessionId,
+        self.id,
+        peer.id,
+        pairs.get(peer.hex)!.zeroSeed!,
+      ),
+    );
   destroyReceivers(keep.otReceivers);
   let aggregate = keep.feldmans[0]!;
   for (let i = 1; i < keep.feldmans.length; i++) aggregate = addCommitments(aggregate, keep.feldmans[i]!);
@@ -532,17 +550,20 @@ export function reshareRound4(
       publicShares,
       shares,
       pairs,
+      zeroSeedConfirmations,
       destroy: () => {
         shares.fill(0n);
         destroyPairs(pairs);
       },
     },
-    broadcast: { transcript, proofs },
+    broadcast: { transcript, proofs, zeroSeedConfirmations },
   };
 }
 
 /**
- * Finalize: equal transcripts (checked before any blame) and every new public share proven; then
+ * Finalize: equal transcripts (checked before any blame), every new public share proven and every
+ * new pair's zero-seed confirmations equal (checked by every member, leaving dealers included, so
+ * all stop together; after the proofs so a provable culprit is still named); then
  * the new descriptor, the pending KeyShare and this party's identity signature over the transcript.
  * The KeyShare takes copies of the secrets, so the caller may destroy `keep` afterwards.
  *
@@ -581,6 +602,17 @@ export function reshareFinalize(
         );
     });
   }
+  // Before any pending share or signature exists: a certificate must never activate an epoch in
+  // which some pair's zero shares would not cancel (every signing with that pair would fail).
+  const lists = new Map<string, readonly Uint8Array[]>();
+  if (ctx.self.next) lists.set(ctx.self.hex, keep.zeroSeedConfirmations);
+  for (const [hex, m] of r4)
+    if (ctx.peers.find((p) => p.hex === hex)?.next) lists.set(hex, m.zeroSeedConfirmations);
+  checkZeroSeedConfirmations(
+    ctx.members.filter((m) => m.next !== undefined).map((m) => m.id),
+    lists,
+    'reshare.final',
+  );
   const old = ctx.old;
   const descriptor: VaultDescriptor = {
     version: DESCRIPTOR_VERSION,

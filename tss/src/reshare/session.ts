@@ -118,6 +118,7 @@ export class ReshareSession extends RoundEngine<ReshareOutcome> {
       shares: sender.dealer && self.next ? self.next.power : 0,
       pair: sender.next !== undefined && self.next !== undefined,
       senderPower: sender.next?.power ?? 0,
+      zeroSeedConfirmations: sender.next ? this.ctx.next.parties.length - 1 : 0,
     };
   }
 

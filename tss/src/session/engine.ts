@@ -190,7 +190,12 @@ export abstract class RoundEngine<Result> {
   }
 }
 
-/** Decode a peer's payload; a decode failure blames (and bans) the sender. */
+/**
+ * Decode a peer's payload; a decode failure blames (and bans) the sender. A message of another
+ * layout version (UNSUPPORTED_VERSION) names the sender but only asks for a retry: it is refused
+ * before any of its content is used, so it cannot probe OT state, and during a rollout it is what
+ * an honest peer on the previous version sends (docs/PROTOCOL.md, confirm message version 2).
+ */
 export function decodeFrom<T>(senderHex: string, decode: () => T): T {
   try {
     return decode();
@@ -198,7 +203,7 @@ export function decodeFrom<T>(senderHex: string, decode: () => T): T {
     if (e instanceof TssError && e.culprits.length === 0) {
       throw new TssError(e.code, e.message, {
         culprits: [senderHex],
-        abortKind: 'ban',
+        abortKind: e.code === 'UNSUPPORTED_VERSION' ? 'retry' : 'ban',
         round: e.round,
         cause: e,
       });

@@ -4,18 +4,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/bytes.ts';
+import { messageWriter } from '../../src/codec/binary.ts';
 import {
   decodeDkgR1,
   decodeDkgR2,
   decodeDkgR3,
+  decodeDkgR4,
   encodeDkgR1,
   encodeDkgR2,
   encodeDkgR3,
+  encodeDkgR4,
+  MSG_TYPE,
 } from '../../src/dkg/messages.ts';
 import { DkgSession } from '../../src/dkg/session.ts';
 import type { TssError } from '../../src/errors.ts';
 import { mulG, N } from '../../src/math/scalar.ts';
-import type { SchnorrProof } from '../../src/proofs/schnorr.ts';
+import { encodeSchnorr, type SchnorrProof } from '../../src/proofs/schnorr.ts';
 import type { ProtocolMessage } from '../../src/session/engine.ts';
 import { runDkg, testPartyIds } from '../../src/testing/driver.ts';
 import { seededRandom } from '../../src/testing/rng.ts';
@@ -281,6 +285,107 @@ describe('DKG aborts on a bad round-3 share message', () => {
   it('truncated message → DECODE_FAILED, ban sender', () => {
     const run = runDkg({ ...two, seed: 'trunc', intercept: tamper(3, (p) => p.subarray(0, p.length - 1)) });
     expectBan(run, 'DECODE_FAILED');
+  });
+});
+
+describe('DKG zero-share seed confirmation (docs/PROTOCOL.md)', () => {
+  /**
+   * Party 0 sends `victim` a zero-seed half other than the one it keeps (everything else honest):
+   * without the confirmation every party would finish and each signing with that pair would fail.
+   */
+  function keptHalfDiffers(base: typeof two | typeof three, victim: Uint8Array, seed: string) {
+    const sent: { kept?: Uint8Array; forged?: Uint8Array } = {};
+    const run = runDkg({
+      ...base,
+      seed,
+      intercept: tamper(
+        3,
+        (p) => {
+          const m = decodeDkgR3(p, 1);
+          sent.kept = m.zeroSeed;
+          sent.forged = m.zeroSeed.map((b) => b ^ 0x5a);
+          return encodeDkgR3({ ...m, zeroSeed: sent.forged });
+        },
+        victim,
+      ),
+    });
+    return { run, sent };
+  }
+
+  /** Every party stops in finalize with ZERO_SEED_MISMATCH: retry, nobody blamed, no KeyShare. */
+  function expectBlamelessAbort(
+    run: ReturnType<typeof runDkg>,
+    sent: { kept?: Uint8Array; forged?: Uint8Array },
+  ) {
+    expect(sent.forged).toBeDefined();
+    expect(run.outcomes.some((o) => o.ok)).toBe(false);
+    const errs = errorsOf(run);
+    expect(errs).toHaveLength(run.ids.length);
+    for (const e of errs) {
+      expect(e.code).toBe('ZERO_SEED_MISMATCH');
+      expect(e.abortKind).toBe('retry');
+      expect(e.culprits).toEqual([]);
+      expect(e.round).toBe('dkg.final');
+      // Neither half (nor anything seed-derived) is in the error.
+      const text = JSON.stringify(e.toJSON());
+      expect(text).not.toContain(toHex(sent.kept!));
+      expect(text).not.toContain(toHex(sent.forged!));
+    }
+    // Everyone got as far as the confirm round: only the seed check stopped them.
+    expect(run.stats.bytesByRound[4]).toBeGreaterThan(0);
+  }
+
+  it('2-of-2: a half sent but not kept → ZERO_SEED_MISMATCH at both, retry, no culprit, no share', () => {
+    const { run, sent } = keptHalfDiffers(two, ids[1]!, 'zero/2');
+    expectBlamelessAbort(run, sent);
+  });
+
+  it('3 parties: a half forged toward one peer stops every party, the uninvolved one included', () => {
+    const { run, sent } = keptHalfDiffers(three, ids[2]!, 'zero/3');
+    expectBlamelessAbort(run, sent);
+  });
+
+  it('the same ceremony without the forged half finishes with matching seeds (control)', () => {
+    const run = runDkg({ ...three, seed: 'zero/3' });
+    expect(run.outcomes.every((o) => o.ok)).toBe(true);
+  });
+
+  it('a confirmation altered on its way to one party → that party stops (ZERO_SEED_MISMATCH, no culprit)', () => {
+    // Party 1 cannot tell whether party 0 or the way from it is at fault: no culprit either.
+    const run = runDkg({
+      ...two,
+      seed: 'zero/r4',
+      intercept: tamper(4, (p) => {
+        const m = decodeDkgR4(p, 1, 2);
+        return encodeDkgR4({ ...m, zeroSeedConfirmations: [m.zeroSeedConfirmations[0]!.map((b) => b ^ 1)] });
+      }),
+    });
+    const e = errorsOf(run);
+    expect(e).toHaveLength(1);
+    expect(e[0]!.code).toBe('ZERO_SEED_MISMATCH');
+    expect(e[0]!.culprits).toEqual([]);
+    expect(e[0]!.abortKind).toBe('retry');
+    expect(run.outcomes[1]!.ok).toBe(false);
+  });
+
+  it('a confirm message of layout version 1 (no confirmations) → UNSUPPORTED_VERSION naming the sender, retry', () => {
+    const run = runDkg({
+      ...two,
+      seed: 'zero/v1',
+      intercept: tamper(4, (p) => {
+        const m = decodeDkgR4(p, 1, 2);
+        // The pre-confirmation layout: [1][0x14][transcript][proofs].
+        return messageWriter(MSG_TYPE.dkgR4, 1)
+          .raw(m.transcript)
+          .list(m.proofs, (w, pr) => w.raw(encodeSchnorr(pr)))
+          .finish();
+      }),
+    });
+    const e = errorsOf(run).find((x) => x.code === 'UNSUPPORTED_VERSION');
+    expect(e).toBeDefined();
+    expect(e!.culprits).toEqual([P0]);
+    expect(e!.abortKind).toBe('retry');
+    expect(run.outcomes[1]!.ok).toBe(false);
   });
 });
 

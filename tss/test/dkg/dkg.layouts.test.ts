@@ -8,7 +8,9 @@ import { equalBytes, toHex } from '../../src/bytes.ts';
 import { encodeDescriptor } from '../../src/descriptor.ts';
 import { mulG } from '../../src/math/scalar.ts';
 import { ABO_BLOCKS, ABO_LEAVES, leafAt } from '../../src/ot/types.ts';
+import { SCHNORR_PROOF_BYTES } from '../../src/proofs/schnorr.ts';
 import { interpolateSecret } from '../../src/testing/inspect.ts';
+import { ZERO_SEED_CONFIRMATION_BYTES } from '../../src/zero-seed.ts';
 import { loadFixture } from '../fixtures/index.ts';
 import { LAYOUTS } from '../fixtures/layouts.ts';
 
@@ -77,6 +79,16 @@ describe.each(LAYOUTS.map((l) => [l.name, l] as const))('DKG layout %s', (name, 
         expect(equalBytes(a.peer(b.selfId)!.zeroSeed, b.peer(a.selfId)!.zeroSeed)).toBe(true);
       }
     }
+  });
+
+  it('finished its honest run through the zero-seed confirmation: one per pair in every confirm broadcast', () => {
+    // The fixture exists only if every party finished (build.ts expectAllOk), i.e. every pair's
+    // confirmations matched; the byte count shows they were really on the wire, (n − 1) per sender.
+    const n = layout.powers.length;
+    const confirm = (w: number) =>
+      2 + 32 + 4 + w * SCHNORR_PROOF_BYTES + 4 + (n - 1) * ZERO_SEED_CONFIRMATION_BYTES;
+    const expected = layout.powers.reduce((sum, w) => sum + (n - 1) * confirm(w), 0);
+    expect(loadFixture(name).stats.bytesByRound[4] ?? 0).toBe(expected);
   });
 
   it('checks each party share against the public shares and round-trips the KeyShare encoding', () => {

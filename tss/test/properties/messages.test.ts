@@ -117,9 +117,16 @@ const cases = [
   },
   {
     name: 'dkg.r4',
-    arb: withCount((w) => fc.record({ transcript: bytes(32), proofs: proofs(w) })),
+    // param w: the sender's power (w proofs) and, for w + 1 parties, w zero-seed confirmations.
+    arb: withCount((w) =>
+      fc.record({
+        transcript: bytes(32),
+        proofs: proofs(w),
+        zeroSeedConfirmations: fc.array(bytes(32), { minLength: w, maxLength: w }),
+      }),
+    ),
     encode: encodeDkgR4,
-    decode: decodeDkgR4,
+    decode: (b: Uint8Array, w: number) => decodeDkgR4(b, w, w + 1),
     wrongParam: (w: number) => w - 1,
   },
   {

@@ -29,15 +29,25 @@ export function expectFinished(run: ReshareRun): ReshareOutcome[] {
   return outs;
 }
 
-/** Activate every new party's pending share with the run's certificate (ordered as `ids`). */
+/**
+ * Activate every new party's pending share with the run's certificate (ordered as `ids`). Also
+ * checks that every pair among them holds one zero-share seed (what the confirm round confirmed).
+ */
 export function activateAll(run: ReshareRun, ids: readonly Uint8Array[]): KeyShare[] {
   const outs = expectFinished(run);
-  return ids.map((id) => {
+  const active = ids.map((id) => {
     const i = run.ids.findIndex((m) => hex(m) === hex(id));
     const pending = outs[i]!.pending;
     if (!pending) throw new Error(`party ${hex(id).slice(0, 8)} has no pending share`);
     return activate(pending, run.certificate!, run.identityKeys).active;
   });
+  for (const a of active) {
+    for (const b of active) {
+      if (a === b) continue;
+      expect(hex(a.peer(b.selfId)!.zeroSeed)).toBe(hex(b.peer(a.selfId)!.zeroSeed));
+    }
+  }
+  return active;
 }
 
 /** Sign with `shares`; every signer outputs one signature that verifies and recovers to `address`. */

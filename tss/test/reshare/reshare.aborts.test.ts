@@ -2,7 +2,8 @@
  * One reshare test per abort reason (THREATS A4-A7, A17, A20, A23): a bad share (Feldman blame of
  * the dealer), a dealer that shifts its constant term (PUBLIC_KEY_MISMATCH naming it), a bad
  * coefficient proof, a wrong opening, an equivocated round-1 broadcast (blameless retry), a party
- * that stops at each round, and refused parameters. In every case no member outputs anything it
+ * that stops at each round, a zero-share seed half sent but not kept (blameless retry before any
+ * pending share or signature), and refused parameters. In every case no member outputs anything it
  * could activate, the old shares are byte-for-byte unchanged, and the old epoch still signs.
  *
  * Setting: fixture [1,1,1] t=2 (p0, p1, p2); p0 and p1 deal; the new committee is {p1, D} t=2, so
@@ -77,11 +78,29 @@ async function expectOldEpochIntact(run: ReshareRun | undefined, before: readonl
 
 const snapshot = () => fx().shares.map((s) => toHex(s.encode()));
 
+/**
+ * Every member stopped in finalize with ZERO_SEED_MISMATCH (retry, nobody blamed): no pending
+ * share, no signature, so no certificate can ever complete; the error holds no seed bytes.
+ */
+function expectZeroSeedAbort(run: ReshareRun, keptHalf: Uint8Array): void {
+  expect(run.certificate).toBeUndefined();
+  expect(run.stats.bytesByRound[4]).toBeGreaterThan(0); // everyone reached the confirm round
+  for (const o of run.outcomes) {
+    expect(o.ok).toBe(false);
+    const e = (o as { error: TssError }).error;
+    expect(e.code).toBe('ZERO_SEED_MISMATCH');
+    expect(e.abortKind).toBe('retry');
+    expect(e.culprits).toEqual([]);
+    expect(e.round).toBe('reshare.final');
+    expect(JSON.stringify(e.toJSON())).not.toContain(toHex(keptHalf));
+  }
+}
+
 describe('reshare aborts leave the old epoch in force', () => {
   it('a bad point share → FELDMAN_CHECK_FAILED naming the dealer (ban), at the recipient', async () => {
     const before = snapshot();
     const [p0] = fx().shares as [KeyShare];
-    const expect3 = { feldman: 2, shares: 1, pair: false, senderPower: 0 };
+    const expect3 = { feldman: 2, shares: 1, pair: false, senderPower: 0, zeroSeedConfirmations: 0 };
     const run = reshare(
       tamper(
         p0.selfId,
@@ -122,7 +141,7 @@ describe('reshare aborts leave the old epoch in force', () => {
   it('a bad coefficient proof → BAD_PROOF naming the prover', async () => {
     const before = snapshot();
     const [, p1] = fx().shares as [KeyShare, KeyShare];
-    const expect2 = { feldman: 2, shares: 0, pair: true, senderPower: 1 };
+    const expect2 = { feldman: 2, shares: 0, pair: true, senderPower: 1, zeroSeedConfirmations: 1 };
     const run = reshare(
       tamper(
         p1.selfId,
@@ -144,7 +163,7 @@ describe('reshare aborts leave the old epoch in force', () => {
   it('an opening that does not match the round-1 commitment → DECOMMIT_MISMATCH (ban)', async () => {
     const before = snapshot();
     const [p0, p1] = fx().shares as [KeyShare, KeyShare];
-    const expect2 = { feldman: 2, shares: 0, pair: false, senderPower: 0 };
+    const expect2 = { feldman: 2, shares: 0, pair: false, senderPower: 0, zeroSeedConfirmations: 0 };
     const run = reshare(
       tamper(
         p0.selfId,
@@ -185,6 +204,64 @@ describe('reshare aborts leave the old epoch in force', () => {
       expect(e.abortKind).toBe('retry');
     }
     await expectOldEpochIntact(run, before, 'echo');
+  });
+
+  it('a zero-seed half sent but not kept → ZERO_SEED_MISMATCH at every member, no culprit, no pending share', async () => {
+    const before = snapshot();
+    const [, p1] = fx().shares as [KeyShare, KeyShare];
+    // p1 (dealer, stays) sends the joining D a half other than the one it keeps; all else honest.
+    // Without the confirmation D and p1 would sign the certificate, activate epoch 1, and then
+    // every signing of the new 2-of-2 committee would fail with PUBLIC_KEY_MISMATCH.
+    const toD = { feldman: 2, shares: 1, pair: true, senderPower: 1, zeroSeedConfirmations: 1 };
+    let kept: Uint8Array | undefined;
+    const run = reshare(
+      tamper(
+        p1.selfId,
+        3,
+        (b) => {
+          const m = decodeReshareR3(b, toD);
+          kept = m.zeroSeed;
+          return encodeReshareR3({ ...m, zeroSeed: m.zeroSeed.map((x) => x ^ 0x5a) });
+        },
+        D,
+      ),
+    );
+    expect(kept).toBeDefined();
+    expectZeroSeedAbort(run, kept!);
+    await expectOldEpochIntact(run, before, 'zero-seed');
+  });
+
+  it('refresh [1,1,1]: a half forged toward one peer stops all three members, the uninvolved one included', async () => {
+    const before = snapshot();
+    const [p0, p1, p2] = fx().shares as [KeyShare, KeyShare, KeyShare];
+    let kept: Uint8Array | undefined;
+    const run = runReshare({
+      oldShares: [p0, p1, p2],
+      newParties: [p0, p1, p2].map((k) => ({ id: k.selfId, power: 1 })),
+      newThreshold: 2,
+      seed: 'aborts/refresh',
+      intercept: tamper(
+        p0.selfId,
+        3,
+        (b) => {
+          // Whether p0 deals depends on the point order, so edit the half in place: it follows
+          // version, type, echo (32), the share count and the shares, and its own u32 length.
+          const at = 2 + 32 + 4 + 32 * new DataView(b.buffer, b.byteOffset).getUint32(34) + 4;
+          const out = b.slice();
+          kept = b.slice(at, at + 32);
+          out.set(
+            kept.map((x) => x ^ 0x01),
+            at,
+          );
+          return out;
+        },
+        p2.selfId,
+      ),
+    });
+    expect(kept).toBeDefined();
+    expect(run.ids.length).toBe(3);
+    expectZeroSeedAbort(run, kept!);
+    await expectOldEpochIntact(run, before, 'zero-seed/refresh');
   });
 
   it('a party that stops at any round: nobody completes a certificate, the old epoch signs', async () => {
