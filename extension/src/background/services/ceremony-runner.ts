@@ -144,6 +144,11 @@ export class SessionChannel {
     });
   }
 
+  /** Whether `peer`'s announcement of its key for run `label` has arrived. */
+  hasAnnouncement(peer: Uint8Array, label: string): boolean {
+    return this.envelopes.hasPeerEphemeral(peer, label);
+  }
+
   /** Device ids of the other members. */
   get peerIds(): Uint8Array[] {
     return this.peers.map((p) => p.deviceId);
@@ -203,22 +208,37 @@ export class SessionChannel {
     }
   }
 
-  /** Seals `plaintext` for `to` and queues it; resolves once the relay has persisted it. */
-  send(to: Uint8Array, tag: string, msgId: string, plaintext: Uint8Array): Promise<unknown> {
+  /**
+   * Seals `plaintext` for `to` and queues it; resolves once the relay has persisted it. `ephemeral`
+   * mode needs both announcements of the tag's run (runs use it through `run`/`runAsync`).
+   */
+  send(
+    to: Uint8Array,
+    tag: string,
+    msgId: string,
+    plaintext: Uint8Array,
+    mode: 'static' | 'ephemeral' = 'static',
+  ): Promise<unknown> {
     return this.o.client.send({
       sid: this.sid,
       to: toBase64url(to),
       tag,
       msgId,
-      envelope: this.seal(to, tag, msgId, plaintext),
+      envelope: this.seal(to, tag, msgId, plaintext, mode),
       ...(this.o.ttlMs === undefined ? {} : { ttlMs: this.o.ttlMs }),
     });
   }
 
   /** The sealed envelope alone (the proposal wraps it with the sender's public identity). */
-  seal(to: Uint8Array, tag: string, msgId: string, plaintext: Uint8Array): Uint8Array {
+  seal(
+    to: Uint8Array,
+    tag: string,
+    msgId: string,
+    plaintext: Uint8Array,
+    mode: 'static' | 'ephemeral' = 'static',
+  ): Uint8Array {
     return this.envelopes.seal(
-      { to, tag, msgId, ...(this.o.ttlMs === undefined ? {} : { ttl: this.o.ttlMs }) },
+      { to, tag, msgId, mode, ...(this.o.ttlMs === undefined ? {} : { ttl: this.o.ttlMs }) },
       plaintext,
     );
   }
@@ -227,7 +247,7 @@ export class SessionChannel {
    * Announces this device's ephemeral key for run `label` to every peer (before any of its
    * protocol messages). Deterministic msgIds: a resend is the same message for the relay.
    */
-  private announce(label: string, onError: (e: unknown) => void): void {
+  announce(label: string, onError: (e: unknown) => void): void {
     for (const p of this.peers) {
       const msgId = `${label}:hs:${toBase64url(p.deviceId).slice(0, 16)}`;
       let envelope: Uint8Array;
@@ -266,32 +286,13 @@ export class SessionChannel {
     onError: (e: unknown) => void,
   ): void {
     const send = (): void => {
-      let envelope: Uint8Array;
       try {
-        envelope = this.envelopes.seal(
-          {
-            to,
-            tag: `${label}/r${m.round}`,
-            msgId: protocolMsgId(label, m.round, to),
-            mode: 'ephemeral',
-            ...(this.o.ttlMs === undefined ? {} : { ttl: this.o.ttlMs }),
-          },
-          frame(m),
+        this.send(to, `${label}/r${m.round}`, protocolMsgId(label, m.round, to), frame(m), 'ephemeral').catch(
+          onError,
         );
       } catch (e) {
         onError(e);
-        return;
       }
-      this.o.client
-        .send({
-          sid: this.sid,
-          to: toBase64url(to),
-          tag: `${label}/r${m.round}`,
-          msgId: protocolMsgId(label, m.round, to),
-          envelope,
-          ...(this.o.ttlMs === undefined ? {} : { ttlMs: this.o.ttlMs }),
-        })
-        .catch(onError);
     };
     if (this.envelopes.hasPeerEphemeral(to, label)) {
       send();
