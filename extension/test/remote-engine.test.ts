@@ -219,13 +219,17 @@ describe('RemoteDkgEngine over a JSON transport to a CeremonyHost', () => {
     const errors: unknown[] = [];
     chA.runAsync(a, 'dkg', { onError: (e) => errors.push(e) });
     // B sends garbage for round 1, then a round-2 message: the second must not reach the engine.
+    // (Protocol messages travel in ephemeral mode, so B first announces its key for the run.)
     const to = ids[0]!.deviceId;
+    chB.announce('dkg', (e) => errors.push(e));
+    await until(() => chB.hasAnnouncement(ids[0]!.deviceId, 'dkg'), 10_000, "A's announcement");
     const send = (round: number, payload: Uint8Array) =>
       chB.send(
         to,
         `dkg/r${round}`,
         `dkg:r${round}:x`,
         frame({ from: ids[1]!.deviceId, to: null, round, payload }),
+        'ephemeral',
       );
     await send(1, new Uint8Array([9]));
     await until(() => a.abortError !== undefined, 30_000, 'the abort');

@@ -55,7 +55,10 @@ export type TssErrorCode =
   | 'UNSUPPORTED_VERSION'
   // transport envelopes (THREATS B33-B36)
   | 'DECRYPT_FAILED'
-  | 'REPLAYED_MESSAGE';
+  | 'REPLAYED_MESSAGE'
+  // per-ceremony ephemeral keys (envelope v2)
+  | 'HANDSHAKE_REQUIRED'
+  | 'EPHEMERAL_CONFLICT';
 
 export type AbortKind = 'retry' | 'ban';
 

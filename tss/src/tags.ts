@@ -46,7 +46,7 @@ export const TAGS = {
   deviceBinding: 'concord/transport/device-binding/v1',
   deviceFingerprint: 'concord/transport/device-fingerprint/v1',
   envelopeSalt: 'concord/transport/envelope/salt/v1',
-  envelopeKey: 'concord/transport/envelope/key/v1',
+  envelopeKey: 'concord/transport/envelope/key/v2',
   envelopeSig: 'concord/transport/envelope/sig/v1',
   safetyCode: 'concord/transport/safety-code/v1',
   // backups: header digest, AEAD associated data, key and key-check from the scrypt output (backup/format.ts)

@@ -3,6 +3,9 @@
  * through a `BridgeClient`, and on receipt opens the envelope and checks that the relay's routing
  * fields (sid, from, to, tag, msgId) equal the signed inner header (THREATS B33, B36). Messages
  * that fail are dropped and reported through `onReject` with a stable code and no payload.
+ * It seals in the envelope's `static` mode only: secret-carrying ceremony messages go through the
+ * extension's `SessionChannel`, which adds the per-run ephemeral keys (envelope v2 `announce` /
+ * `ephemeral` modes) that a stolen static key cannot open.
  */
 import { toHex } from '../../../tss/src/bytes.ts';
 import { TssError } from '../../../tss/src/errors.ts';

@@ -3,13 +3,16 @@
  * Curated named exports (no `export *`).
  */
 export { fromBase64url, toBase64url } from './base64url.ts';
+export { ANNOUNCE_ROUND, contextOf } from './ceremony-keys.ts';
 export {
+  type AnnounceParams,
   aeadSeal,
   type DecodedEnvelope,
   decodeEnvelope,
   deriveEnvelopeKey,
   ENVELOPE_VERSION,
   type EnvelopeHeader,
+  type EnvelopeMode,
   EnvelopeSession,
   type EnvelopeSessionOptions,
   encodeHeader,

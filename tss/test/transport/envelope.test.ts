@@ -58,8 +58,8 @@ describe('envelope seal/open', () => {
     });
     const env = m.seal({ to: bob.deviceId, tag: 'dkg/r1', msgId: 'm1' }, pt);
     const spoofed = new Uint8Array(env);
-    // header = 'E' ‖ v ‖ u8 |sid| ‖ sid ‖ from ‖ …: overwrite `from` with Alice's id
-    const fromOff = 3 + 'sid-1'.length;
+    // header = 'E' ‖ v ‖ mode ‖ u8 |sid| ‖ sid ‖ from ‖ …: overwrite `from` with Alice's id
+    const fromOff = 4 + 'sid-1'.length;
     spoofed.set(alice.deviceId, fromOff);
     expect(errCode(() => session(bob).open(spoofed))).toBe('SIGNATURE_INVALID');
     // and from a sender the receiver does not know at all
@@ -155,30 +155,33 @@ describe('envelope seal/open', () => {
     const eA = seededRandom('eA')(32);
     const eB = seededRandom('eB')(32);
     const ab = deriveEnvelopeKey({
+      mode: 'static',
       sid: 's',
       from: alice.deviceId,
       to: bob.deviceId,
       ephemeral: x25519.getPublicKey(eA),
-      staticShared: alice.agree(bob.agreementKey),
-      ephemeralShared: x25519.getSharedSecret(eA, bob.agreementKey),
+      peerEphemeral: null,
+      shared: [alice.agree(bob.agreementKey), x25519.getSharedSecret(eA, bob.agreementKey)],
     });
     const ba = deriveEnvelopeKey({
+      mode: 'static',
       sid: 's',
       from: bob.deviceId,
       to: alice.deviceId,
       ephemeral: x25519.getPublicKey(eB),
-      staticShared: bob.agree(alice.agreementKey),
-      ephemeralShared: x25519.getSharedSecret(eB, alice.agreementKey),
+      peerEphemeral: null,
+      shared: [bob.agree(alice.agreementKey), x25519.getSharedSecret(eB, alice.agreementKey)],
     });
     expect(toHex(ab)).not.toBe(toHex(ba));
     // Even with the same ephemeral, swapping from/to changes the key.
     const ba2 = deriveEnvelopeKey({
+      mode: 'static',
       sid: 's',
       from: bob.deviceId,
       to: alice.deviceId,
       ephemeral: x25519.getPublicKey(eA),
-      staticShared: alice.agree(bob.agreementKey),
-      ephemeralShared: x25519.getSharedSecret(eA, bob.agreementKey),
+      peerEphemeral: null,
+      shared: [alice.agree(bob.agreementKey), x25519.getSharedSecret(eA, bob.agreementKey)],
     });
     expect(toHex(ab)).not.toBe(toHex(ba2));
   });
@@ -186,7 +189,8 @@ describe('envelope seal/open', () => {
   it('THREATS B43: 100,000 seals (both directions) never repeat a (key, nonce) pair', () => {
     // The AEAD step of seal, with the real derived keys of both directions and the production rng.
     const ad = encodeHeader({
-      v: 1,
+      v: 2,
+      mode: 'static',
       sid: 's',
       from: alice.deviceId,
       to: bob.deviceId,
@@ -194,6 +198,7 @@ describe('envelope seal/open', () => {
       msgId: 'm',
       ttl: 1,
       ephemeral: new Uint8Array(32),
+      peerEphemeral: null,
     });
     const keys = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)];
     const seen = new Set<string>();

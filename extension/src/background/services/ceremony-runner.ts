@@ -12,7 +12,15 @@
  *   (msgId, body) idempotence and the client's dedupe both apply;
  * - messages that arrive before a protocol session is bound (catch-up after a reconnect, a fast peer)
  *   are buffered per label, never dropped;
- * - tags without a `/` are application control messages (proposal decisions) and go to `onControl`.
+ * - tags without a `/` are application control messages (proposal decisions) and go to `onControl`;
+ *   they are sealed in the envelope's `static` mode (signed, no secret inside);
+ * - per-ceremony ephemeral keys (envelope v2, tss/src/transport/ceremony-keys.ts): binding a run
+ *   with label L first sends every peer an announcement (tag `L/hs`, msgId `L:hs:<recipient>`) of a
+ *   fresh X25519 key for L; the run's protocol messages are sealed in `ephemeral` mode and wait per
+ *   peer until that peer's announcement has arrived. Inbound protocol messages in any other mode are
+ *   refused (`NOT_EPHEMERAL`: no downgrade to keys a stolen backup could open). When the run has
+ *   finished or aborted and nothing is waiting to be sealed, its ephemeral secret is wiped, so the
+ *   relay's stored ciphertext of the run is unreadable from then on, to any static key.
  *
  * Opening mirrors `SecureBridgeSession` (bridge-server/src/client/secure-session.ts): the relay's
  * routing fields must equal the signed inner header. It is re-implemented here rather than reused
@@ -106,6 +114,10 @@ export interface ChannelOptions {
 interface Run {
   feed: ((m: OpenedMessage) => void) | undefined;
   buffer: OpenedMessage[];
+  /** Protocol messages waiting for the recipient's announcement, by recipient hex id. */
+  waiting: Map<string, { send: () => void }[]>;
+  /** The bound session has finished or aborted: the context ends once `waiting` is empty. */
+  over: boolean;
 }
 
 /** Upper bound of buffered messages per label: a DKG with 16 members needs 4 × 15. */
@@ -132,6 +144,11 @@ export class SessionChannel {
     });
   }
 
+  /** Whether `peer`'s announcement of its key for run `label` has arrived. */
+  hasAnnouncement(peer: Uint8Array, label: string): boolean {
+    return this.envelopes.hasPeerEphemeral(peer, label);
+  }
+
   /** Device ids of the other members. */
   get peerIds(): Uint8Array[] {
     return this.peers.map((p) => p.deviceId);
@@ -147,7 +164,16 @@ export class SessionChannel {
       this.o.onControl?.(opened);
       return;
     }
-    const run = this.runFor(opened.header.tag.slice(0, slash));
+    const label = opened.header.tag.slice(0, slash);
+    // The sender's key for the run is now known (from its announcement, or from a protocol message
+    // that overtook it): seal what was waiting for it.
+    this.flush(label, opened.header.from);
+    if (opened.header.mode === 'announce') return;
+    if (opened.header.mode !== 'ephemeral') {
+      this.o.onReject?.('NOT_EPHEMERAL', d);
+      return;
+    }
+    const run = this.runFor(label);
     if (run.feed) run.feed(opened);
     else if (run.buffer.length < MAX_BUFFERED) run.buffer.push(opened);
   }
@@ -155,7 +181,7 @@ export class SessionChannel {
   private runFor(label: string): Run {
     let r = this.runs.get(label);
     if (r === undefined) {
-      r = { feed: undefined, buffer: [] };
+      r = { feed: undefined, buffer: [], waiting: new Map(), over: false };
       this.runs.set(label, r);
     }
     return r;
@@ -182,24 +208,125 @@ export class SessionChannel {
     }
   }
 
-  /** Seals `plaintext` for `to` and queues it; resolves once the relay has persisted it. */
-  send(to: Uint8Array, tag: string, msgId: string, plaintext: Uint8Array): Promise<unknown> {
+  /**
+   * Seals `plaintext` for `to` and queues it; resolves once the relay has persisted it. `ephemeral`
+   * mode needs both announcements of the tag's run (runs use it through `run`/`runAsync`).
+   */
+  send(
+    to: Uint8Array,
+    tag: string,
+    msgId: string,
+    plaintext: Uint8Array,
+    mode: 'static' | 'ephemeral' = 'static',
+  ): Promise<unknown> {
     return this.o.client.send({
       sid: this.sid,
       to: toBase64url(to),
       tag,
       msgId,
-      envelope: this.seal(to, tag, msgId, plaintext),
+      envelope: this.seal(to, tag, msgId, plaintext, mode),
       ...(this.o.ttlMs === undefined ? {} : { ttlMs: this.o.ttlMs }),
     });
   }
 
   /** The sealed envelope alone (the proposal wraps it with the sender's public identity). */
-  seal(to: Uint8Array, tag: string, msgId: string, plaintext: Uint8Array): Uint8Array {
+  seal(
+    to: Uint8Array,
+    tag: string,
+    msgId: string,
+    plaintext: Uint8Array,
+    mode: 'static' | 'ephemeral' = 'static',
+  ): Uint8Array {
     return this.envelopes.seal(
-      { to, tag, msgId, ...(this.o.ttlMs === undefined ? {} : { ttl: this.o.ttlMs }) },
+      { to, tag, msgId, mode, ...(this.o.ttlMs === undefined ? {} : { ttl: this.o.ttlMs }) },
       plaintext,
     );
+  }
+
+  /**
+   * Announces this device's ephemeral key for run `label` to every peer (before any of its
+   * protocol messages). Deterministic msgIds: a resend is the same message for the relay.
+   */
+  announce(label: string, onError: (e: unknown) => void): void {
+    for (const p of this.peers) {
+      const msgId = `${label}:hs:${toBase64url(p.deviceId).slice(0, 16)}`;
+      let envelope: Uint8Array;
+      try {
+        envelope = this.envelopes.announce({
+          to: p.deviceId,
+          context: label,
+          msgId,
+          ...(this.o.ttlMs === undefined ? {} : { ttl: this.o.ttlMs }),
+        });
+      } catch (e) {
+        onError(e);
+        continue;
+      }
+      this.o.client
+        .send({
+          sid: this.sid,
+          to: toBase64url(p.deviceId),
+          tag: `${label}/hs`,
+          msgId,
+          envelope,
+          ...(this.o.ttlMs === undefined ? {} : { ttlMs: this.o.ttlMs }),
+        })
+        .catch(onError);
+    }
+  }
+
+  /**
+   * Seals one protocol message of run `label` in `ephemeral` mode and sends it, or queues it until
+   * the recipient's announcement for the run has arrived.
+   */
+  private sendProtocol(
+    label: string,
+    m: ProtocolMessage,
+    to: Uint8Array,
+    onError: (e: unknown) => void,
+  ): void {
+    const send = (): void => {
+      try {
+        this.send(to, `${label}/r${m.round}`, protocolMsgId(label, m.round, to), frame(m), 'ephemeral').catch(
+          onError,
+        );
+      } catch (e) {
+        onError(e);
+      }
+    };
+    if (this.envelopes.hasPeerEphemeral(to, label)) {
+      send();
+      return;
+    }
+    const run = this.runFor(label);
+    const k = toHex(to);
+    const q = run.waiting.get(k) ?? [];
+    q.push({ send });
+    run.waiting.set(k, q);
+  }
+
+  private flush(label: string, from: Uint8Array): void {
+    const run = this.runs.get(label);
+    if (run === undefined || !this.envelopes.hasPeerEphemeral(from, label)) return;
+    const k = toHex(from);
+    const q = run.waiting.get(k);
+    if (q === undefined) return;
+    run.waiting.delete(k);
+    for (const w of q) w.send();
+    this.maybeEnd(label);
+  }
+
+  /** Marks run `label` over; its ephemeral key is wiped once nothing waits to be sealed with it. */
+  private finish(label: string): void {
+    const run = this.runs.get(label);
+    if (run === undefined || run.over) return;
+    run.over = true;
+    this.maybeEnd(label);
+  }
+
+  private maybeEnd(label: string): void {
+    const run = this.runs.get(label);
+    if (run?.over === true && run.waiting.size === 0) this.envelopes.endContext(label);
   }
 
   /** Sends `plaintext` to every other member under one tag; msgIds get the recipient suffix. */
@@ -218,16 +345,18 @@ export class SessionChannel {
   run<R>(session: RoundEngine<R>, label: string, hooks: RunHooks = {}): void {
     const run = this.runFor(label);
     if (run.feed) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
+    const onError = (e: unknown): void => hooks.onError?.(e);
     const send = (out: ProtocolMessage[]): void => {
       for (const m of out) {
         const targets = m.to === null ? this.peerIds : [m.to];
-        for (const to of targets) {
-          this.send(to, `${label}/r${m.round}`, protocolMsgId(label, m.round, to), frame(m)).catch(
-            (e: unknown) => hooks.onError?.(e),
-          );
-        }
+        for (const to of targets) this.sendProtocol(label, m, to, onError);
       }
     };
+    const step = (): void => {
+      if (session.finished || session.abortError !== undefined) this.finish(label);
+      hooks.onStep?.();
+    };
+    this.announce(label, onError);
     run.feed = (opened) => {
       let m: ProtocolMessage;
       try {
@@ -242,14 +371,14 @@ export class SessionChannel {
       } catch (e) {
         hooks.onError?.(e);
       }
-      hooks.onStep?.();
+      step();
     };
     try {
       send(session.start());
     } catch (e) {
       hooks.onError?.(e);
     }
-    hooks.onStep?.();
+    step();
     for (const m of run.buffer.splice(0)) run.feed(m);
   }
 
@@ -270,9 +399,7 @@ export class SessionChannel {
     const send = (out: ProtocolMessage[]): void => {
       for (const m of out) {
         const targets = m.to === null ? this.peerIds : [m.to];
-        for (const to of targets) {
-          this.send(to, `${label}/r${m.round}`, protocolMsgId(label, m.round, to), frame(m)).catch(report);
-        }
+        for (const to of targets) this.sendProtocol(label, m, to, report);
       }
     };
     const step = async (call: () => Promise<ProtocolMessage[]>): Promise<void> => {
@@ -282,8 +409,11 @@ export class SessionChannel {
       } catch (e) {
         report(e);
       }
-      if (!this.closed) hooks.onStep?.();
+      if (this.closed) return;
+      if (engine.finished || engine.abortError !== undefined) this.finish(label);
+      hooks.onStep?.();
     };
+    this.announce(label, report);
     let queue: Promise<void> = Promise.resolve();
     const enqueue = (task: () => Promise<void>): void => {
       // A throwing hook must not stall the queue: every later message would be stuck behind it.

@@ -91,8 +91,11 @@ export const Q = {
   broadcast: 'q.broadcast',
   certificate: 'q.certificate',
 } as const;
-/** Protocol message tags of request runs: `sign<k>/r<n>`, `reshare<k>/r<n>` (ceremony-runner.ts). */
-const RUN_TAG = /^(sign|reshare)\d+\/r\d+$/;
+/**
+ * Tags of request runs (ceremony-runner.ts): protocol messages `sign<k>/r<n>`, `reshare<k>/r<n>`, and
+ * the announcement of the run's ephemeral key `<label>/hs` (held too: without it the run waits).
+ */
+const RUN_TAG = /^(sign|reshare)\d+\/(r\d+|hs)$/;
 const MAX_EARLY = 64;
 const MAX_EARLY_SESSIONS = 32;
 /** A signing attempt with no progress for this long is retried (a signer went away). */
