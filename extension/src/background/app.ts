@@ -95,6 +95,7 @@ export function createBackground(o: BackgroundOptions): Background {
   const backups = new BackupService({
     repos,
     unlocked,
+    confirmPassphrase: (p) => wallet.confirmPassphrase(p),
     rng: o.platform.rng,
     ...(o.backupKdf === undefined ? {} : { kdf: o.backupKdf }),
   });
@@ -205,7 +206,7 @@ export function createBackground(o: BackgroundOptions): Background {
         if (v?.address == null) throw new ExtensionError('NOT_FOUND', 'No such vault on this device.');
         return chain.balance(r.chainId, v.address as `0x${string}`, null);
       },
-      'backup.export': (r) => backups.exportBackup(r.vaultId, r.passphrase),
+      'backup.export': (r) => backups.exportBackup(r.vaultId, r.walletPassphrase, r.passphrase),
       'backup.verify': (r) => backups.verifyBackup(r.vaultId, r.file, r.passphrase),
       'reshare.propose': ({ type: _t, ...input }) => requests.createReshare(input),
     },

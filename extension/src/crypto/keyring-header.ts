@@ -118,6 +118,48 @@ export async function unlockKeyring(
   now: number,
   rng: RandomBytes = cryptoRandomBytes,
 ): Promise<UnlockResult> {
+  const dek = await openKeyring(header, passphrase, policy);
+  const upgraded = isBelowCurrent(header.kdf, policy)
+    ? await wrap(dek, passphrase, policy.current, header.revision + 1, rng, header.createdAt, now)
+    : null;
+  return { dek, upgraded };
+}
+
+/**
+ * Re-verifies the passphrase of an unlocked wallet (before a sensitive action such as exporting a
+ * backup): the same KEK derivation and unwrap as unlocking, and the unwrapped key must be the
+ * session's `dek`. Nothing is stored, nothing is upgraded. Throws like `unlockKeyring`.
+ */
+export async function confirmKeyringPassphrase(
+  header: KeyringHeader,
+  passphrase: string,
+  policy: KdfPolicy,
+  dek: Uint8Array,
+): Promise<void> {
+  const opened = await openKeyring(header, passphrase, policy);
+  try {
+    if (!equalBytes(opened, dek)) {
+      // The header opens with this passphrase but wraps another key than the session holds.
+      throw new ExtensionError('CORRUPT_RECORD', 'The stored keyring does not match this session.');
+    }
+  } finally {
+    zeroize(opened);
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Validates the header, derives the KEK and unwraps the DEK (caller zeroes it). */
+async function openKeyring(
+  header: KeyringHeader,
+  passphrase: string,
+  policy: KdfPolicy,
+): Promise<Uint8Array> {
   if (
     header?.v !== KEYRING_HEADER_VERSION ||
     !(header.salt instanceof Uint8Array) ||
@@ -143,8 +185,5 @@ export async function unlockKeyring(
     zeroize(dek);
     throw new ExtensionError('CORRUPT_RECORD', 'The stored keyring header is inconsistent.');
   }
-  const upgraded = isBelowCurrent(header.kdf, policy)
-    ? await wrap(dek, passphrase, policy.current, header.revision + 1, rng, header.createdAt, now)
-    : null;
-  return { dek, upgraded };
+  return dek;
 }

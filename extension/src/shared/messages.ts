@@ -33,7 +33,8 @@ export type Request =
   | { type: 'request.get'; id: string }
   | { type: 'request.decide'; id: string; approve: boolean }
   | { type: 'vault.balance'; vaultId: string; chainId: number }
-  | { type: 'backup.export'; vaultId: string; passphrase: string }
+  /** `walletPassphrase` unlocks Concord (re-checked before export); `passphrase` seals the file. */
+  | { type: 'backup.export'; vaultId: string; walletPassphrase: string; passphrase: string }
   | { type: 'backup.verify'; vaultId: string; file: string; passphrase: string }
   | ({ type: 'reshare.propose' } & ReshareInput)
   | { type: 'onboarding.restore'; file: string; backupPassphrase: string; passphrase: string }
@@ -387,7 +388,12 @@ export const RequestSchema = v.variant('type', [
   v.strictObject({ type: v.literal('request.get'), id: Id32 }),
   v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),
   v.strictObject({ type: v.literal('vault.balance'), vaultId: Id32, chainId: ChainId }),
-  v.strictObject({ type: v.literal('backup.export'), vaultId: Id32, passphrase: Passphrase }),
+  v.strictObject({
+    type: v.literal('backup.export'),
+    vaultId: Id32,
+    walletPassphrase: Passphrase,
+    passphrase: Passphrase,
+  }),
   v.strictObject({
     type: v.literal('backup.verify'),
     vaultId: Id32,

@@ -7,7 +7,7 @@
 import type { BackupSource } from '../../../../tss/src/backup/source.ts';
 import { KEY_LENGTH } from '../../crypto/aead.ts';
 import type { KdfPolicy } from '../../crypto/kdf.ts';
-import { createKeyring, unlockKeyring } from '../../crypto/keyring-header.ts';
+import { confirmKeyringPassphrase, createKeyring, unlockKeyring } from '../../crypto/keyring-header.ts';
 import { zeroize } from '../../shared/bytes.ts';
 import { ExtensionError, isExtensionError } from '../../shared/errors.ts';
 import type { DeviceInfo, WalletStatus } from '../../shared/messages.ts';
@@ -165,6 +165,36 @@ export class WalletService {
         throw e;
       }
       return this.status();
+    });
+  }
+
+  /**
+   * Re-checks the wallet passphrase while unlocked, before an action that hands secrets out of the
+   * wallet (a backup export carries the share and the device identity): an unlocked session alone,
+   * e.g. a browser left open, must not be enough. The passphrase must unwrap the keyring to the
+   * session's own data key. A wrong one counts against the same persisted throttle as unlocking, so
+   * an open session is no faster oracle for guessing it than the lock screen; nothing else is stored.
+   */
+  confirmPassphrase(passphrase: string): Promise<void> {
+    return this.exclusive(async () => {
+      const s = await this.liveSession();
+      if (s === null) throw new ExtensionError('LOCKED', 'Concord is locked.');
+      const header = await this.d.repos.meta.getKeyringHeader();
+      if (header === undefined)
+        throw new ExtensionError('NOT_ONBOARDED', 'This device has not been set up yet.');
+      await this.d.throttle.check();
+      try {
+        await confirmKeyringPassphrase(header, passphrase, this.d.kdf, s.dek);
+      } catch (e) {
+        if (!isExtensionError(e, 'WRONG_PASSPHRASE')) throw e;
+        const wait = await this.d.throttle.recordFailure();
+        throw new ExtensionError(
+          'WRONG_PASSPHRASE',
+          'That is not the passphrase that unlocks Concord.',
+          wait > 0 ? { retryAfterMs: wait } : {},
+        );
+      }
+      await this.d.throttle.reset();
     });
   }
 
