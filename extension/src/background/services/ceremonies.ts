@@ -29,7 +29,7 @@ import { equalBytes } from '../../../../tss/src/bytes.ts';
 import { DKG_ROUNDS, DkgSession } from '../../../../tss/src/dkg/session.ts';
 import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
 import { toHex, zeroize } from '../../shared/bytes.ts';
-import { ExtensionError } from '../../shared/errors.ts';
+import { ExtensionError, isExtensionError } from '../../shared/errors.ts';
 import type { CeremonyPhase, CeremonyView, ProposeRequest, VaultView } from '../../shared/messages.ts';
 import { layoutProblem, totalPower } from '../../shared/quorum.ts';
 import type { ApprovalRecord, CeremonyRecord, ProposalRecord, VaultRecord } from '../../storage/records.ts';
@@ -217,6 +217,15 @@ export class CeremonyService {
     if (!verifyDecision(sender, hash, 'approve', sig)) throw new Error('proposal signature invalid');
     if (proposal.expiresAt <= this.now()) throw new Error('proposal expired');
     if ((await this.d.repos.proposals.get(proposal.id)) !== undefined) return;
+    // The proposer chooses the id, which becomes the local vault id here: an id already used by a
+    // vault or share of this device (e.g. one joined through a reshare, which has no proposal row)
+    // would make the DKG write into that vault. Refused before anything is stored or shown.
+    if (await this.d.repos.vaults.idTaken(proposal.id)) {
+      throw new ExtensionError(
+        'VAULT_ID_COLLISION',
+        'The proposal names the id of a vault already on this device.',
+      );
+    }
     const now = this.now();
     await this.d.repos.db.transaction(
       'rw',
@@ -536,8 +545,10 @@ export class CeremonyService {
       );
       const db = this.d.repos.db;
       await db.transaction('rw', [db.vaults, db.shares, db.ceremonies, db.proposals], async () => {
-        await db.vaults.put(vault);
-        await db.shares.put(share);
+        // Never over an existing vault: a vault may have arrived under this id since the proposal
+        // was accepted (refused on receipt otherwise). The transaction then writes nothing.
+        await this.d.repos.vaults.create(vault);
+        await this.d.repos.shares.addFirst(share);
         const c = await db.ceremonies.get(id);
         await db.ceremonies.put({
           ...(c ?? ceremonyRecord(id, now)),
@@ -548,6 +559,9 @@ export class CeremonyService {
         const p = await db.proposals.get(id);
         if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
       });
+    } catch (e) {
+      if (!isExtensionError(e, 'VAULT_ID_COLLISION')) throw e;
+      await this.markAborted(id, 'VAULT_ID_COLLISION');
     } finally {
       zeroize(secret);
     }
