@@ -51,6 +51,11 @@ export interface Background {
 export function createBackground(o: BackgroundOptions): Background {
   const repos = repositories(o.db);
   const session = new KeySession(o.platform);
+  // Vault and share rows are checked and authenticated with the data key while unlocked.
+  session.onKey((dek) => o.db.recordAuth.setKey(dek));
+  session.onEnd(() => o.db.recordAuth.setKey(null));
+  // After a worker restart, key the checks before the first read rather than on first use.
+  void session.current().catch(() => undefined);
   const throttle = new UnlockThrottle(repos.meta, () => o.platform.now());
   const device = new DeviceService(repos.identity, o.platform.rng);
   const wallet = new WalletService({

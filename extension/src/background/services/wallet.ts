@@ -7,11 +7,17 @@
 import type { BackupSource } from '../../../../tss/src/backup/source.ts';
 import { KEY_LENGTH } from '../../crypto/aead.ts';
 import type { KdfPolicy } from '../../crypto/kdf.ts';
-import { confirmKeyringPassphrase, createKeyring, unlockKeyring } from '../../crypto/keyring-header.ts';
+import {
+  confirmKeyringPassphrase,
+  createKeyring,
+  type KeyringHeader,
+  unlockKeyring,
+} from '../../crypto/keyring-header.ts';
 import { zeroize } from '../../shared/bytes.ts';
 import { ExtensionError, isExtensionError } from '../../shared/errors.ts';
 import type { DeviceInfo, WalletStatus } from '../../shared/messages.ts';
 import { assessPassphrase } from '../../shared/passphrase.ts';
+import { authenticateLegacyRecords } from '../../storage/record-auth.ts';
 import type { Repositories } from '../../storage/repositories/index.ts';
 import type { Platform } from '../platform.ts';
 import { type DeviceService, deviceInfoOf } from './device.ts';
@@ -155,7 +161,10 @@ export class WalletService {
       const { dek, upgraded } = result;
       if (dek.length !== KEY_LENGTH) throw new ExtensionError('CORRUPT_RECORD', 'The keyring is invalid.');
       // Re-wrap a header that predates the current KDF parameters now, while we hold the passphrase.
-      if (upgraded !== null) await this.d.repos.meta.putKeyringHeader(upgraded);
+      if (upgraded !== null) {
+        if (header.records === 1) await this.d.repos.meta.putKeyringHeader(upgraded);
+        else await this.authenticateRecords(upgraded, dek);
+      }
       await this.d.throttle.reset();
       await this.d.session.start(dek, header.keyId, await this.idleMs());
       try {
@@ -196,6 +205,24 @@ export class WalletService {
       }
       await this.d.throttle.reset();
     });
+  }
+
+  /**
+   * The one-time upgrade of a profile from before record authentication (schema ≤ 2): every vault
+   * and share row is authenticated under the DEK and the header gains its `records` flag, in one
+   * transaction (storage/record-auth.ts). A row that already carries a wrong `auth` aborts it all.
+   */
+  private async authenticateRecords(upgraded: KeyringHeader, dek: Uint8Array): Promise<void> {
+    const { db } = this.d.repos;
+    try {
+      await db.transaction('rw', [db.meta, db.vaults, db.shares], async () => {
+        await authenticateLegacyRecords(db, dek);
+        await this.d.repos.meta.putKeyringHeader(upgraded);
+      });
+    } catch (e) {
+      zeroize(dek);
+      throw e;
+    }
   }
 
   lock(): Promise<WalletStatus> {
