@@ -256,6 +256,10 @@ export interface CeremonyView {
   address: string | null;
   /** Abort code when `failed`. */
   error: string | null;
+  /** DKG attempt (0 = first run); above 0 the DKG restarted after an interruption. */
+  attempt: number;
+  /** This device's run was cut (worker restart, lock) and restarts once it is connected again. */
+  interrupted: boolean;
   createdAt: number;
 }
 

@@ -106,6 +106,10 @@ export interface ChannelOptions {
 interface Run {
   feed: ((m: OpenedMessage) => void) | undefined;
   buffer: OpenedMessage[];
+  /** Set by `stopRun`: the run's session is abandoned; nothing more is fed, sent or reported. */
+  stopped: boolean;
+  /** The engine bound with `runAsync`, released by `stopRun`. */
+  engine?: AsyncRoundEngine<unknown>;
 }
 
 /** Upper bound of buffered messages per label: a DKG with 16 members needs 4 × 15. */
@@ -155,7 +159,7 @@ export class SessionChannel {
   private runFor(label: string): Run {
     let r = this.runs.get(label);
     if (r === undefined) {
-      r = { feed: undefined, buffer: [] };
+      r = { feed: undefined, buffer: [], stopped: false };
       this.runs.set(label, r);
     }
     return r;
@@ -217,7 +221,7 @@ export class SessionChannel {
    */
   run<R>(session: RoundEngine<R>, label: string, hooks: RunHooks = {}): void {
     const run = this.runFor(label);
-    if (run.feed) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
+    if (run.feed || run.stopped) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
     const send = (out: ProtocolMessage[]): void => {
       for (const m of out) {
         const targets = m.to === null ? this.peerIds : [m.to];
@@ -262,10 +266,12 @@ export class SessionChannel {
    */
   runAsync<R>(engine: AsyncRoundEngine<R>, label: string, hooks: RunHooks = {}): void {
     const run = this.runFor(label);
-    if (run.feed) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
+    if (run.feed || run.stopped) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
     this.engines.add(engine);
+    run.engine = engine;
+    const live = (): boolean => !this.closed && !run.stopped;
     const report = (e: unknown): void => {
-      if (!this.closed) hooks.onError?.(e);
+      if (live()) hooks.onError?.(e);
     };
     const send = (out: ProtocolMessage[]): void => {
       for (const m of out) {
@@ -278,17 +284,17 @@ export class SessionChannel {
     const step = async (call: () => Promise<ProtocolMessage[]>): Promise<void> => {
       try {
         const out = await call();
-        if (!this.closed) send(out);
+        if (live()) send(out);
       } catch (e) {
         report(e);
       }
-      if (!this.closed) hooks.onStep?.();
+      if (live()) hooks.onStep?.();
     };
     let queue: Promise<void> = Promise.resolve();
     const enqueue = (task: () => Promise<void>): void => {
       // A throwing hook must not stall the queue: every later message would be stuck behind it.
       queue = queue
-        .then(() => (this.closed ? undefined : task()))
+        .then(() => (live() ? task() : undefined))
         .catch(report)
         .catch(() => undefined);
     };
@@ -307,6 +313,23 @@ export class SessionChannel {
       });
     enqueue(() => step(() => engine.start()));
     for (const m of run.buffer.splice(0)) run.feed(m);
+  }
+
+  /**
+   * Abandons the protocol session bound under `label` (a DKG attempt replaced by a newer one): later
+   * messages of that label are dropped, its engine is released, and the label cannot be bound again.
+   * The channel and other labels keep working.
+   */
+  stopRun(label: string): void {
+    const run = this.runFor(label);
+    run.stopped = true;
+    run.feed = () => {};
+    run.buffer.length = 0;
+    if (run.engine !== undefined) {
+      this.engines.delete(run.engine);
+      run.engine.dispose();
+      run.engine = undefined;
+    }
   }
 
   /** Stops routing, releases engines bound with `runAsync` and forgets the session's envelope keys. */
