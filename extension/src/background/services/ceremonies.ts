@@ -538,6 +538,21 @@ export class CeremonyService {
     live.dkg = undefined;
     live.attempt = attempt;
     if (announce) {
+      // This device's own signed approval again first: the worker may have died before the relay
+      // took the original, and the others start no attempt without it (a duplicate is a no-op there).
+      const self = toHex(identity.deviceId);
+      const mine = (await this.d.repos.approvals.forProposal(live.proposal.id)).find(
+        (a) => a.deviceId === self,
+      );
+      if (mine !== undefined && mine.decision === 'approve') {
+        live.channel
+          .broadcast(
+            DECISION_TAG,
+            `${DECISION_TAG}:${attempt}`,
+            encodeDecision({ decision: 'approve', hash: live.hash, sig: mine.signature }),
+          )
+          .catch((e: unknown) => this.d.log?.('SEND', e));
+      }
       const sig = identity.sign(restartMessage(live.hash, attempt));
       live.channel
         .broadcast(RESTART_TAG, `${RESTART_TAG}:${attempt}`, encodeRestart({ hash: live.hash, attempt, sig }))
