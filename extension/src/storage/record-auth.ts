@@ -47,11 +47,13 @@ const LABELS: Record<AuthenticatedTable, string> = {
 
 /**
  * Deterministic encoding of a row without its `auth`: keys sorted, `undefined` fields dropped (as
- * JSON would), byte arrays as tagged hex so they cannot collide with strings.
+ * JSON would), byte arrays as their tagged SHA-256 so they cannot collide with strings. Hashing the
+ * bytes (a sealed share is tens of kB) rather than spelling them out keeps a check cheap on every
+ * read; SHA-256's collision resistance binds them all the same.
  */
 export function canonicalRecord(row: object): string {
   const enc = (x: unknown): unknown => {
-    if (x instanceof Uint8Array) return { $bytes: toHex(x) };
+    if (x instanceof Uint8Array) return { $sha256: toHex(sha256(x)) };
     if (Array.isArray(x)) return x.map(enc);
     if (x !== null && typeof x === 'object') {
       const out: Record<string, unknown> = {};
