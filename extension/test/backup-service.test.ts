@@ -25,7 +25,7 @@ import {
   decodeDeviceIdentity,
   generateDeviceIdentity,
 } from '../src/background/services/identity-api.ts';
-import { KEY_LENGTH } from '../src/crypto/aead.ts';
+import { confirmKeyringPassphrase, createKeyring } from '../src/crypto/keyring-header.ts';
 import { toHex } from '../src/shared/bytes.ts';
 import { ExtensionError, type ExtensionErrorCode } from '../src/shared/errors.ts';
 import { assessPassphrase } from '../src/shared/passphrase.ts';
@@ -33,8 +33,11 @@ import { ConcordDb } from '../src/storage/db.ts';
 import type { VaultRecord } from '../src/storage/records.ts';
 import { type Repositories, repositories } from '../src/storage/repositories/index.ts';
 import { SharesRepository } from '../src/storage/repositories/shares.ts';
+import { FAST_KDF } from './helpers.ts';
 
 const PASSPHRASE = 'orbit lantern velvet cascade 1987';
+/** The passphrase that unlocks the wallet (re-confirmed before every export). */
+const WALLET_PASSPHRASE = 'harbor juniper tundra falcon 310';
 const OTHER_PASSPHRASE = 'quartz meadow pilgrim saffron 42';
 /** Far below the production floor: only reachable through the explicit test switch. */
 const TEST_SCRYPT: ScryptParams = { N: 2 ** 10, r: 8, p: 1 };
@@ -44,7 +47,7 @@ const LAYOUT = '2-1-1_t3';
 /** Every error a failing call produced, checked for secrets at the end. */
 const errors: ExtensionError[] = [];
 /** Strings that must never appear in an error: passphrases, data keys, share scalars. */
-const secrets: string[] = [PASSPHRASE, OTHER_PASSPHRASE];
+const secrets: string[] = [PASSPHRASE, OTHER_PASSPHRASE, WALLET_PASSPHRASE];
 
 /** One simulated profile: its own database, data key and vault share (party `index` of the layout). */
 interface Device {
@@ -67,7 +70,9 @@ async function device(keyShare: KeyShare, name: string): Promise<Device> {
   const db = new ConcordDb(`concord-backup-test-${process.pid}-${dbCounter}-${Math.random()}`);
   await db.open();
   const repos = repositories(db);
-  const dek = crypto.getRandomValues(new Uint8Array(KEY_LENGTH));
+  // A real keyring: the data key is wrapped under WALLET_PASSPHRASE, as onboarding stores it.
+  const { header, dek } = await createKeyring(WALLET_PASSPHRASE, FAST_KDF, Date.now());
+  await repos.meta.putKeyringHeader(header);
   secrets.push(toHex(dek));
   for (const s of keyShare.shares) secrets.push(s.toString(16).padStart(64, '0'), s.toString());
   const localId = toHex(crypto.getRandomValues(new Uint8Array(16)));
@@ -88,8 +93,13 @@ async function device(keyShare: KeyShare, name: string): Promise<Device> {
   const identity: DeviceIdentity = generateDeviceIdentity();
   d.unlockedIdentity = async () => identity;
   const unlocked = async (): Promise<Unlocked | null> => (d.locked ? null : { identity, dek });
-  d.service = new BackupService({ repos, unlocked, kdf: TEST_KDF });
-  d.production = new BackupService({ repos, unlocked });
+  // What WalletService.confirmPassphrase checks, minus its throttle (tested in wallet.test.ts).
+  const confirmPassphrase = async (p: string) => {
+    if (d.locked) throw new ExtensionError('LOCKED', 'Concord is locked.');
+    await confirmKeyringPassphrase((await repos.meta.getKeyringHeader())!, p, FAST_KDF, dek);
+  };
+  d.service = new BackupService({ repos, unlocked, confirmPassphrase, kdf: TEST_KDF });
+  d.production = new BackupService({ repos, unlocked, confirmPassphrase });
   return d;
 }
 
@@ -149,6 +159,7 @@ async function snapshot(d: Device): Promise<unknown> {
   return {
     vaults: await d.db.vaults.toArray(),
     shares: await d.db.shares.toArray(),
+    meta: await d.db.meta.toArray(),
   };
 }
 
@@ -173,11 +184,11 @@ describe('BackupService', () => {
     const fx = loadFixture(LAYOUT);
     A = await device(copy(fx.shares[0]!), 'Family Savings');
     B = await device(copy(fx.shares[1]!), '★★★');
-    fileA = shareBackupText((await A.service.exportBackup(A.vault.id, PASSPHRASE)).text);
+    fileA = shareBackupText((await A.service.exportBackup(A.vault.id, WALLET_PASSPHRASE, PASSPHRASE)).text);
   });
 
   it('exports a backup file of the active share and verifies it as current', async () => {
-    const out = await A.service.exportBackup(A.vault.id, PASSPHRASE);
+    const out = await A.service.exportBackup(A.vault.id, WALLET_PASSPHRASE, PASSPHRASE);
     const d = A.keyShare.descriptor;
     const party8 = toHex(A.keyShare.selfId).slice(0, 8);
     expect(out.filename).toBe(`concord-backup-family-s-epoch0-${party8}.json`);
@@ -209,7 +220,7 @@ describe('BackupService', () => {
   });
 
   it('the file is a device backup bundle: share for concord-recover, identity under the same passphrase', async () => {
-    const out = await A.service.exportBackup(A.vault.id, PASSPHRASE);
+    const out = await A.service.exportBackup(A.vault.id, WALLET_PASSPHRASE, PASSPHRASE);
     const parsed = parseDeviceBackup(out.text);
     expect(parsed.device).toBeDefined();
     const secret = await openDeviceIdentity(parsed, PASSPHRASE, TEST_SCRYPT);
@@ -220,7 +231,9 @@ describe('BackupService', () => {
       /Wrong passphrase/,
     );
     // The identity part is bound to its share: moved into B's bundle, it no longer opens.
-    const other = parseDeviceBackup((await B.service.exportBackup(B.vault.id, PASSPHRASE)).text);
+    const other = parseDeviceBackup(
+      (await B.service.exportBackup(B.vault.id, WALLET_PASSPHRASE, PASSPHRASE)).text,
+    );
     await expect(
       openDeviceIdentity({ ...other, device: parsed.device }, PASSPHRASE, TEST_SCRYPT),
     ).rejects.toThrow(/Wrong passphrase|modified/);
@@ -231,14 +244,16 @@ describe('BackupService', () => {
   });
 
   it('names the file after the vault id when the name has no usable characters', async () => {
-    const out = await B.service.exportBackup(B.vault.id, PASSPHRASE);
+    const out = await B.service.exportBackup(B.vault.id, WALLET_PASSPHRASE, PASSPHRASE);
     expect(out.filename).toBe(
       `concord-backup-${B.vault.id.slice(0, 8)}-epoch0-${toHex(B.keyShare.selfId).slice(0, 8)}.json`,
     );
   });
 
   it('backups of a threshold of parties rebuild the vault address with the recovery core', async () => {
-    const fileB = shareBackupText((await B.service.exportBackup(B.vault.id, OTHER_PASSPHRASE)).text);
+    const fileB = shareBackupText(
+      (await B.service.exportBackup(B.vault.id, WALLET_PASSPHRASE, OTHER_PASSPHRASE)).text,
+    );
     const opened = [
       { label: 'A', source: await openBackup(fileA, PASSPHRASE, { insecureTestKdf: true }) },
       { label: 'B', source: await openBackup(fileB, OTHER_PASSPHRASE, { insecureTestKdf: true }) },
@@ -308,7 +323,9 @@ describe('BackupService', () => {
   });
 
   it("another device's backup of the same vault is BACKUP_INVALID (another device)", async () => {
-    const fileB = shareBackupText((await B.service.exportBackup(B.vault.id, PASSPHRASE)).text);
+    const fileB = shareBackupText(
+      (await B.service.exportBackup(B.vault.id, WALLET_PASSPHRASE, PASSPHRASE)).text,
+    );
     const e = await fails(() => A.service.verifyBackup(A.vault.id, fileB, PASSPHRASE), 'BACKUP_INVALID');
     expect(e.message).toMatch(/another device/);
   });
@@ -336,25 +353,48 @@ describe('BackupService', () => {
   it('a weak backup passphrase is WEAK_PASSPHRASE with the policy message', async () => {
     const before = await snapshot(A);
     for (const weak of ['short', 'password1234', 'aaaaaaaaaaaaaaaa']) {
-      const e = await fails(() => A.service.exportBackup(A.vault.id, weak), 'WEAK_PASSPHRASE');
+      const e = await fails(
+        () => A.service.exportBackup(A.vault.id, WALLET_PASSPHRASE, weak),
+        'WEAK_PASSPHRASE',
+      );
       expect(e.message).toBe(assessPassphrase(weak).message);
     }
     expect(await snapshot(A)).toEqual(before);
   });
 
+  it('a wrong wallet passphrase is WRONG_PASSPHRASE before the share is opened, and changes nothing', async () => {
+    const before = await snapshot(A);
+    for (const wrong of [PASSPHRASE, 'harbor juniper tundra falcon 311', '']) {
+      const e = await fails(() => A.service.exportBackup(A.vault.id, wrong, PASSPHRASE), 'WRONG_PASSPHRASE');
+      expect(e.message).toBe('That passphrase is not correct.');
+    }
+    expect(await snapshot(A)).toEqual(before);
+    await expectShareOpens(A);
+    // A keyring that opens with the passphrase but wraps another data key than the session's.
+    const other = await createKeyring(WALLET_PASSPHRASE, FAST_KDF, Date.now());
+    const own = (await A.repos.meta.getKeyringHeader())!;
+    await A.repos.meta.putKeyringHeader(other.header);
+    try {
+      await fails(() => A.service.exportBackup(A.vault.id, WALLET_PASSPHRASE, PASSPHRASE), 'CORRUPT_RECORD');
+    } finally {
+      await A.repos.meta.putKeyringHeader(own);
+      other.dek.fill(0);
+    }
+  });
+
   it('locked → LOCKED; unknown vault or no active share → NOT_FOUND', async () => {
     A.locked = true;
     try {
-      await fails(() => A.service.exportBackup(A.vault.id, PASSPHRASE), 'LOCKED');
+      await fails(() => A.service.exportBackup(A.vault.id, WALLET_PASSPHRASE, PASSPHRASE), 'LOCKED');
       await fails(() => A.service.verifyBackup(A.vault.id, fileA, PASSPHRASE), 'LOCKED');
     } finally {
       A.locked = false;
     }
-    await fails(() => A.service.exportBackup('00'.repeat(16), PASSPHRASE), 'NOT_FOUND');
+    await fails(() => A.service.exportBackup('00'.repeat(16), WALLET_PASSPHRASE, PASSPHRASE), 'NOT_FOUND');
     await fails(() => A.service.verifyBackup('00'.repeat(16), fileA, PASSPHRASE), 'NOT_FOUND');
     // A vault record without an active share (e.g. a DKG that has not finished here).
     await A.repos.vaults.put({ ...A.vault, id: 'ff'.repeat(16), name: 'Pending' });
-    await fails(() => A.service.exportBackup('ff'.repeat(16), PASSPHRASE), 'NOT_FOUND');
+    await fails(() => A.service.exportBackup('ff'.repeat(16), WALLET_PASSPHRASE, PASSPHRASE), 'NOT_FOUND');
     await A.db.vaults.delete('ff'.repeat(16));
   });
 
@@ -363,7 +403,9 @@ describe('BackupService', () => {
     const fx = loadFixture('1-1_t2');
     const old = copy(fx.shares[0]!);
     const C = await device(old, 'Refreshed');
-    const file0 = shareBackupText((await C.service.exportBackup(C.vault.id, PASSPHRASE)).text);
+    const file0 = shareBackupText(
+      (await C.service.exportBackup(C.vault.id, WALLET_PASSPHRASE, PASSPHRASE)).text,
+    );
     const run = runReshare({
       oldShares: fx.shares.map(copy),
       newParties: fx.shares.map((s) => ({ id: s.selfId, power: 1 })),
@@ -386,14 +428,14 @@ describe('BackupService', () => {
     expect(check.message).toMatch(
       /^This backup is valid but from epoch 0; the vault is now at epoch 1\. It still rebuilds the key together with other epoch-0 backups/,
     );
-    const file1 = await C.service.exportBackup(C.vault.id, PASSPHRASE);
+    const file1 = await C.service.exportBackup(C.vault.id, WALLET_PASSPHRASE, PASSPHRASE);
     expect(file1.filename).toMatch(/^concord-backup-refreshe-epoch1-[0-9a-f]{8}\.json$/);
     expect((await C.service.verifyBackup(C.vault.id, file1.text, PASSPHRASE)).current).toBe(true);
     await expectShareOpens(C);
   });
 
   it('without the test switch, exports use the production scrypt parameters', async () => {
-    const out = await A.production.exportBackup(A.vault.id, PASSPHRASE);
+    const out = await A.production.exportBackup(A.vault.id, WALLET_PASSPHRASE, PASSPHRASE);
     const h = inspectBackup(shareBackupText(out.text));
     expect(h.kdf).toEqual({ ...DEFAULT_SCRYPT });
     expect(h.kdf).toEqual({ N: 131072, r: 8, p: 1 });

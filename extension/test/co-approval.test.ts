@@ -284,7 +284,12 @@ describe('co-approval over a real bridge and a real chain', () => {
   }, 240_000);
 
   it('a device restored from its backup on a fresh profile comes back after a refresh and signs again', async () => {
-    const file = await B.call({ type: 'backup.export', vaultId, passphrase: BACKUP_PASSPHRASE });
+    const file = await B.call({
+      type: 'backup.export',
+      vaultId,
+      walletPassphrase: GOOD_PASSPHRASE,
+      passphrase: BACKUP_PASSPHRASE,
+    });
     const check = await B.call({
       type: 'backup.verify',
       vaultId,

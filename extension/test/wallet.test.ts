@@ -164,6 +164,47 @@ describe('unlock, wrong passphrase and backoff', () => {
   });
 });
 
+describe('re-confirming the passphrase while unlocked (before a backup export)', () => {
+  it('the right passphrase passes; a wrong one is WRONG_PASSPHRASE, counts against the throttle and stores nothing else', async () => {
+    const bg = startBackground(db);
+    await ok(bg, { type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
+    await expect(bg.wallet.confirmPassphrase(GOOD_PASSPHRASE)).resolves.toBeUndefined();
+    const header = await db.meta.get('keyring');
+    const identity = await db.identity.toArray();
+    for (let i = 1; i <= 4; i++) {
+      await expect(bg.wallet.confirmPassphrase(`wrong passphrase ${i}`)).rejects.toMatchObject({
+        code: 'WRONG_PASSPHRASE',
+        message: 'That is not the passphrase that unlocks Concord.',
+        retryAfterMs: undefined,
+      });
+    }
+    await expect(bg.wallet.confirmPassphrase('wrong passphrase 5')).rejects.toMatchObject({
+      code: 'WRONG_PASSPHRASE',
+      retryAfterMs: BACKOFF_BASE_MS,
+    });
+    // The same throttle as the lock screen: even the right one waits now.
+    await expect(bg.wallet.confirmPassphrase(GOOD_PASSPHRASE)).rejects.toMatchObject({
+      code: 'UNLOCK_THROTTLED',
+    });
+    // The session stays unlocked and the keyring and identity are untouched.
+    expect((await ok<{ unlocked: boolean }>(bg, { type: 'status' })).unlocked).toBe(true);
+    expect(await db.meta.get('keyring')).toEqual(header);
+    expect(await db.identity.toArray()).toEqual(identity);
+    vi.setSystemTime(START + BACKOFF_BASE_MS);
+    await expect(bg.wallet.confirmPassphrase(GOOD_PASSPHRASE)).resolves.toBeUndefined();
+    expect((await db.meta.get('unlockThrottle'))?.value).toEqual({ failures: 0, notBefore: 0 });
+  });
+
+  it('locked → LOCKED without any KDF work or throttle change', async () => {
+    const bg = startBackground(db);
+    await ok(bg, { type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
+    await ok(bg, { type: 'lock' });
+    await expect(bg.wallet.confirmPassphrase(GOOD_PASSPHRASE)).rejects.toMatchObject({ code: 'LOCKED' });
+    await expect(bg.wallet.confirmPassphrase('wrong passphrase')).rejects.toMatchObject({ code: 'LOCKED' });
+    expect((await db.meta.get('unlockThrottle'))?.value).toEqual({ failures: 0, notBefore: 0 });
+  });
+});
+
 describe('auto-lock and worker restarts', () => {
   it('the auto-lock alarm clears the session key from memory and storage.session', async () => {
     const bg = startBackground(db);

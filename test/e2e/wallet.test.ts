@@ -8,7 +8,8 @@
  *  - a rejection ends a request everywhere; an approval short of the threshold stays pending;
  *  - B's service worker is stopped (CDP) right after it approves: one mined transaction, never two;
  *  - a reshare adds a fourth profile: the address stays and the new committee signs;
- *  - A and B (power 3 together) export backups from the Backup page; `concord-recover` rebuilds
+ *  - A and B (power 3 together) export backups from the Backup page (after re-entering the wallet
+ *    passphrase; a wrong one is refused on its field); `concord-recover` rebuilds
  *    the vault's address from the two files.
  * Each main screen is saved under test/artifacts/ after asserting its key content.
  */
@@ -22,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { type HardhatNode, startHardhat } from '../helpers/hardhat.ts';
 import { REPO_ROOT } from './helpers/browser.ts';
-import { createVault, onboard, type Profile, restoreProfile, text } from './helpers/flows.ts';
+import { createVault, onboard, PASSPHRASE, type Profile, restoreProfile, text } from './helpers/flows.ts';
 
 const ETH = 10n ** 18n;
 const RECIPIENT = '0x00000000000000000000000000000000000bee01';
@@ -318,6 +319,16 @@ describe('the wallet across browser profiles, a real bridge and a real chain', (
       await p.page.getByTestId('backup-view').waitFor();
       await p.page.getByTestId('backup-passphrase').fill(BACKUP_PASSPHRASE);
       await p.page.getByTestId('backup-confirm').fill(BACKUP_PASSPHRASE);
+      if (p === A) {
+        // The wallet passphrase is asked again; a wrong one is refused on its field, nothing exported.
+        await p.page.getByTestId('backup-wallet-passphrase').fill(BACKUP_PASSPHRASE);
+        await p.page.getByTestId('backup-export').click();
+        const help = p.page.locator('#backup-wallet-passphrase-help');
+        await help.waitFor();
+        expect(await help.textContent()).toContain('not the passphrase that unlocks Concord');
+        expect(await p.page.getByTestId('backup-download').count()).toBe(0);
+      }
+      await p.page.getByTestId('backup-wallet-passphrase').fill(PASSPHRASE);
       const file = join(tmp, `backup-${p.name}.json`);
       await download(p.page, () => p.page.getByTestId('backup-export').click(), file);
       files.push(file);

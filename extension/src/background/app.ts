@@ -51,6 +51,11 @@ export interface Background {
 export function createBackground(o: BackgroundOptions): Background {
   const repos = repositories(o.db);
   const session = new KeySession(o.platform);
+  // Vault and share rows are checked and authenticated with the data key while unlocked.
+  session.onKey((dek) => o.db.recordAuth.setKey(dek));
+  session.onEnd(() => o.db.recordAuth.setKey(null));
+  // After a worker restart, key the checks before the first read rather than on first use.
+  void session.current().catch(() => undefined);
   const throttle = new UnlockThrottle(repos.meta, () => o.platform.now());
   const device = new DeviceService(repos.identity, o.platform.rng);
   const wallet = new WalletService({
@@ -95,6 +100,7 @@ export function createBackground(o: BackgroundOptions): Background {
   const backups = new BackupService({
     repos,
     unlocked,
+    confirmPassphrase: (p) => wallet.confirmPassphrase(p),
     rng: o.platform.rng,
     ...(o.backupKdf === undefined ? {} : { kdf: o.backupKdf }),
   });
@@ -205,7 +211,7 @@ export function createBackground(o: BackgroundOptions): Background {
         if (v?.address == null) throw new ExtensionError('NOT_FOUND', 'No such vault on this device.');
         return chain.balance(r.chainId, v.address as `0x${string}`, null);
       },
-      'backup.export': (r) => backups.exportBackup(r.vaultId, r.passphrase),
+      'backup.export': (r) => backups.exportBackup(r.vaultId, r.walletPassphrase, r.passphrase),
       'backup.verify': (r) => backups.verifyBackup(r.vaultId, r.file, r.passphrase),
       'reshare.propose': ({ type: _t, ...input }) => requests.createReshare(input),
     },

@@ -15,7 +15,15 @@ export const KEY_LENGTH = 32;
 const AD_TAG = 'concord/ext/sealed-record/v1';
 
 /** Kinds of sealed records; a new secret kind gets a new name here. */
-export type SealedRecordType = 'keyring' | 'identity' | 'share' | 'ceremony-state' | 'restore';
+export type SealedRecordType =
+  | 'keyring'
+  | 'identity'
+  | 'share'
+  | 'ceremony-state'
+  | 'restore'
+  /** Authentication tags (empty plaintext) of vault and share rows (storage/record-auth.ts). */
+  | 'vault-record'
+  | 'share-record';
 
 /** What a sealed blob belongs to. All three fields are authenticated. */
 export interface RecordContext {

@@ -41,6 +41,10 @@ export type ExtensionErrorCode =
   | 'NOT_FOUND'
   /** A backup file could not be read, is for another vault/party, or its passphrase is wrong. */
   | 'BACKUP_INVALID'
+  /** A stored vault or share record was changed outside Concord (its authentication fails). */
+  | 'RECORD_TAMPERED'
+  /** A new vault's id is already used by a vault or share on this device (refused, nothing written). */
+  | 'VAULT_ID_COLLISION'
   /** Anything else; details are logged in the background, not sent. */
   | 'INTERNAL';
 

@@ -33,7 +33,8 @@ export type Request =
   | { type: 'request.get'; id: string }
   | { type: 'request.decide'; id: string; approve: boolean }
   | { type: 'vault.balance'; vaultId: string; chainId: number }
-  | { type: 'backup.export'; vaultId: string; passphrase: string }
+  /** `walletPassphrase` unlocks Concord (re-checked before export); `passphrase` seals the file. */
+  | { type: 'backup.export'; vaultId: string; walletPassphrase: string; passphrase: string }
   | { type: 'backup.verify'; vaultId: string; file: string; passphrase: string }
   | ({ type: 'reshare.propose' } & ReshareInput)
   | { type: 'onboarding.restore'; file: string; backupPassphrase: string; passphrase: string }
@@ -255,6 +256,10 @@ export interface CeremonyView {
   address: string | null;
   /** Abort code when `failed`. */
   error: string | null;
+  /** DKG attempt (0 = first run); above 0 the DKG restarted after an interruption. */
+  attempt: number;
+  /** This device's run was cut (worker restart, lock) and restarts once it is connected again. */
+  interrupted: boolean;
   createdAt: number;
 }
 
@@ -387,7 +392,12 @@ export const RequestSchema = v.variant('type', [
   v.strictObject({ type: v.literal('request.get'), id: Id32 }),
   v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),
   v.strictObject({ type: v.literal('vault.balance'), vaultId: Id32, chainId: ChainId }),
-  v.strictObject({ type: v.literal('backup.export'), vaultId: Id32, passphrase: Passphrase }),
+  v.strictObject({
+    type: v.literal('backup.export'),
+    vaultId: Id32,
+    walletPassphrase: Passphrase,
+    passphrase: Passphrase,
+  }),
   v.strictObject({
     type: v.literal('backup.verify'),
     vaultId: Id32,

@@ -4,6 +4,7 @@
  */
 import { Dexie, type EntityTable } from 'dexie';
 import { MIGRATIONS } from './migrations.ts';
+import { installRecordAuth, RecordAuthGuard } from './record-auth.ts';
 import type {
   ApprovalRecord,
   BanRecord,
@@ -32,6 +33,8 @@ export class ConcordDb extends Dexie {
   bans!: EntityTable<BanRecord, 'id'>;
   transactions!: EntityTable<TxRecord, 'id'>;
   restores!: EntityTable<RestoreRecord, 'id'>;
+  /** Authentication at rest of `vaults` and `shares` rows (record-auth.ts); keyed while unlocked. */
+  readonly recordAuth = new RecordAuthGuard();
 
   constructor(name: string = DEFAULT_DB_NAME, options?: ConstructorParameters<typeof Dexie>[1]) {
     super(name, options);
@@ -39,6 +42,7 @@ export class ConcordDb extends Dexie {
       const v = this.version(m.version).stores(m.stores);
       if (m.upgrade) v.upgrade(m.upgrade);
     }
+    installRecordAuth(this, this.recordAuth, Dexie.setByKeyPath);
   }
 }
 

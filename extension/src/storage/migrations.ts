@@ -41,6 +41,12 @@ export const MIGRATIONS: readonly Migration[] = [
       restores: 'id',
     },
   },
+  {
+    version: 3,
+    description:
+      'vaults and shares rows carry `auth`, a seal under the data key binding every field (record-auth.ts); no index changes. Rows of older versions are authenticated at the first unlock, which needs the data key that a schema upgrade does not have',
+    stores: {},
+  },
 ];
 
 /** The schema version the code expects (the last migration's number). */

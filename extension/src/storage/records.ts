@@ -51,6 +51,8 @@ export interface VaultRecord {
   status: 'creating' | 'active' | 'resharing' | 'retired';
   createdAt: number;
   updatedAt: number;
+  /** Seal under the DEK over every other field (schema v3, storage/record-auth.ts); set by the hooks. */
+  auth?: SealedBlob;
 }
 
 export type ShareStatus = 'active' | 'pending';
@@ -69,6 +71,8 @@ export interface ShareRecord {
   /** Canonical share encoding (tss codec), sealed under the DEK with (share, id, epoch) as AD. */
   sealed: SealedBlob;
   createdAt: number;
+  /** Seal under the DEK over every other field, status included (schema v3, storage/record-auth.ts). */
+  auth?: SealedBlob;
 }
 
 export type ProposalKind = 'create-vault' | 'sign' | 'reshare' | 'add-member' | 'remove-member';

@@ -6,6 +6,9 @@
  *
  * - both operations need the wallet unlocked (the share is sealed under the DEK) and only read
  *   storage: no failure path (or success path) writes anything;
+ * - an export also needs the wallet passphrase again (`confirmPassphrase`): the file carries the
+ *   share *and* the device identity, so an unlocked session left open must not be enough to take
+ *   both away. It is checked before the share is opened;
  * - the backup passphrase must meet the same strength policy as onboarding (shared/passphrase.ts);
  * - every decrypted copy of the share (sealed-record plaintext, the decoded `KeyShare`, the backup
  *   source) is destroyed in a `finally`, whatever happens;
@@ -68,6 +71,11 @@ export interface BackupServiceDeps {
   repos: Repositories;
   /** The loaded identity and data key, or null while locked. */
   unlocked: () => Promise<Unlocked | null>;
+  /**
+   * Re-verifies the wallet passphrase against the keyring (WalletService.confirmPassphrase); throws
+   * `WRONG_PASSPHRASE` for a wrong one.
+   */
+  confirmPassphrase: (walletPassphrase: string) => Promise<void>;
   /** Randomness for the backup's salt and nonce; defaults to WebCrypto. */
   rng?: RandomBytes;
   kdf?: InsecureTestKdf;
@@ -76,13 +84,19 @@ export interface BackupServiceDeps {
 export class BackupService {
   constructor(private readonly d: BackupServiceDeps) {}
 
-  /** Seals this device's active share of `vaultId` under `passphrase` as a tss backup file. */
-  async exportBackup(vaultId: string, passphrase: string): Promise<BackupFileView> {
-    const u = await this.requireUnlocked();
+  /**
+   * Seals this device's active share of `vaultId` under `passphrase` as a tss backup file, once
+   * `walletPassphrase` (the one that unlocks Concord) is confirmed.
+   */
+  async exportBackup(vaultId: string, walletPassphrase: string, passphrase: string): Promise<BackupFileView> {
+    await this.requireUnlocked();
     const { vault, record } = await this.findShare(vaultId);
     // Checked before the share is opened: a refused passphrase never needs the secret.
     const assessment = assessPassphrase(passphrase);
     if (!assessment.acceptable) throw new ExtensionError('WEAK_PASSPHRASE', assessment.message);
+    await this.d.confirmPassphrase(walletPassphrase);
+    // Read again after the (slow) check: the wallet may have locked meanwhile.
+    const u = await this.requireUnlocked();
     return this.withShare(record, u.dek, async (keyShare) => {
       let source: BackupSource | undefined;
       try {

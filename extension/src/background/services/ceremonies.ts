@@ -16,8 +16,11 @@
  * (`approvals`) and the DKG progress (`ceremonies`: status and round) are in IndexedDB, so the UI
  * reads everything from there and a service-worker restart is visible. An open proposal resumes
  * after a restart (the channel is rebuilt from the stored proposal). A DKG whose worker restarted
- * mid-run cannot resume (its secret round state lives only in memory, by design for this slice): it is
- * marked `aborted` with `INTERRUPTED`, and the members start over with a new proposal.
+ * mid-run (or was locked, or whose offscreen Worker died) cannot resume its round state, which lives
+ * only in memory by design; it *restarts*: the device announces a new attempt of the same accepted
+ * proposal to every member and all run the DKG again under that attempt's label, with no second
+ * acceptance (dkg-restart.ts has the rules and bounds). Past the bound or the proposal's expiry it
+ * is marked `aborted` with `INTERRUPTED` as before.
  *
  * The DKG party (~3 s of CPU, spread over the rounds) runs in a Worker inside an offscreen document
  * when the browser has one (crypto-host.ts, remote-engine.ts), so it never blocks this worker's
@@ -29,7 +32,7 @@ import { equalBytes } from '../../../../tss/src/bytes.ts';
 import { DKG_ROUNDS, DkgSession } from '../../../../tss/src/dkg/session.ts';
 import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
 import { toHex, zeroize } from '../../shared/bytes.ts';
-import { ExtensionError } from '../../shared/errors.ts';
+import { ExtensionError, isExtensionError } from '../../shared/errors.ts';
 import type { CeremonyPhase, CeremonyView, ProposeRequest, VaultView } from '../../shared/messages.ts';
 import { layoutProblem, totalPower } from '../../shared/quorum.ts';
 import type { ApprovalRecord, CeremonyRecord, ProposalRecord, VaultRecord } from '../../storage/records.ts';
@@ -38,6 +41,17 @@ import { SharesRepository } from '../../storage/repositories/shares.ts';
 import type { Platform } from '../platform.ts';
 import { type RunHooks, SessionChannel } from './ceremony-runner.ts';
 import { cryptoHost } from './crypto-host.ts';
+import {
+  decodeRestart,
+  dkgLabel,
+  encodeRestart,
+  isDkgTag,
+  nextAttempt,
+  ownRestart,
+  RESTART_TAG,
+  restartMessage,
+  verifyRestart,
+} from './dkg-restart.ts';
 import { EarlyBuffer } from './early-buffer.ts';
 import {
   type DeviceIdentity,
@@ -70,7 +84,6 @@ import {
 export const PROPOSAL_TTL_MS = 30 * 60_000;
 const PROPOSAL_TAG = 'proposal';
 const DECISION_TAG = 'decision';
-const DKG_LABEL = 'dkg';
 /** Messages held for a session whose proposal has not arrived yet (a fast peer's decision). */
 const MAX_EARLY = 64;
 const MAX_EARLY_SESSIONS = 16;
@@ -102,6 +115,8 @@ interface Live {
   channel: SessionChannel;
   /** This device's DKG party: in the offscreen Worker, or in process where there is none. */
   dkg: DkgParty | undefined;
+  /** The DKG attempt this device runs or will run (dkg-restart.ts); 0 = the first run. */
+  attempt: number;
   round: number;
   settled: boolean;
   /** Stall watchdog: fires when no protocol message arrived for `dkgStallMs`. */
@@ -144,11 +159,9 @@ export class CeremonyService {
   /** The client went away (lock, URL change): stop routing; a running DKG cannot continue. */
   detach(client: BridgeClient): void {
     if (this.client !== client) return;
-    const running = [...this.live.values()]
-      .filter((l) => l.dkg !== undefined && !l.settled)
-      .map((l) => l.proposal.id);
+    // A running DKG stays `running` in storage without a party here: the next `attach` (unlock,
+    // reconnect, new worker) restarts it (see restore).
     this.detachAll();
-    for (const id of running) void this.serial(() => this.markAborted(id, 'INTERRUPTED'));
   }
 
   private detachAll(): void {
@@ -171,8 +184,21 @@ export class CeremonyService {
       if (row.status !== 'open' && row.status !== 'approved') continue;
       const ceremony = await this.d.repos.ceremonies.get(row.id);
       if (row.status === 'approved' || ceremony?.status === 'running') {
-        // The DKG's round state was in the previous worker's memory.
-        await this.markAborted(row.id, 'INTERRUPTED');
+        if (ceremony !== undefined && ceremony.status !== 'running') continue; // done or stopped
+        // The DKG's round state was in the previous worker's memory: run it again as a new attempt.
+        const next = ownRestart(ceremony?.attempt ?? 0, this.now(), row.expiresAt);
+        if (typeof next !== 'number') {
+          await this.markAborted(row.id, 'INTERRUPTED');
+          continue;
+        }
+        const proposal = decodeProposal(row.payload);
+        if (proposal.id !== row.id) {
+          // A row whose payload names another proposal was not written by this service.
+          await this.markAborted(row.id, 'INTERRUPTED');
+          continue;
+        }
+        const live = this.bind(proposal, proposalHash(row.payload));
+        await this.restartParty(live, next, true);
         continue;
       }
       if (row.expiresAt <= this.now()) {
@@ -195,7 +221,7 @@ export class CeremonyService {
     }
     // Only this service's own traffic is held (a fast peer's decision or DKG message): vault requests
     // on the same client use `q.*` tags and their own labels (requests.ts).
-    if (msg.tag !== DECISION_TAG && !msg.tag.startsWith(`${DKG_LABEL}/`)) return;
+    if (msg.tag !== DECISION_TAG && msg.tag !== RESTART_TAG && !isDkgTag(msg.tag)) return;
     this.early.hold(msg);
   }
 
@@ -217,6 +243,15 @@ export class CeremonyService {
     if (!verifyDecision(sender, hash, 'approve', sig)) throw new Error('proposal signature invalid');
     if (proposal.expiresAt <= this.now()) throw new Error('proposal expired');
     if ((await this.d.repos.proposals.get(proposal.id)) !== undefined) return;
+    // The proposer chooses the id, which becomes the local vault id here: an id already used by a
+    // vault or share of this device (e.g. one joined through a reshare, which has no proposal row)
+    // would make the DKG write into that vault. Refused before anything is stored or shown.
+    if (await this.d.repos.vaults.idTaken(proposal.id)) {
+      throw new ExtensionError(
+        'VAULT_ID_COLLISION',
+        'The proposal names the id of a vault already on this device.',
+      );
+    }
     const now = this.now();
     await this.d.repos.db.transaction(
       'rw',
@@ -243,10 +278,15 @@ export class CeremonyService {
       members: proposal.members.map((m) => m.identity),
       ttlMs: PROPOSAL_TTL_MS,
       onControl: (m) => {
-        if (m.header.tag !== DECISION_TAG) return;
-        void this.serial(() => this.onDecision(id, m.header.from, m.plaintext)).catch((e: unknown) =>
-          this.d.log?.('DECISION', e),
-        );
+        if (m.header.tag === DECISION_TAG) {
+          void this.serial(() => this.onDecision(id, m.header.from, m.plaintext)).catch((e: unknown) =>
+            this.d.log?.('DECISION', e),
+          );
+        } else if (m.header.tag === RESTART_TAG) {
+          void this.serial(() => this.onRestart(id, m.header.from, m.plaintext)).catch((e: unknown) =>
+            this.d.log?.('DKG_RESTART', e),
+          );
+        }
       },
       onReject: (code) => this.d.log?.(`ENVELOPE_${code}`, new Error(code)),
     });
@@ -255,6 +295,7 @@ export class CeremonyService {
       hash,
       channel,
       dkg: undefined,
+      attempt: 0,
       round: 0,
       settled: false,
       stall: undefined,
@@ -401,14 +442,29 @@ export class CeremonyService {
   /** Starts this device's DKG party once every member has approved. Runs inside `serial`. */
   private async maybeStart(id: string): Promise<void> {
     const live = this.live.get(id);
-    const identity = this.identity;
-    if (live === undefined || identity === null || live.dkg !== undefined) return;
+    if (live === undefined || this.identity === null || live.dkg !== undefined) return;
     const row = await this.d.repos.proposals.get(id);
     if (row === undefined || row.status !== 'open') return;
-    const approvals = await this.d.repos.approvals.forProposal(id);
-    const approved = new Set(approvals.filter((a) => a.decision === 'approve').map((a) => a.deviceId));
-    if (!live.proposal.members.every((m) => approved.has(m.deviceId))) return;
+    if (!(await this.allApproved(live))) return;
+    await this.startParty(live);
+  }
 
+  /** Whether this device holds an `approve` from every member of the live proposal. */
+  private async allApproved(live: Live): Promise<boolean> {
+    const approvals = await this.d.repos.approvals.forProposal(live.proposal.id);
+    const approved = new Set(approvals.filter((a) => a.decision === 'approve').map((a) => a.deviceId));
+    return live.proposal.members.every((m) => approved.has(m.deviceId));
+  }
+
+  /** Starts this device's party for attempt `live.attempt` and persists it as running round 1. */
+  private async startParty(live: Live): Promise<void> {
+    const identity = this.identity;
+    if (identity === null) return;
+    const id = live.proposal.id;
+    const attempt = live.attempt;
+    const before = await this.d.repos.ceremonies.get(id);
+    if (before !== undefined && before.status !== 'running') return; // done or stopped: never rerun
+    const label = dkgLabel(attempt);
     const params = {
       parties: live.proposal.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
       threshold: live.proposal.threshold,
@@ -422,11 +478,11 @@ export class CeremonyService {
     if (host !== null) {
       const engine = host.dkg(params);
       dkg = engine;
-      bindRun = (hooks) => live.channel.runAsync(engine, DKG_LABEL, hooks);
+      bindRun = (hooks) => live.channel.runAsync(engine, label, hooks);
     } else {
       const session = new DkgSession(params);
       dkg = localDkgParty(session);
-      bindRun = (hooks) => live.channel.run(session, DKG_LABEL, hooks);
+      bindRun = (hooks) => live.channel.run(session, label, hooks);
     }
     // Bound before the record says `running`: a running record without a live party in this worker
     // means the worker restarted mid-DKG (see viewOf).
@@ -435,8 +491,19 @@ export class CeremonyService {
     const now = this.now();
     const db = this.d.repos.db;
     await db.transaction('rw', db.proposals, db.ceremonies, async () => {
-      await this.d.repos.proposals.put({ ...row, status: 'approved' });
-      await this.d.repos.ceremonies.put(ceremonyRecord(id, now));
+      const row = await this.d.repos.proposals.get(id);
+      if (row !== undefined && row.status === 'open') {
+        await this.d.repos.proposals.put({ ...row, status: 'approved' });
+      }
+      const c = await this.d.repos.ceremonies.get(id);
+      await this.d.repos.ceremonies.put({
+        ...(c ?? ceremonyRecord(id, now)),
+        status: 'running',
+        round: 1,
+        attempt,
+        abortCode: null,
+        updatedAt: now,
+      });
     });
     bindRun({
       onError: (e) => {
@@ -444,11 +511,95 @@ export class CeremonyService {
         // outbox, and a message the session refused (wrong round, malformed frame) leaves its state
         // unchanged: letting either end the run would hand any peer a cheap way to stop it.
         const abort = dkg.abortError;
-        if (abort !== undefined) this.settle(live, () => this.markAborted(id, abort.code));
-        else this.d.log?.(engineErrorCode(e) ?? 'DKG_MESSAGE', e);
+        if (abort === undefined) {
+          this.d.log?.(engineErrorCode(e) ?? 'DKG_MESSAGE', e);
+        } else if (abort.code === 'INTERRUPTED') {
+          // The offscreen Worker holding the round state is gone: like a worker restart.
+          void this.serial(() => this.restartOwn(live, dkg));
+        } else {
+          this.settle(live, () => this.markAborted(id, abort.code));
+        }
       },
       onStep: () => this.onStep(live),
     });
+  }
+
+  /**
+   * Moves `live` to attempt `attempt`: abandons every earlier attempt's run on the channel, announces
+   * the attempt to every member when this device is the one that lost its party, and starts a party.
+   * Runs inside `serial`.
+   */
+  private async restartParty(live: Live, attempt: number, announce: boolean): Promise<void> {
+    const identity = this.identity;
+    if (identity === null || live.settled) return;
+    if (live.stall !== undefined) clearTimeout(live.stall);
+    live.stall = undefined;
+    for (let k = 0; k < attempt; k++) live.channel.stopRun(dkgLabel(k));
+    live.dkg = undefined;
+    live.attempt = attempt;
+    if (announce) {
+      // This device's own signed approval again first: the worker may have died before the relay
+      // took the original, and the others start no attempt without it (a duplicate is a no-op there).
+      const self = toHex(identity.deviceId);
+      const mine = (await this.d.repos.approvals.forProposal(live.proposal.id)).find(
+        (a) => a.deviceId === self,
+      );
+      if (mine !== undefined && mine.decision === 'approve') {
+        live.channel
+          .broadcast(
+            DECISION_TAG,
+            `${DECISION_TAG}:${attempt}`,
+            encodeDecision({ decision: 'approve', hash: live.hash, sig: mine.signature }),
+          )
+          .catch((e: unknown) => this.d.log?.('SEND', e));
+      }
+      const sig = identity.sign(restartMessage(live.hash, attempt));
+      live.channel
+        .broadcast(RESTART_TAG, `${RESTART_TAG}:${attempt}`, encodeRestart({ hash: live.hash, attempt, sig }))
+        .catch((e: unknown) => this.d.log?.('SEND', e));
+    }
+    await this.startParty(live);
+  }
+
+  /** This device's party of the current attempt was lost while the worker lives: restart it. */
+  private async restartOwn(live: Live, lost: DkgParty): Promise<void> {
+    if (live.settled || live.dkg !== lost) return;
+    const row = await this.d.repos.proposals.get(live.proposal.id);
+    const next = ownRestart(live.attempt, this.now(), row?.expiresAt ?? 0);
+    if (typeof next !== 'number') {
+      this.settle(live, () => this.markAborted(live.proposal.id, 'INTERRUPTED'));
+      return;
+    }
+    await this.restartParty(live, next, true);
+  }
+
+  /**
+   * A member announces a new attempt (it lost its party). Followed only for this exact proposal, from
+   * a member, correctly signed, newer than ours and within the bound; it never stands in for an
+   * acceptance: without every member's `approve` here, it only sets the attempt a later start uses.
+   */
+  private async onRestart(id: string, from: Uint8Array, plaintext: Uint8Array): Promise<void> {
+    const live = this.live.get(id);
+    if (live === undefined || live.settled) return;
+    const r = decodeRestart(plaintext);
+    const member = live.proposal.members.find((m) => equalBytes(m.identity.deviceId, from));
+    if (member === undefined) throw new Error('restart from a non-member');
+    if (!equalBytes(r.hash, live.hash)) throw new Error('restart for another proposal');
+    if (!verifyRestart(member.identity, live.hash, r.attempt, r.sig))
+      throw new Error('restart signature invalid');
+    const row = await this.d.repos.proposals.get(id);
+    if (row === undefined) return;
+    const refusal = nextAttempt(live.attempt, r.attempt, this.now(), row.expiresAt);
+    if (refusal !== null) {
+      if (refusal !== 'NOT_NEWER') this.d.log?.(`DKG_RESTART_${refusal}`, new Error(refusal));
+      return;
+    }
+    if (live.dkg === undefined) {
+      // Not started here yet (approvals still arriving): start at that attempt when they are in.
+      live.attempt = r.attempt;
+      return;
+    }
+    await this.restartParty(live, r.attempt, false);
   }
 
   private onStep(live: Live): void {
@@ -536,8 +687,10 @@ export class CeremonyService {
       );
       const db = this.d.repos.db;
       await db.transaction('rw', [db.vaults, db.shares, db.ceremonies, db.proposals], async () => {
-        await db.vaults.put(vault);
-        await db.shares.put(share);
+        // Never over an existing vault: a vault may have arrived under this id since the proposal
+        // was accepted (refused on receipt otherwise). The transaction then writes nothing.
+        await this.d.repos.vaults.create(vault);
+        await this.d.repos.shares.addFirst(share);
         const c = await db.ceremonies.get(id);
         await db.ceremonies.put({
           ...(c ?? ceremonyRecord(id, now)),
@@ -548,6 +701,9 @@ export class CeremonyService {
         const p = await db.proposals.get(id);
         if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
       });
+    } catch (e) {
+      if (!isExtensionError(e, 'VAULT_ID_COLLISION')) throw e;
+      await this.markAborted(id, 'VAULT_ID_COLLISION');
     } finally {
       zeroize(secret);
     }
@@ -598,14 +754,17 @@ export class CeremonyService {
     const ceremony = await this.d.repos.ceremonies.get(row.id);
     const vault = await this.d.repos.vaults.get(row.id);
     const decisionOf = (id: string) => approvals.find((a) => a.deviceId === id)?.decision ?? null;
-    // A `running` record with no party in this worker: the worker restarted mid-DKG and the round
-    // state is gone. Shown as interrupted right away, even before the bridge reconnects and
-    // `restore` persists it.
+    // A `running` record with no party in this worker: the worker restarted mid-DKG (or locked) and
+    // the round state is gone. It restarts once the bridge is back (`restore`) if a new attempt is
+    // still allowed; otherwise it is shown as interrupted right away, before `restore` persists it.
     const orphaned = ceremony?.status === 'running' && !partyBefore && !hasParty();
+    const restartable =
+      orphaned && typeof ownRestart(ceremony.attempt ?? 0, this.now(), row.expiresAt) === 'number';
+    const lost = orphaned && !restartable;
     let phase: CeremonyPhase;
     if (row.status === 'rejected') phase = 'declined';
     else if (ceremony?.status === 'done') phase = 'done';
-    else if (ceremony?.status === 'aborted' || orphaned) phase = 'failed';
+    else if (ceremony?.status === 'aborted' || lost) phase = 'failed';
     else if (ceremony?.status === 'running') phase = 'running';
     else if (row.status === 'expired' || row.expiresAt <= this.now()) phase = 'expired';
     else if (decisionOf(self) === null) phase = 'invited';
@@ -630,12 +789,16 @@ export class CeremonyService {
       round: ceremony?.round ?? 0,
       rounds: DKG_ROUNDS,
       address: vault?.address ?? null,
-      error: orphaned ? 'INTERRUPTED' : (ceremony?.abortCode ?? null),
+      error: lost ? 'INTERRUPTED' : (ceremony?.abortCode ?? null),
+      attempt: ceremony?.attempt ?? 0,
+      interrupted: restartable,
       createdAt: row.createdAt,
     };
   }
 
   async vaults(): Promise<VaultView[]> {
+    // Keys the record checks (record-auth.ts) if the session was not restored yet in this worker.
+    await this.d.unlocked();
     const rows = await this.d.repos.vaults.list();
     return rows.map((v) => ({
       id: v.id,

@@ -118,6 +118,10 @@ interface Run {
   waiting: Map<string, { send: () => void }[]>;
   /** The bound session has finished or aborted: the context ends once `waiting` is empty. */
   over: boolean;
+  /** Set by `stopRun`: the run's session is abandoned; nothing more is fed, sent or reported. */
+  stopped: boolean;
+  /** The engine bound with `runAsync`, released by `stopRun`. */
+  engine?: AsyncRoundEngine<unknown>;
 }
 
 /** Upper bound of buffered messages per label: a DKG with 16 members needs 4 × 15. */
@@ -181,7 +185,7 @@ export class SessionChannel {
   private runFor(label: string): Run {
     let r = this.runs.get(label);
     if (r === undefined) {
-      r = { feed: undefined, buffer: [], waiting: new Map(), over: false };
+      r = { feed: undefined, buffer: [], waiting: new Map(), over: false, stopped: false };
       this.runs.set(label, r);
     }
     return r;
@@ -344,7 +348,7 @@ export class SessionChannel {
    */
   run<R>(session: RoundEngine<R>, label: string, hooks: RunHooks = {}): void {
     const run = this.runFor(label);
-    if (run.feed) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
+    if (run.feed || run.stopped) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
     const onError = (e: unknown): void => hooks.onError?.(e);
     const send = (out: ProtocolMessage[]): void => {
       for (const m of out) {
@@ -391,10 +395,12 @@ export class SessionChannel {
    */
   runAsync<R>(engine: AsyncRoundEngine<R>, label: string, hooks: RunHooks = {}): void {
     const run = this.runFor(label);
-    if (run.feed) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
+    if (run.feed || run.stopped) throw new TssError('SESSION_STATE', `a ${label} session is already bound`);
     this.engines.add(engine);
+    run.engine = engine;
+    const live = (): boolean => !this.closed && !run.stopped;
     const report = (e: unknown): void => {
-      if (!this.closed) hooks.onError?.(e);
+      if (live()) hooks.onError?.(e);
     };
     const send = (out: ProtocolMessage[]): void => {
       for (const m of out) {
@@ -405,11 +411,11 @@ export class SessionChannel {
     const step = async (call: () => Promise<ProtocolMessage[]>): Promise<void> => {
       try {
         const out = await call();
-        if (!this.closed) send(out);
+        if (live()) send(out);
       } catch (e) {
         report(e);
       }
-      if (this.closed) return;
+      if (!live()) return;
       if (engine.finished || engine.abortError !== undefined) this.finish(label);
       hooks.onStep?.();
     };
@@ -418,7 +424,7 @@ export class SessionChannel {
     const enqueue = (task: () => Promise<void>): void => {
       // A throwing hook must not stall the queue: every later message would be stuck behind it.
       queue = queue
-        .then(() => (this.closed ? undefined : task()))
+        .then(() => (live() ? task() : undefined))
         .catch(report)
         .catch(() => undefined);
     };
@@ -437,6 +443,26 @@ export class SessionChannel {
       });
     enqueue(() => step(() => engine.start()));
     for (const m of run.buffer.splice(0)) run.feed(m);
+  }
+
+  /**
+   * Abandons the protocol session bound under `label` (a DKG attempt replaced by a newer one): later
+   * messages of that label are dropped, its engine is released, and the label cannot be bound again.
+   * The channel and other labels keep working.
+   */
+  stopRun(label: string): void {
+    const run = this.runFor(label);
+    run.stopped = true;
+    run.feed = () => {};
+    run.buffer.length = 0;
+    // Nothing more will be sealed for an abandoned attempt: its ephemeral key goes now.
+    run.waiting.clear();
+    this.finish(label);
+    if (run.engine !== undefined) {
+      this.engines.delete(run.engine);
+      run.engine.dispose();
+      run.engine = undefined;
+    }
   }
 
   /** Stops routing, releases engines bound with `runAsync` and forgets the session's envelope keys. */

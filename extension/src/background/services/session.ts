@@ -43,6 +43,7 @@ export interface ActiveSession {
 export class KeySession {
   private active: (ActiveSession & { idleMs: number }) | null = null;
   private readonly lockListeners: Array<() => void> = [];
+  private readonly keyListeners: Array<(dek: Uint8Array) => void> = [];
 
   constructor(private readonly platform: Platform) {}
 
@@ -51,11 +52,20 @@ export class KeySession {
     this.lockListeners.push(listener);
   }
 
+  /**
+   * Called (synchronously) whenever a key becomes live: a new session, or one restored from
+   * `storage.session` after a worker restart. Listeners must copy `dek` if they keep it.
+   */
+  onKey(listener: (dek: Uint8Array) => void): void {
+    this.keyListeners.push(listener);
+  }
+
   /** Starts a session owning `dek` (the caller must not zero it; `end()` will). */
   async start(dek: Uint8Array, keyId: string, idleMs: number): Promise<ActiveSession> {
     this.dropMemory();
     const expiresAt = this.platform.now() + idleMs;
     this.active = { dek, keyId, idleMs, expiresAt };
+    for (const l of this.keyListeners) l(dek);
     await this.persist();
     return { dek, keyId, expiresAt };
   }
@@ -74,6 +84,9 @@ export class KeySession {
         idleMs: stored.idleMs,
         expiresAt: stored.expiresAt,
       };
+      if (this.platform.now() < this.active.expiresAt) {
+        for (const l of this.keyListeners) l(this.active.dek);
+      }
     }
     if (this.platform.now() >= this.active.expiresAt) {
       await this.end();

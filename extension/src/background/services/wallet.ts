@@ -7,11 +7,17 @@
 import type { BackupSource } from '../../../../tss/src/backup/source.ts';
 import { KEY_LENGTH } from '../../crypto/aead.ts';
 import type { KdfPolicy } from '../../crypto/kdf.ts';
-import { createKeyring, unlockKeyring } from '../../crypto/keyring-header.ts';
+import {
+  confirmKeyringPassphrase,
+  createKeyring,
+  type KeyringHeader,
+  unlockKeyring,
+} from '../../crypto/keyring-header.ts';
 import { zeroize } from '../../shared/bytes.ts';
 import { ExtensionError, isExtensionError } from '../../shared/errors.ts';
 import type { DeviceInfo, WalletStatus } from '../../shared/messages.ts';
 import { assessPassphrase } from '../../shared/passphrase.ts';
+import { authenticateLegacyRecords } from '../../storage/record-auth.ts';
 import type { Repositories } from '../../storage/repositories/index.ts';
 import type { Platform } from '../platform.ts';
 import { type DeviceService, deviceInfoOf } from './device.ts';
@@ -155,7 +161,10 @@ export class WalletService {
       const { dek, upgraded } = result;
       if (dek.length !== KEY_LENGTH) throw new ExtensionError('CORRUPT_RECORD', 'The keyring is invalid.');
       // Re-wrap a header that predates the current KDF parameters now, while we hold the passphrase.
-      if (upgraded !== null) await this.d.repos.meta.putKeyringHeader(upgraded);
+      if (upgraded !== null) {
+        if (header.records === 1) await this.d.repos.meta.putKeyringHeader(upgraded);
+        else await this.authenticateRecords(upgraded, dek);
+      }
       await this.d.throttle.reset();
       await this.d.session.start(dek, header.keyId, await this.idleMs());
       try {
@@ -166,6 +175,54 @@ export class WalletService {
       }
       return this.status();
     });
+  }
+
+  /**
+   * Re-checks the wallet passphrase while unlocked, before an action that hands secrets out of the
+   * wallet (a backup export carries the share and the device identity): an unlocked session alone,
+   * e.g. a browser left open, must not be enough. The passphrase must unwrap the keyring to the
+   * session's own data key. A wrong one counts against the same persisted throttle as unlocking, so
+   * an open session is no faster oracle for guessing it than the lock screen; nothing else is stored.
+   */
+  confirmPassphrase(passphrase: string): Promise<void> {
+    return this.exclusive(async () => {
+      const s = await this.liveSession();
+      if (s === null) throw new ExtensionError('LOCKED', 'Concord is locked.');
+      const header = await this.d.repos.meta.getKeyringHeader();
+      if (header === undefined)
+        throw new ExtensionError('NOT_ONBOARDED', 'This device has not been set up yet.');
+      await this.d.throttle.check();
+      try {
+        await confirmKeyringPassphrase(header, passphrase, this.d.kdf, s.dek);
+      } catch (e) {
+        if (!isExtensionError(e, 'WRONG_PASSPHRASE')) throw e;
+        const wait = await this.d.throttle.recordFailure();
+        throw new ExtensionError(
+          'WRONG_PASSPHRASE',
+          'That is not the passphrase that unlocks Concord.',
+          wait > 0 ? { retryAfterMs: wait } : {},
+        );
+      }
+      await this.d.throttle.reset();
+    });
+  }
+
+  /**
+   * The one-time upgrade of a profile from before record authentication (schema ≤ 2): every vault
+   * and share row is authenticated under the DEK and the header gains its `records` flag, in one
+   * transaction (storage/record-auth.ts). A row that already carries a wrong `auth` aborts it all.
+   */
+  private async authenticateRecords(upgraded: KeyringHeader, dek: Uint8Array): Promise<void> {
+    const { db } = this.d.repos;
+    try {
+      await db.transaction('rw', [db.meta, db.vaults, db.shares], async () => {
+        await authenticateLegacyRecords(db, dek);
+        await this.d.repos.meta.putKeyringHeader(upgraded);
+      });
+    } catch (e) {
+      zeroize(dek);
+      throw e;
+    }
   }
 
   lock(): Promise<WalletStatus> {

@@ -55,6 +55,19 @@ export class SharesRepository {
     return this.db.shares.get(id);
   }
 
+  /**
+   * Adds the first share of a newly created vault, refusing (`VAULT_ID_COLLISION`) when any share
+   * of that vault id is already stored: a new vault writing into an existing vault's id would leave
+   * two `active` rows (and `active()` would pick either). Run inside the caller's transaction, so the
+   * check and the write are one step.
+   */
+  async addFirst(record: ShareRecord): Promise<void> {
+    if ((await this.db.shares.where('vaultId').equals(record.vaultId).count()) > 0) {
+      throw vaultIdCollision();
+    }
+    await this.db.shares.add(record);
+  }
+
   listForVault(vaultId: string): Promise<ShareRecord[]> {
     return this.db.shares.where('vaultId').equals(vaultId).sortBy('epoch');
   }
@@ -75,4 +88,11 @@ export class SharesRepository {
       await this.db.shares.update(target.id, { status: 'active' });
     });
   }
+}
+
+export function vaultIdCollision(): ExtensionError {
+  return new ExtensionError(
+    'VAULT_ID_COLLISION',
+    'A vault with the same id already exists on this device; the new vault was not stored.',
+  );
 }

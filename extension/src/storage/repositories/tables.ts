@@ -5,6 +5,7 @@
  */
 import type { ConcordDb } from '../db.ts';
 import type { ApprovalRecord, BanRecord, CeremonyRecord, ProposalRecord, VaultRecord } from '../records.ts';
+import { vaultIdCollision } from './shares.ts';
 
 export class VaultsRepository {
   constructor(private readonly db: ConcordDb) {}
@@ -16,6 +17,21 @@ export class VaultsRepository {
   }
   put(v: VaultRecord): Promise<string> {
     return this.db.vaults.put(v);
+  }
+  /**
+   * Stores a newly created vault; refuses (`VAULT_ID_COLLISION`) when its id is taken, instead of
+   * overwriting another vault's members and threshold. Run inside the caller's transaction.
+   */
+  async create(v: VaultRecord): Promise<void> {
+    if ((await this.db.vaults.get(v.id)) !== undefined) throw vaultIdCollision();
+    await this.db.vaults.add(v);
+  }
+  /** Whether `id` is used by a vault or by any share row on this device. */
+  async idTaken(id: string): Promise<boolean> {
+    return (
+      (await this.db.vaults.get(id)) !== undefined ||
+      (await this.db.shares.where('vaultId').equals(id).count()) > 0
+    );
   }
   count(): Promise<number> {
     return this.db.vaults.count();
