@@ -67,6 +67,8 @@ export interface ReshareRunnerDeps {
   repos: Repositories;
   platform: Platform;
   unlocked: () => Promise<{ identity: DeviceIdentity; dek: Uint8Array } | null>;
+  /** This device moved to the new epoch of request `id` (certificate-delivery.ts confirms it). */
+  onActivated?: (id: string) => void;
   log?: (code: string, e: unknown) => void;
 }
 
@@ -354,6 +356,48 @@ export class ReshareRunner {
     await this.d.repos.ceremonies.put({ ...c, certSigs: sigs, updatedAt: this.d.platform.now() });
   }
 
+  /**
+   * Certificate signatures relayed by another participant (certificate-delivery.ts), possibly of
+   * third parties: each is verified against this device's own finished session before it is stored,
+   * so a relayer cannot fill a slot with garbage (a stored slot that does not verify is replaced).
+   */
+  async onRelayedCertificates(
+    ctx: ReshareContext,
+    attempt: number,
+    sigs: readonly { from: string; sig: Uint8Array }[],
+  ): Promise<void> {
+    const c = await this.d.repos.ceremonies.get(ctx.id);
+    if (c?.reshare === undefined || c.status === 'done' || c.reshare.attempt !== attempt) return;
+    const pending = this.pendingOf(ctx.id, c);
+    const target = { descriptor: pending.descriptor, record: pending.record };
+    const keys = identityKeysFromIds(pending.descriptor);
+    const verifies = (from: string, sig: Uint8Array): boolean => {
+      try {
+        new CertificateCollector(target, keys).add(fromHex(from), sig);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const stored = { ...(c.certSigs ?? {}) };
+    let changed = false;
+    for (const { from, sig } of sigs) {
+      const key = `${attempt}:${from}`;
+      const prior = stored[key];
+      if (prior !== undefined && verifies(from, fromHex(prior))) continue;
+      if (!verifies(from, sig)) {
+        this.d.log?.('CERTIFICATE', new Error(`relayed signature of ${from} does not verify`));
+        continue;
+      }
+      stored[key] = toHex(sig);
+      changed = true;
+    }
+    if (changed) {
+      await this.d.repos.ceremonies.put({ ...c, certSigs: stored, updatedAt: this.d.platform.now() });
+    }
+    await this.tryActivate(ctx);
+  }
+
   /** After a restart: a finished session waiting for signatures picks up where it was. */
   resume(ctx: ReshareContext): Promise<void> {
     return this.tryActivate(ctx);
@@ -443,6 +487,7 @@ export class ReshareRunner {
     });
     this.pending.delete(ctx.id);
     await ctx.finished();
+    this.d.onActivated?.(ctx.id);
   }
 
   private pendingOf(id: string, c: CeremonyRecord): Pending {
