@@ -15,6 +15,7 @@ import { equalBytes, toHex } from '../../tss/src/bytes.ts';
 import { encodeDescriptor } from '../../tss/src/descriptor.ts';
 import { DkgSession } from '../../tss/src/dkg/session.ts';
 import { KeyShare } from '../../tss/src/keyshare.ts';
+import { pointToBytes } from '../../tss/src/math/scalar.ts';
 import {
   activate,
   CertificateCollector,
@@ -24,7 +25,7 @@ import {
 import { ReshareSession } from '../../tss/src/reshare/session.ts';
 import type { ProtocolMessage } from '../../tss/src/session/engine.ts';
 import { expectAllOk, runDkg, runSign } from '../../tss/src/testing/driver.ts';
-import { toBase64url } from '../../tss/src/transport/base64url.ts';
+import { fromBase64url, toBase64url } from '../../tss/src/transport/base64url.ts';
 import {
   type DeviceIdentity,
   generateDeviceIdentity,
@@ -32,7 +33,7 @@ import {
 } from '../../tss/src/transport/identity.ts';
 import { createRouter, type Handlers, isUiMessage } from '../src/background/router.ts';
 import { frame, SessionChannel } from '../src/background/services/ceremony-runner.ts';
-import { cryptoHost } from '../src/background/services/crypto-host.ts';
+import { type CryptoHost, cryptoHost } from '../src/background/services/crypto-host.ts';
 import {
   type CryptoTransport,
   type DkgParams,
@@ -40,10 +41,15 @@ import {
   RemoteEngineError,
   RemoteReshareEngine,
 } from '../src/background/services/remote-engine.ts';
+import { type ReshareContext, ReshareRunner } from '../src/background/services/reshare.ts';
+import type { VaultRequest } from '../src/background/services/vault-request.ts';
 import { CeremonyHost } from '../src/offscreen/ceremony-host.ts';
 import { CRYPTO_CHANNEL, type CryptoCall, isCryptoRequest } from '../src/offscreen/protocol.ts';
 import { UI_CHANNEL } from '../src/shared/messages.ts';
-import { ORIGIN, PAGE_SENDER, RUNTIME_ID } from './helpers.ts';
+import { repositories } from '../src/storage/repositories/index.ts';
+import { SharesRepository } from '../src/storage/repositories/shares.ts';
+import { fakePlatform } from './fakes/platform.ts';
+import { ORIGIN, openFreshDb, PAGE_SENDER, RUNTIME_ID } from './helpers.ts';
 
 /** The fake part: hands each call to a host on a later task, through JSON, and records traffic. */
 class JsonTransport implements CryptoTransport {
@@ -56,10 +62,12 @@ class JsonTransport implements CryptoTransport {
     public host: CeremonyHost,
     private readonly tamper: (reply: unknown) => unknown = (r) => r,
     private readonly delayMs = 1,
+    /** Changes a call on its way to the Worker (a Worker that runs other parameters). */
+    private readonly tamperCall: (call: CryptoCall) => CryptoCall = (c) => c,
   ) {}
 
   async call(call: CryptoCall): Promise<unknown> {
-    const wire = JSON.parse(JSON.stringify(call)) as CryptoCall;
+    const wire = this.tamperCall(JSON.parse(JSON.stringify(call)) as CryptoCall);
     this.calls.push(wire);
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -419,6 +427,199 @@ describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
     await expect(unopened.start()).rejects.toMatchObject({ code: 'SESSION_STATE' });
     expect(t.calls.filter((c) => c.session === unopened.session)).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * A whole `ReshareRunner` (storage over fake-indexeddb) whose session runs behind the proxy, and one
+ * peer in process: a refresh of a [1,1] t=2 vault. `tamperOpen` changes the Worker's parameters (the
+ * peer runs the same changed layout, so the session itself succeeds).
+ */
+async function runnerRefresh(tamperOpen?: (c: Extract<CryptoCall, { op: 'reshare.open' }>) => void) {
+  const ids = [generateDeviceIdentity(), generateDeviceIdentity()];
+  const dkg = expectAllOk(runDkg({ powers: [1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));
+  const oldDescriptor = dkg[0]!.descriptor;
+  const db = await openFreshDb();
+  const repos = repositories(db);
+  const platform = fakePlatform();
+  const dek = platform.rng(32);
+  const vaultId = 'aa'.repeat(16);
+  await db.shares.put(
+    SharesRepository.build(
+      {
+        vaultId,
+        epoch: oldDescriptor.epoch,
+        status: 'active',
+        secret: dkg[0]!.keyShare.encode(),
+        createdAt: 1,
+      },
+      dek,
+      platform.rng,
+    ),
+  );
+  const members = ids
+    .map((i, k) => ({ identity: publicIdentity(i), deviceId: toHex(i.deviceId), power: 1, label: `M${k}` }))
+    .sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  const request: VaultRequest = {
+    id: 'bb'.repeat(16),
+    vaultId,
+    keyId: toHex(oldDescriptor.vaultId),
+    groupKey: toHex(pointToBytes(oldDescriptor.groupPublicKey)),
+    epoch: oldDescriptor.epoch,
+    sid: 'r',
+    initiator: members[0]!.deviceId,
+    createdAt: 0,
+    expiresAt: Date.now() + 3_600_000,
+    body: {
+      kind: 'reshare',
+      name: 'Ops',
+      threshold: 2,
+      members,
+      current: members,
+      descriptor: encodeDescriptor(oldDescriptor),
+    },
+  };
+  const participants = members.map((m) => m.deviceId);
+  await db.ceremonies.put({
+    id: request.id,
+    vaultId,
+    proposalId: request.id,
+    kind: 'reshare',
+    status: 'running',
+    round: 0,
+    state: null,
+    abortCode: null,
+    createdAt: 0,
+    updatedAt: 0,
+    attempt: 1,
+    signers: participants,
+  });
+
+  const relay = new FakeRelay();
+  const pub = ids.map(publicIdentity);
+  const chA = new SessionChannel({
+    client: relay.client(ids[0]!),
+    identity: ids[0]!,
+    sid: 'r',
+    members: pub,
+  });
+  const chB = new SessionChannel({
+    client: relay.client(ids[1]!),
+    identity: ids[1]!,
+    sid: 'r',
+    members: pub,
+  });
+  const transport = new JsonTransport(new CeremonyHost(), undefined, 1, (c) => {
+    if (c.op === 'reshare.open') tamperOpen?.(c);
+    return c;
+  });
+  const host: CryptoHost = {
+    dkg: () => {
+      throw new Error('not used');
+    },
+    reshare: (params) => new RemoteReshareEngine(transport, params),
+  };
+  // The peer runs the parameters the Worker will run (changed or not).
+  const wire = { newParties: parties(ids), newThreshold: 2 };
+  if (tamperOpen !== undefined) {
+    const probe = { op: 'reshare.open', newParties: wire.newParties, newThreshold: 2 } as unknown as Extract<
+      CryptoCall,
+      { op: 'reshare.open' }
+    >;
+    tamperOpen(probe);
+    wire.newParties = probe.newParties;
+    wire.newThreshold = probe.newThreshold;
+  }
+  const b = new ReshareSession({
+    oldDescriptor,
+    oldShare: dkg[1]!.keyShare,
+    oldParties: ids.map((i) => i.deviceId),
+    newParties: wire.newParties.map((p) => ({ id: fromBase64url(p.id), power: p.power })),
+    newThreshold: wire.newThreshold,
+    selfId: ids[1]!.deviceId,
+    signer: (msg) => ids[1]!.sign(msg),
+  });
+  chB.run(b, 'reshare1');
+
+  const events = { aborted: [] as string[], certs: [] as Uint8Array[], finished: 0 };
+  const ctx: ReshareContext = {
+    id: request.id,
+    request,
+    hash: new Uint8Array(32),
+    channel: chA,
+    self: ids[0]!,
+    serial: (fn) => fn(),
+    sendCertificate: (_attempt, sig) => events.certs.push(sig),
+    aborted: async (_attempt, code) => {
+      events.aborted.push(code);
+    },
+    finished: async () => {
+      events.finished += 1;
+    },
+  };
+  const runner = new ReshareRunner({
+    repos,
+    platform,
+    unlocked: async () => ({ identity: ids[0]!, dek }),
+    host: () => host,
+  });
+  await runner.run(ctx, 1, participants);
+  return {
+    ids,
+    b,
+    db,
+    ctx,
+    runner,
+    events,
+    transport,
+    oldDescriptor,
+    vaultId,
+    close: () => [chA, chB].map((c) => c.close()),
+  };
+}
+
+function parties(ids: DeviceIdentity[]) {
+  return ids.map((i) => ({ id: toBase64url(i.deviceId), power: 1 }));
+}
+
+describe('ReshareRunner with its session behind the proxy', () => {
+  it('signs over the approved layout and activates the certified descriptor', async () => {
+    const t = await runnerRefresh();
+    await until(() => t.events.certs.length === 1 && t.b.finished, 60_000, 'the signatures');
+    expect(t.events.aborted).toEqual([]);
+    const pendingRows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
+    expect(pendingRows.map((r) => [r.epoch, r.status]).sort()).toEqual([
+      [t.oldDescriptor.epoch, 'active'],
+      [t.oldDescriptor.epoch + 1, 'pending'],
+    ]);
+    await t.runner.onCertificate(t.ctx, toHex(t.ids[1]!.deviceId), 1, t.b.output().ownSignature!);
+    expect(t.events.finished).toBe(1);
+    const rows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
+    expect(rows.map((r) => [r.epoch, r.status])).toEqual([[t.oldDescriptor.epoch + 1, 'active']]);
+    const certified = t.b.output().descriptor;
+    expect(await t.db.vaults.get(t.vaultId)).toMatchObject({
+      epoch: certified.epoch,
+      threshold: certified.threshold,
+      address: certified.address,
+      publicKey: toHex(pointToBytes(certified.groupPublicKey)),
+      status: 'active',
+    });
+    t.close();
+  }, 120_000);
+
+  it('a Worker that returns another layout is refused: nothing signed, nothing stored', async () => {
+    // The Worker (and the peer) run [2,1] instead of the approved [1,1]: a consistent session whose
+    // descriptor is not what the members approved.
+    const t = await runnerRefresh((c) => {
+      c.newParties = c.newParties.map((p, i) => (i === 0 ? { ...p, power: 2 } : p));
+    });
+    await until(() => t.events.aborted.length > 0, 60_000, 'the refusal');
+    expect(t.events.aborted).toEqual(['DESCRIPTOR_MISMATCH']);
+    expect(t.events.certs).toEqual([]);
+    const rows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
+    expect(rows.map((r) => [r.epoch, r.status])).toEqual([[t.oldDescriptor.epoch, 'active']]);
+    expect((await t.db.ceremonies.get(t.ctx.id))?.reshare).toBeUndefined();
+    t.close();
+  }, 120_000);
 });
 
 describe('crypto channel', () => {

@@ -12,9 +12,10 @@
  *
  * Where the rounds run: in the offscreen document's Worker when the browser has one (crypto-host.ts;
  * a reshare costs about a DKG's CPU, fresh OT setup for every new pair), else in process (unit tests,
- * Node). The Worker never holds the identity key: it runs the session with `deferSignature`, returns
- * the pending share and the public record, and this service worker signs the certificate message.
- * Both paths hand `onFinished` the same shape.
+ * Node). Both run the session with `deferSignature` and return the pending share and the public
+ * record; this service worker then compares the descriptor with the approved layout
+ * (reshare-layout.ts) and only then signs the certificate message (the Worker never holds the
+ * identity key). After activation the vault record is the certified descriptor's.
  *
  * Persistence: the pending share (sealed, status `pending`), the reshare record needed to check
  * certificate signatures (public) and every verified certificate signature live in IndexedDB, so a
@@ -40,13 +41,19 @@ import type { Platform } from '../platform.ts';
 import type { SessionChannel } from './ceremony-runner.ts';
 import { type CryptoHost, cryptoHost } from './crypto-host.ts';
 import type { DeviceIdentity } from './identity-api.ts';
-import { encodePublicIdentity } from './identity-api.ts';
 import {
   engineErrorCode,
   type RemoteReshareEngine,
   type RemoteReshareOutput,
   type ReshareParams,
 } from './remote-engine.ts';
+import {
+  approvedLayout,
+  DESCRIPTOR_MISMATCH,
+  LayoutMismatchError,
+  layoutMismatch,
+  vaultRecordFromCertified,
+} from './reshare-layout.ts';
 import { openRestore } from './restore.ts';
 import type { TallyMember, VaultRequest } from './vault-request.ts';
 
@@ -67,6 +74,8 @@ export interface ReshareRunnerDeps {
   repos: Repositories;
   platform: Platform;
   unlocked: () => Promise<{ identity: DeviceIdentity; dek: Uint8Array } | null>;
+  /** Where the rounds run off this worker; `cryptoHost` by default (tests pass a fake Worker). */
+  host?: () => CryptoHost | null;
   /** This device moved to the new epoch of request `id` (certificate-delivery.ts confirms it). */
   onActivated?: (id: string) => void;
   log?: (code: string, e: unknown) => void;
@@ -162,17 +171,18 @@ export class ReshareRunner {
       selfId: u.identity.deviceId,
     };
     // Off this worker when the browser can host a Worker for it (see the header).
-    const host = cryptoHost();
+    const host = (this.d.host ?? cryptoHost)();
     if (host !== null) {
       this.runRemote(ctx, attempt, host, params, oldShare, u.identity);
       return;
     }
     let session: ReshareSession;
     try {
+      // Deferred like the Worker's: the certificate is signed in `signChecked`, after the layout check.
       session = new ReshareSession({
         ...params,
         ...(oldShare === undefined ? {} : { oldShare }),
-        signer: (msg) => u.identity.sign(msg),
+        deferSignature: true,
         rng: this.d.platform.rng,
       });
     } catch (e) {
@@ -186,9 +196,9 @@ export class ReshareRunner {
         if (settled || !session.finished) return;
         settled = true;
         oldShare?.destroy();
-        const outcome = session.output();
+        const { descriptor, record, pending } = session.output();
         void ctx
-          .serial(() => this.onFinished(ctx, attempt, outcome))
+          .serial(() => this.signChecked(ctx, attempt, { descriptor, record, pending }, u.identity))
           .catch((e: unknown) => this.d.log?.('RESHARE', e));
       },
       onError: (e) => {
@@ -270,8 +280,31 @@ export class ReshareRunner {
     }
     // The session is over in the Worker: free the document now rather than when the channel closes.
     engine.dispose();
-    // Only a new party signs, and only now: the Worker finished every check of the rounds and the
-    // engine checked the pending share against the new descriptor (tss `deferSignature`).
+    await ctx.serial(() => this.signChecked(ctx, attempt, out, identity));
+  }
+
+  /**
+   * Both paths end here (runs in `serial`). The session's descriptor must be exactly the layout the
+   * members approved (reshare-layout.ts): a Worker, or a session, that produced another one is
+   * refused before anything is signed or stored. Then only a new party signs, and only now: the
+   * rounds passed every check and the pending share was checked against the descriptor (tss
+   * `deferSignature`; the Worker never holds the identity key).
+   */
+  private async signChecked(
+    ctx: ReshareContext,
+    attempt: number,
+    out: RemoteReshareOutput,
+    identity: DeviceIdentity,
+  ): Promise<void> {
+    const body = ctx.request.body;
+    const problem =
+      body.kind === 'reshare' ? layoutMismatch(out.descriptor, approvedLayout(body)) : 'not a reshare';
+    if (problem !== null) {
+      out.pending?.destroy();
+      this.d.log?.(DESCRIPTOR_MISMATCH, new LayoutMismatchError(problem));
+      await ctx.aborted(attempt, DESCRIPTOR_MISMATCH);
+      return;
+    }
     let ownSignature: Uint8Array | undefined;
     try {
       ownSignature =
@@ -282,8 +315,7 @@ export class ReshareRunner {
       out.pending?.destroy();
       throw e;
     }
-    const outcome: FinishedReshare = { ...out, ownSignature };
-    await ctx.serial(() => this.onFinished(ctx, attempt, outcome));
+    await this.onFinished(ctx, attempt, { ...out, ownSignature });
   }
 
   private async onFinished(ctx: ReshareContext, attempt: number, outcome: FinishedReshare): Promise<void> {
@@ -432,6 +464,18 @@ export class ReshareRunner {
     const db = this.d.repos.db;
     const newEpoch = pending.descriptor.epoch;
     const stays = body.members.some((m) => m.deviceId === self);
+    const now = this.d.platform.now();
+    const vault = await this.d.repos.vaults.get(ctx.request.vaultId);
+    let next: VaultRecord;
+    try {
+      // The record of the epoch everyone certified; the request only names and labels it.
+      next = vaultRecordFromCertified(pending.descriptor, body, vault, ctx.request.vaultId, stays, now);
+    } catch (e) {
+      // A certified descriptor that is not the approved layout (a dealer that never signed sees
+      // only the certificate): never move to it.
+      this.d.log?.(DESCRIPTOR_MISMATCH, e);
+      return;
+    }
     if (stays) {
       const rec = await this.d.repos.shares.get(shareId(ctx.request.vaultId, newEpoch));
       if (rec === undefined) return;
@@ -449,8 +493,6 @@ export class ReshareRunner {
       }
       if (!equalBytes(share.vaultId, pending.descriptor.vaultId)) return;
     }
-    const now = this.d.platform.now();
-    const vault = await this.d.repos.vaults.get(ctx.request.vaultId);
     await db.transaction('rw', [db.shares, db.vaults, db.ceremonies, db.restores], async () => {
       // A restored share has done its job once the refreshed one is active.
       await db.restores.delete(ctx.request.keyId);
@@ -464,23 +506,6 @@ export class ReshareRunner {
         // Removed from the committee: this device's old share is no longer part of the vault.
         await db.shares.where('vaultId').equals(ctx.request.vaultId).delete();
       }
-      const next: VaultRecord = {
-        id: ctx.request.vaultId,
-        name: vault?.name ?? body.name,
-        epoch: newEpoch,
-        threshold: body.threshold,
-        members: body.members.map((m) => ({
-          deviceId: m.deviceId,
-          label: m.label,
-          weight: m.power,
-          publicIdentity: encodePublicIdentity(m.identity),
-        })),
-        publicKey: ctx.request.groupKey,
-        address: vault?.address ?? pending.descriptor.address,
-        status: stays ? 'active' : 'retired',
-        createdAt: vault?.createdAt ?? now,
-        updatedAt: now,
-      };
       await db.vaults.put(next);
       const cur = await db.ceremonies.get(ctx.id);
       if (cur !== undefined) await db.ceremonies.put({ ...cur, status: 'done', updatedAt: now });
