@@ -15,7 +15,7 @@ import { equalBytes, toHex } from '../../tss/src/bytes.ts';
 import { encodeDescriptor } from '../../tss/src/descriptor.ts';
 import { DkgSession } from '../../tss/src/dkg/session.ts';
 import { KeyShare } from '../../tss/src/keyshare.ts';
-import { pointToBytes } from '../../tss/src/math/scalar.ts';
+import { pointToBytes, scalarToBytes } from '../../tss/src/math/scalar.ts';
 import {
   activate,
   CertificateCollector,
@@ -327,15 +327,12 @@ describe('RemoteDkgEngine over a JSON transport to a CeremonyHost', () => {
 });
 
 describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
-  it('refreshes a [1,1] t=2 vault: one party behind the proxy deals from a restored share', async () => {
+  it('refreshes a [1,1] t=2 vault: one party behind the proxy deals from its point shares', async () => {
     const ids = [generateDeviceIdentity(), generateDeviceIdentity()];
     const dkg = expectAllOk(runDkg({ powers: [1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));
     const oldDescriptor = dkg[0]!.descriptor;
-    // A's share as a backup restore rebuilds it: its point shares only, no pairwise OT state.
-    const restored = new KeyShare(oldDescriptor, ids[0]!.deviceId, [...dkg[0]!.keyShare.shares], []);
-    expect(restored.restored).toBe(true);
-    const oldShareBytes = restored.encode();
-    restored.destroy();
+    // Only A's point shares cross to the Worker, never its pairwise OT state.
+    const oldPointShares = dkg[0]!.keyShare.shares.map((k) => scalarToBytes(k));
     const parties = ids.map((i) => ({ id: i.deviceId, power: 1 }));
     const common = {
       oldDescriptor,
@@ -360,7 +357,7 @@ describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
     const transport = new JsonTransport(new CeremonyHost());
     const a = new RemoteReshareEngine(transport, {
       ...common,
-      oldShare: oldShareBytes,
+      oldPointShares,
       selfId: ids[0]!.deviceId,
     });
     expect(a.progress).toMatchObject({ round: 1, rounds: 4, expected: 1, state: 'idle' });
@@ -370,10 +367,10 @@ describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
     await until(() => a.finished && b.finished, 60_000, 'both parties to finish');
     expect(aErrors).toEqual([]);
     expect(bErrors).toEqual([]);
-    // The open asked for a deferred signature and the engine wiped its copy of the old share.
+    // The open asked for a deferred signature and the engine wiped its copy of the point shares.
     const open = transport.calls.find((c) => c.op === 'reshare.open');
     expect(open).toMatchObject({ deferSignature: true });
-    expect(oldShareBytes.every((x) => x === 0)).toBe(true);
+    expect(oldPointShares.every((b) => b.every((x) => x === 0))).toBe(true);
 
     const out = await a.output();
     expect(transport.host.size).toBe(0); // the Worker keeps nothing once the output is taken
@@ -420,10 +417,19 @@ describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
     expect(noShare.abortError?.code).toBe('INVALID_PARAMETERS');
     expect(t.host.size).toBe(0);
 
-    const bytes = dkg[0]!.keyShare.encode();
-    const unopened = new RemoteReshareEngine(t, { ...params, oldShare: bytes });
+    // Point shares that are not this party's (they do not match its public shares): refused.
+    const wrong = new RemoteReshareEngine(t, {
+      ...params,
+      oldPointShares: dkg[1]!.keyShare.shares.map(scalarToBytes),
+    });
+    await expect(wrong.start()).rejects.toBeInstanceOf(RemoteEngineError);
+    expect(wrong.abortError?.code).toBe('PUBLIC_KEY_MISMATCH');
+    expect(t.host.size).toBe(0);
+
+    const bytes = dkg[0]!.keyShare.shares.map((k) => scalarToBytes(k));
+    const unopened = new RemoteReshareEngine(t, { ...params, oldPointShares: bytes });
     unopened.dispose();
-    expect(bytes.every((x) => x === 0)).toBe(true);
+    expect(bytes.every((b) => b.every((x) => x === 0))).toBe(true);
     await expect(unopened.start()).rejects.toMatchObject({ code: 'SESSION_STATE' });
     expect(t.calls.filter((c) => c.session === unopened.session)).toEqual([]);
   }, 60_000);
@@ -573,6 +579,7 @@ async function runnerRefresh(tamperOpen?: (c: Extract<CryptoCall, { op: 'reshare
     transport,
     oldDescriptor,
     vaultId,
+    fullShareBytes: dkg[0]!.keyShare.encode().length,
     close: () => [chA, chB].map((c) => c.close()),
   };
 }
@@ -586,6 +593,27 @@ describe('ReshareRunner with its session behind the proxy', () => {
     const t = await runnerRefresh();
     await until(() => t.events.certs.length === 1 && t.b.finished, 60_000, 'the signatures');
     expect(t.events.aborted).toEqual([]);
+    // What crossed to the Worker: the public descriptor and parameters, and of the old share only
+    // its one 32-byte point share (no OT or zero-share seeds: far smaller than the share's encoding).
+    const open = t.transport.calls.find((c) => c.op === 'reshare.open')!;
+    expect(Object.keys(open).sort()).toEqual(
+      [
+        'deferSignature',
+        'id',
+        'newParties',
+        'newThreshold',
+        'oldDescriptor',
+        'oldParties',
+        'oldPointShares',
+        'op',
+        'selfId',
+        'session',
+      ].sort(),
+    );
+    const sent = (open as Extract<CryptoCall, { op: 'reshare.open' }>).oldPointShares!;
+    expect(sent.map((x) => fromBase64url(x).length)).toEqual([32]);
+    const withoutDescriptor = JSON.stringify({ ...open, oldDescriptor: '' }).length;
+    expect(withoutDescriptor).toBeLessThan(t.fullShareBytes / 10);
     const pendingRows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
     expect(pendingRows.map((r) => [r.epoch, r.status]).sort()).toEqual([
       [t.oldDescriptor.epoch, 'active'],

@@ -26,6 +26,7 @@ import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../
 import { isTssError } from '../../../../tss/src/errors.ts';
 import { KeyShare } from '../../../../tss/src/keyshare.ts';
 import { restoreKeyShare } from '../../../../tss/src/keyshare-backup.ts';
+import { scalarToBytes } from '../../../../tss/src/math/scalar.ts';
 import {
   activate,
   CertificateCollector,
@@ -218,9 +219,9 @@ export class ReshareRunner {
   }
 
   /**
-   * `run` with the session in the offscreen Worker. The old share crosses as its encoding (also a
-   * restored one: it has no pairwise state, which encodes as an empty list) and is destroyed here at
-   * once; the engine wipes the bytes once sent. Abort handling is the in-process path's.
+   * `run` with the session in the offscreen Worker. Of the old share only its point shares cross
+   * (dealing needs nothing else; OT and zero-share seeds stay here) and the share is destroyed here
+   * at once; the engine wipes the bytes once sent. Abort handling is the in-process path's.
    */
   private runRemote(
     ctx: ReshareContext,
@@ -230,13 +231,13 @@ export class ReshareRunner {
     oldShare: KeyShare | undefined,
     identity: DeviceIdentity,
   ): void {
-    let oldBytes: Uint8Array | undefined;
+    let oldPointShares: Uint8Array[] | undefined;
     try {
-      oldBytes = oldShare?.encode();
+      oldPointShares = oldShare?.shares.map((k) => scalarToBytes(k));
     } finally {
       oldShare?.destroy();
     }
-    const engine = host.reshare({ ...params, ...(oldBytes === undefined ? {} : { oldShare: oldBytes }) });
+    const engine = host.reshare({ ...params, ...(oldPointShares === undefined ? {} : { oldPointShares }) });
     let settled = false;
     ctx.channel.runAsync(engine, `reshare${attempt}`, {
       onStep: () => {
