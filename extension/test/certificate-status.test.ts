@@ -8,7 +8,9 @@ import {
   CertStatusError,
   decodeCertStatus,
   encodeCertStatus,
+  isAnswer,
   shouldAnswer,
+  statusMsgId,
 } from '../src/background/services/certificate-status.ts';
 import { utf8 } from '../src/shared/bytes.ts';
 
@@ -64,9 +66,12 @@ describe('certificate delivery decisions', () => {
     expect(announceTargets({ ...base, activated: true, confirmed: [id('a'), id('b'), id('c')] })).toEqual([]);
   });
 
-  it('only a device holding the certificate answers, and only a device that does not', () => {
-    expect(shouldAnswer(true, { activated: false })).toBe(true);
-    expect(shouldAnswer(true, { activated: true })).toBe(false);
-    expect(shouldAnswer(false, { activated: false })).toBe(false);
+  it('only a device holding the certificate answers, and never an answer', () => {
+    const ask = statusMsgId('ask', 1, id('b'));
+    const ans = statusMsgId('ans', 1, id('b'));
+    expect([isAnswer(ask), isAnswer(ans)]).toEqual([false, true]);
+    expect(shouldAnswer(true, isAnswer(ask))).toBe(true);
+    expect(shouldAnswer(true, isAnswer(ans))).toBe(false);
+    expect(shouldAnswer(false, isAnswer(ask))).toBe(false);
   });
 });

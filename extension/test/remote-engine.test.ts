@@ -527,10 +527,13 @@ async function runnerRefresh(tamperOpen?: (c: Extract<CryptoCall, { op: 'reshare
   // The peer runs the parameters the Worker will run (changed or not).
   const wire = { newParties: parties(ids), newThreshold: 2 };
   if (tamperOpen !== undefined) {
-    const probe = { op: 'reshare.open', newParties: wire.newParties, newThreshold: 2 } as unknown as Extract<
-      CryptoCall,
-      { op: 'reshare.open' }
-    >;
+    // The Worker's open names A (ids[0]) as self: so does the probe.
+    const probe = {
+      op: 'reshare.open',
+      newParties: wire.newParties,
+      newThreshold: 2,
+      selfId: toBase64url(ids[0]!.deviceId),
+    } as unknown as Extract<CryptoCall, { op: 'reshare.open' }>;
     tamperOpen(probe);
     wire.newParties = probe.newParties;
     wire.newThreshold = probe.newThreshold;
@@ -619,7 +622,20 @@ describe('ReshareRunner with its session behind the proxy', () => {
       [t.oldDescriptor.epoch, 'active'],
       [t.oldDescriptor.epoch + 1, 'pending'],
     ]);
-    await t.runner.onCertificate(t.ctx, toHex(t.ids[1]!.deviceId), 1, t.b.output().ownSignature!);
+    const bHex = toHex(t.ids[1]!.deviceId);
+    const slot = async () => (await t.db.ceremonies.get(t.ctx.id))?.certSigs?.[`1:${bHex}`];
+    // B's own message with a bad signature takes B's slot (it is B's to fill) and completes nothing.
+    const garbage = new Uint8Array(64).fill(9);
+    await t.runner.onCertificate(t.ctx, bHex, 1, garbage);
+    expect(await slot()).toBe(toHex(garbage));
+    // A relayed signature is verified before it is stored: a bad one changes nothing...
+    await t.runner.onRelayedCertificates(t.ctx, 1, [{ from: bHex, sig: new Uint8Array(64).fill(7) }]);
+    expect(await slot()).toBe(toHex(garbage));
+    expect(t.events.finished).toBe(0);
+    // ...and B's real signature, relayed by anyone, replaces the bad one and completes the certificate.
+    const real = t.b.output().ownSignature!;
+    await t.runner.onRelayedCertificates(t.ctx, 1, [{ from: bHex, sig: real }]);
+    expect(await slot()).toBe(toHex(real));
     expect(t.events.finished).toBe(1);
     const rows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
     expect(rows.map((r) => [r.epoch, r.status])).toEqual([[t.oldDescriptor.epoch + 1, 'active']]);
@@ -638,7 +654,8 @@ describe('ReshareRunner with its session behind the proxy', () => {
     // The Worker (and the peer) run [2,1] instead of the approved [1,1]: a consistent session whose
     // descriptor is not what the members approved.
     const t = await runnerRefresh((c) => {
-      c.newParties = c.newParties.map((p, i) => (i === 0 ? { ...p, power: 2 } : p));
+      // By id, not by position: the runner lists parties sorted by id, the peer in its own order.
+      c.newParties = c.newParties.map((p) => (p.id === c.selfId ? { ...p, power: 2 } : p));
     });
     await until(() => t.events.aborted.length > 0, 60_000, 'the refusal');
     expect(t.events.aborted).toEqual(['DESCRIPTOR_MISMATCH']);

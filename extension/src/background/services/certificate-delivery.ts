@@ -15,7 +15,9 @@
  *    other participant; anyone who activated answers in that session with every signature it holds;
  *  - a device that activated sends its status to every new member that has not confirmed yet;
  *  - on activating, a device tells every other participant (its confirmation, which also completes
- *    the certificate of anyone still missing signatures).
+ *    the certificate of anyone still missing signatures);
+ *  - a device that activated answers every status that is not itself an answer (so a holder that
+ *    missed a confirmation gets it, and nobody loops).
  * A relayed signature is verified against this device's own finished session before it is stored
  * (reshare.ts), and a confirmation counts only from the authenticated device itself. Announcing
  * stops once every new member confirmed, or `DELIVERY_HORIZON_MS` after the request expired (a
@@ -36,7 +38,9 @@ import {
   type CertStatus,
   decodeCertStatus,
   encodeCertStatus,
+  isAnswer,
   shouldAnswer,
+  statusMsgId,
 } from './certificate-status.ts';
 import type { DeviceIdentity, PublicDeviceIdentity } from './identity-api.ts';
 import { publicIdentity } from './identity-api.ts';
@@ -158,7 +162,7 @@ export class CertificateDelivery {
       await this.confirm(status.request, from);
     }
     const after = await this.finished(status.request);
-    if (after !== undefined && shouldAnswer(after.ceremony.status === 'done', status)) {
+    if (after !== undefined && shouldAnswer(after.ceremony.status === 'done', isAnswer(msg.msgId))) {
       await this.sendStatus(after, [from], msg.sid);
     }
   }
@@ -222,7 +226,7 @@ export class CertificateDelivery {
     try {
       for (const p of peers) {
         const to = toBase64url(p.deviceId);
-        const msgId = `${CERT_STATUS_TAG}:${status.activated ? 'a' : 'w'}${attempt}:${to.slice(0, 16)}`;
+        const msgId = statusMsgId(sid === undefined ? 'ask' : 'ans', attempt, to);
         const envelope = env.seal(
           { to: p.deviceId, tag: CERT_STATUS_TAG, msgId, ttl: DELIVERY_TTL_MS },
           plaintext,

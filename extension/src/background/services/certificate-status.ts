@@ -110,7 +110,21 @@ export function announceTargets(s: DeliveryState): string[] {
   return others(s.newMembers).filter((id) => !done.has(id));
 }
 
-/** A received status calls for an answer when this device can complete the sender's certificate. */
-export function shouldAnswer(selfActivated: boolean, received: Pick<CertStatus, 'activated'>): boolean {
-  return selfActivated && !received.activated;
+/**
+ * Whether a received status gets this device's status back: only from a device that activated (its
+ * signatures complete a waiting sender's certificate, its `activated` confirms it to a sender that
+ * still counts it as unconfirmed), and never in answer to an answer, so two devices never loop.
+ */
+export function shouldAnswer(selfActivated: boolean, receivedIsAnswer: boolean): boolean {
+  return selfActivated && !receivedIsAnswer;
+}
+
+/** Message id of a status: `ask` (announce, confirmation) or `ans` (answer); unique per session. */
+export function statusMsgId(kind: 'ask' | 'ans', attempt: number, recipient: string): string {
+  return `${CERT_STATUS_TAG}:${kind}${attempt}:${recipient.slice(0, 16)}`;
+}
+
+/** Whether a status's (authenticated) message id marks it as an answer. */
+export function isAnswer(msgId: string): boolean {
+  return msgId.startsWith(`${CERT_STATUS_TAG}:ans`);
 }
