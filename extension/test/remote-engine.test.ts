@@ -15,6 +15,7 @@ import { equalBytes, toHex } from '../../tss/src/bytes.ts';
 import { encodeDescriptor } from '../../tss/src/descriptor.ts';
 import { DkgSession } from '../../tss/src/dkg/session.ts';
 import { KeyShare } from '../../tss/src/keyshare.ts';
+import { pointToBytes, scalarToBytes } from '../../tss/src/math/scalar.ts';
 import {
   activate,
   CertificateCollector,
@@ -24,7 +25,7 @@ import {
 import { ReshareSession } from '../../tss/src/reshare/session.ts';
 import type { ProtocolMessage } from '../../tss/src/session/engine.ts';
 import { expectAllOk, runDkg, runSign } from '../../tss/src/testing/driver.ts';
-import { toBase64url } from '../../tss/src/transport/base64url.ts';
+import { fromBase64url, toBase64url } from '../../tss/src/transport/base64url.ts';
 import {
   type DeviceIdentity,
   generateDeviceIdentity,
@@ -32,7 +33,7 @@ import {
 } from '../../tss/src/transport/identity.ts';
 import { createRouter, type Handlers, isUiMessage } from '../src/background/router.ts';
 import { frame, SessionChannel } from '../src/background/services/ceremony-runner.ts';
-import { cryptoHost } from '../src/background/services/crypto-host.ts';
+import { type CryptoHost, cryptoHost } from '../src/background/services/crypto-host.ts';
 import {
   type CryptoTransport,
   type DkgParams,
@@ -40,10 +41,15 @@ import {
   RemoteEngineError,
   RemoteReshareEngine,
 } from '../src/background/services/remote-engine.ts';
+import { type ReshareContext, ReshareRunner } from '../src/background/services/reshare.ts';
+import type { VaultRequest } from '../src/background/services/vault-request.ts';
 import { CeremonyHost } from '../src/offscreen/ceremony-host.ts';
 import { CRYPTO_CHANNEL, type CryptoCall, isCryptoRequest } from '../src/offscreen/protocol.ts';
 import { UI_CHANNEL } from '../src/shared/messages.ts';
-import { ORIGIN, PAGE_SENDER, RUNTIME_ID } from './helpers.ts';
+import { repositories } from '../src/storage/repositories/index.ts';
+import { SharesRepository } from '../src/storage/repositories/shares.ts';
+import { fakePlatform } from './fakes/platform.ts';
+import { ORIGIN, openFreshDb, PAGE_SENDER, RUNTIME_ID } from './helpers.ts';
 
 /** The fake part: hands each call to a host on a later task, through JSON, and records traffic. */
 class JsonTransport implements CryptoTransport {
@@ -56,10 +62,12 @@ class JsonTransport implements CryptoTransport {
     public host: CeremonyHost,
     private readonly tamper: (reply: unknown) => unknown = (r) => r,
     private readonly delayMs = 1,
+    /** Changes a call on its way to the Worker (a Worker that runs other parameters). */
+    private readonly tamperCall: (call: CryptoCall) => CryptoCall = (c) => c,
   ) {}
 
   async call(call: CryptoCall): Promise<unknown> {
-    const wire = JSON.parse(JSON.stringify(call)) as CryptoCall;
+    const wire = this.tamperCall(JSON.parse(JSON.stringify(call)) as CryptoCall);
     this.calls.push(wire);
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -323,15 +331,12 @@ describe('RemoteDkgEngine over a JSON transport to a CeremonyHost', () => {
 });
 
 describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
-  it('refreshes a [1,1] t=2 vault: one party behind the proxy deals from a restored share', async () => {
+  it('refreshes a [1,1] t=2 vault: one party behind the proxy deals from its point shares', async () => {
     const ids = [generateDeviceIdentity(), generateDeviceIdentity()];
     const dkg = expectAllOk(runDkg({ powers: [1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));
     const oldDescriptor = dkg[0]!.descriptor;
-    // A's share as a backup restore rebuilds it: its point shares only, no pairwise OT state.
-    const restored = new KeyShare(oldDescriptor, ids[0]!.deviceId, [...dkg[0]!.keyShare.shares], []);
-    expect(restored.restored).toBe(true);
-    const oldShareBytes = restored.encode();
-    restored.destroy();
+    // Only A's point shares cross to the Worker, never its pairwise OT state.
+    const oldPointShares = dkg[0]!.keyShare.shares.map((k) => scalarToBytes(k));
     const parties = ids.map((i) => ({ id: i.deviceId, power: 1 }));
     const common = {
       oldDescriptor,
@@ -356,7 +361,7 @@ describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
     const transport = new JsonTransport(new CeremonyHost());
     const a = new RemoteReshareEngine(transport, {
       ...common,
-      oldShare: oldShareBytes,
+      oldPointShares,
       selfId: ids[0]!.deviceId,
     });
     expect(a.progress).toMatchObject({ round: 1, rounds: 4, expected: 1, state: 'idle' });
@@ -366,10 +371,10 @@ describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
     await until(() => a.finished && b.finished, 60_000, 'both parties to finish');
     expect(aErrors).toEqual([]);
     expect(bErrors).toEqual([]);
-    // The open asked for a deferred signature and the engine wiped its copy of the old share.
+    // The open asked for a deferred signature and the engine wiped its copy of the point shares.
     const open = transport.calls.find((c) => c.op === 'reshare.open');
     expect(open).toMatchObject({ deferSignature: true });
-    expect(oldShareBytes.every((x) => x === 0)).toBe(true);
+    expect(oldPointShares.every((b) => b.every((x) => x === 0))).toBe(true);
 
     const out = await a.output();
     expect(transport.host.size).toBe(0); // the Worker keeps nothing once the output is taken
@@ -416,13 +421,254 @@ describe('RemoteReshareEngine over a JSON transport to a CeremonyHost', () => {
     expect(noShare.abortError?.code).toBe('INVALID_PARAMETERS');
     expect(t.host.size).toBe(0);
 
-    const bytes = dkg[0]!.keyShare.encode();
-    const unopened = new RemoteReshareEngine(t, { ...params, oldShare: bytes });
+    // Point shares that are not this party's (they do not match its public shares): refused.
+    const wrong = new RemoteReshareEngine(t, {
+      ...params,
+      oldPointShares: dkg[1]!.keyShare.shares.map(scalarToBytes),
+    });
+    await expect(wrong.start()).rejects.toBeInstanceOf(RemoteEngineError);
+    expect(wrong.abortError?.code).toBe('PUBLIC_KEY_MISMATCH');
+    expect(t.host.size).toBe(0);
+
+    const bytes = dkg[0]!.keyShare.shares.map((k) => scalarToBytes(k));
+    const unopened = new RemoteReshareEngine(t, { ...params, oldPointShares: bytes });
     unopened.dispose();
-    expect(bytes.every((x) => x === 0)).toBe(true);
+    expect(bytes.every((b) => b.every((x) => x === 0))).toBe(true);
     await expect(unopened.start()).rejects.toMatchObject({ code: 'SESSION_STATE' });
     expect(t.calls.filter((c) => c.session === unopened.session)).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * A whole `ReshareRunner` (storage over fake-indexeddb) whose session runs behind the proxy, and one
+ * peer in process: a refresh of a [1,1] t=2 vault. `tamperOpen` changes the Worker's parameters (the
+ * peer runs the same changed layout, so the session itself succeeds).
+ */
+async function runnerRefresh(tamperOpen?: (c: Extract<CryptoCall, { op: 'reshare.open' }>) => void) {
+  const ids = [generateDeviceIdentity(), generateDeviceIdentity()];
+  const dkg = expectAllOk(runDkg({ powers: [1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));
+  const oldDescriptor = dkg[0]!.descriptor;
+  const db = await openFreshDb();
+  const repos = repositories(db);
+  const platform = fakePlatform();
+  const dek = platform.rng(32);
+  const vaultId = 'aa'.repeat(16);
+  await db.shares.put(
+    SharesRepository.build(
+      {
+        vaultId,
+        epoch: oldDescriptor.epoch,
+        status: 'active',
+        secret: dkg[0]!.keyShare.encode(),
+        createdAt: 1,
+      },
+      dek,
+      platform.rng,
+    ),
+  );
+  const members = ids
+    .map((i, k) => ({ identity: publicIdentity(i), deviceId: toHex(i.deviceId), power: 1, label: `M${k}` }))
+    .sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  const request: VaultRequest = {
+    id: 'bb'.repeat(16),
+    vaultId,
+    keyId: toHex(oldDescriptor.vaultId),
+    groupKey: toHex(pointToBytes(oldDescriptor.groupPublicKey)),
+    epoch: oldDescriptor.epoch,
+    sid: 'r',
+    initiator: members[0]!.deviceId,
+    createdAt: 0,
+    expiresAt: Date.now() + 3_600_000,
+    body: {
+      kind: 'reshare',
+      name: 'Ops',
+      threshold: 2,
+      members,
+      current: members,
+      descriptor: encodeDescriptor(oldDescriptor),
+    },
+  };
+  const participants = members.map((m) => m.deviceId);
+  await db.ceremonies.put({
+    id: request.id,
+    vaultId,
+    proposalId: request.id,
+    kind: 'reshare',
+    status: 'running',
+    round: 0,
+    state: null,
+    abortCode: null,
+    createdAt: 0,
+    updatedAt: 0,
+    attempt: 1,
+    signers: participants,
+  });
+
+  const relay = new FakeRelay();
+  const pub = ids.map(publicIdentity);
+  const chA = new SessionChannel({
+    client: relay.client(ids[0]!),
+    identity: ids[0]!,
+    sid: 'r',
+    members: pub,
+  });
+  const chB = new SessionChannel({
+    client: relay.client(ids[1]!),
+    identity: ids[1]!,
+    sid: 'r',
+    members: pub,
+  });
+  const transport = new JsonTransport(new CeremonyHost(), undefined, 1, (c) => {
+    if (c.op === 'reshare.open') tamperOpen?.(c);
+    return c;
+  });
+  const host: CryptoHost = {
+    dkg: () => {
+      throw new Error('not used');
+    },
+    reshare: (params) => new RemoteReshareEngine(transport, params),
+  };
+  // The peer runs the parameters the Worker will run (changed or not).
+  const wire = { newParties: parties(ids), newThreshold: 2 };
+  if (tamperOpen !== undefined) {
+    // The Worker's open names A (ids[0]) as self: so does the probe.
+    const probe = {
+      op: 'reshare.open',
+      newParties: wire.newParties,
+      newThreshold: 2,
+      selfId: toBase64url(ids[0]!.deviceId),
+    } as unknown as Extract<CryptoCall, { op: 'reshare.open' }>;
+    tamperOpen(probe);
+    wire.newParties = probe.newParties;
+    wire.newThreshold = probe.newThreshold;
+  }
+  const b = new ReshareSession({
+    oldDescriptor,
+    oldShare: dkg[1]!.keyShare,
+    oldParties: ids.map((i) => i.deviceId),
+    newParties: wire.newParties.map((p) => ({ id: fromBase64url(p.id), power: p.power })),
+    newThreshold: wire.newThreshold,
+    selfId: ids[1]!.deviceId,
+    signer: (msg) => ids[1]!.sign(msg),
+  });
+  chB.run(b, 'reshare1');
+
+  const events = { aborted: [] as string[], certs: [] as Uint8Array[], finished: 0 };
+  const ctx: ReshareContext = {
+    id: request.id,
+    request,
+    hash: new Uint8Array(32),
+    channel: chA,
+    self: ids[0]!,
+    serial: (fn) => fn(),
+    sendCertificate: (_attempt, sig) => events.certs.push(sig),
+    aborted: async (_attempt, code) => {
+      events.aborted.push(code);
+    },
+    finished: async () => {
+      events.finished += 1;
+    },
+  };
+  const runner = new ReshareRunner({
+    repos,
+    platform,
+    unlocked: async () => ({ identity: ids[0]!, dek }),
+    host: () => host,
+  });
+  await runner.run(ctx, 1, participants);
+  return {
+    ids,
+    b,
+    db,
+    ctx,
+    runner,
+    events,
+    transport,
+    oldDescriptor,
+    vaultId,
+    fullShareBytes: dkg[0]!.keyShare.encode().length,
+    close: () => [chA, chB].map((c) => c.close()),
+  };
+}
+
+function parties(ids: DeviceIdentity[]) {
+  return ids.map((i) => ({ id: toBase64url(i.deviceId), power: 1 }));
+}
+
+describe('ReshareRunner with its session behind the proxy', () => {
+  it('signs over the approved layout and activates the certified descriptor', async () => {
+    const t = await runnerRefresh();
+    await until(() => t.events.certs.length === 1 && t.b.finished, 60_000, 'the signatures');
+    expect(t.events.aborted).toEqual([]);
+    // What crossed to the Worker: the public descriptor and parameters, and of the old share only
+    // its one 32-byte point share (no OT or zero-share seeds: far smaller than the share's encoding).
+    const open = t.transport.calls.find((c) => c.op === 'reshare.open')!;
+    expect(Object.keys(open).sort()).toEqual(
+      [
+        'deferSignature',
+        'id',
+        'newParties',
+        'newThreshold',
+        'oldDescriptor',
+        'oldParties',
+        'oldPointShares',
+        'op',
+        'selfId',
+        'session',
+      ].sort(),
+    );
+    const sent = (open as Extract<CryptoCall, { op: 'reshare.open' }>).oldPointShares!;
+    expect(sent.map((x) => fromBase64url(x).length)).toEqual([32]);
+    const withoutDescriptor = JSON.stringify({ ...open, oldDescriptor: '' }).length;
+    expect(withoutDescriptor).toBeLessThan(t.fullShareBytes / 10);
+    const pendingRows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
+    expect(pendingRows.map((r) => [r.epoch, r.status]).sort()).toEqual([
+      [t.oldDescriptor.epoch, 'active'],
+      [t.oldDescriptor.epoch + 1, 'pending'],
+    ]);
+    const bHex = toHex(t.ids[1]!.deviceId);
+    const slot = async () => (await t.db.ceremonies.get(t.ctx.id))?.certSigs?.[`1:${bHex}`];
+    // B's own message with a bad signature takes B's slot (it is B's to fill) and completes nothing.
+    const garbage = new Uint8Array(64).fill(9);
+    await t.runner.onCertificate(t.ctx, bHex, 1, garbage);
+    expect(await slot()).toBe(toHex(garbage));
+    // A relayed signature is verified before it is stored: a bad one changes nothing...
+    await t.runner.onRelayedCertificates(t.ctx, 1, [{ from: bHex, sig: new Uint8Array(64).fill(7) }]);
+    expect(await slot()).toBe(toHex(garbage));
+    expect(t.events.finished).toBe(0);
+    // ...and B's real signature, relayed by anyone, replaces the bad one and completes the certificate.
+    const real = t.b.output().ownSignature!;
+    await t.runner.onRelayedCertificates(t.ctx, 1, [{ from: bHex, sig: real }]);
+    expect(await slot()).toBe(toHex(real));
+    expect(t.events.finished).toBe(1);
+    const rows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
+    expect(rows.map((r) => [r.epoch, r.status])).toEqual([[t.oldDescriptor.epoch + 1, 'active']]);
+    const certified = t.b.output().descriptor;
+    expect(await t.db.vaults.get(t.vaultId)).toMatchObject({
+      epoch: certified.epoch,
+      threshold: certified.threshold,
+      address: certified.address,
+      publicKey: toHex(pointToBytes(certified.groupPublicKey)),
+      status: 'active',
+    });
+    t.close();
+  }, 120_000);
+
+  it('a Worker that returns another layout is refused: nothing signed, nothing stored', async () => {
+    // The Worker (and the peer) run [2,1] instead of the approved [1,1]: a consistent session whose
+    // descriptor is not what the members approved.
+    const t = await runnerRefresh((c) => {
+      // By id, not by position: the runner lists parties sorted by id, the peer in its own order.
+      c.newParties = c.newParties.map((p) => (p.id === c.selfId ? { ...p, power: 2 } : p));
+    });
+    await until(() => t.events.aborted.length > 0, 60_000, 'the refusal');
+    expect(t.events.aborted).toEqual(['DESCRIPTOR_MISMATCH']);
+    expect(t.events.certs).toEqual([]);
+    const rows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
+    expect(rows.map((r) => [r.epoch, r.status])).toEqual([[t.oldDescriptor.epoch, 'active']]);
+    expect((await t.db.ceremonies.get(t.ctx.id))?.reshare).toBeUndefined();
+    t.close();
+  }, 120_000);
 });
 
 describe('crypto channel', () => {

@@ -13,6 +13,7 @@ import { createRouter, type Route } from './router.ts';
 import { BackupService } from './services/backup.ts';
 import { BridgeService } from './services/bridge.ts';
 import { CeremonyService, type Unlocked } from './services/ceremonies.ts';
+import { CertificateDelivery } from './services/certificate-delivery.ts';
 import { ChainService } from './services/chain.ts';
 import { DeviceService } from './services/device.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
@@ -82,15 +83,19 @@ export function createBackground(o: BackgroundOptions): Background {
 
   let ceremonies: CeremonyService;
   let requests: RequestService;
+  let certificates: CertificateDelivery;
   const bridge = new BridgeService({
     WebSocket: o.platform.WebSocket,
     onClient: (client, identity) => {
       ceremonies.attach(client, identity);
       requests.attach(client, identity);
+      // After the request service, so its restore is queued before any relayed signature.
+      certificates.attach(client, identity);
     },
     onClientClosed: (client) => {
       ceremonies.detach(client);
       requests.detach(client);
+      certificates.detach(client);
     },
   });
   const chain = new ChainService({
@@ -137,9 +142,23 @@ export function createBackground(o: BackgroundOptions): Background {
       ...(o.platform.badge === undefined ? {} : { badge: o.platform.badge }),
       ...(o.platform.notify === undefined ? {} : { notify: o.platform.notify }),
     },
-    reshare: new ReshareRunner({ repos, platform: o.platform, unlocked, log }),
+    reshare: new ReshareRunner({
+      repos,
+      platform: o.platform,
+      unlocked,
+      onActivated: (id) => {
+        certificates.activated(id).catch((e: unknown) => log('CERT_ACTIVATED', e));
+      },
+      log,
+    }),
     log,
     ...(o.fallbackMs === undefined ? {} : { fallbackMs: o.fallbackMs }),
+  });
+  certificates = new CertificateDelivery({
+    repos,
+    platform: o.platform,
+    merge: (id, attempt, sigs) => requests.reshareCertificates(id, attempt, sigs),
+    log,
   });
   // Locking forgets the identity key, so the client could not re-authenticate: close it.
   session.onEnd(() => bridge.stop());

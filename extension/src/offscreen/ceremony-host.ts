@@ -7,7 +7,8 @@
  * Secret hygiene: the session's round state never leaves this object; `output` hands out the new
  * share's encoding once (base64url, the service worker seals it) and destroys the share here. A
  * reshare's old share (decoded from the open call) is destroyed as soon as the session finished or
- * aborted, as the in-process runner does. A reshare never signs here: the Worker has no identity
+ * aborted, as the in-process runner does; it is rebuilt from the point shares alone (no OT state
+ * crosses to the Worker). A reshare never signs here: the Worker has no identity
  * key, so sessions are opened with `deferSignature` and the service worker signs the certificate.
  * Sessions nobody talks to any more (the service worker restarted, and with it the proxy that owned
  * them) are dropped after `idleMs`, so a stale ceremony's state does not sit in the document forever.
@@ -17,6 +18,7 @@ import { decodeDescriptor, encodeDescriptor } from '../../../tss/src/descriptor.
 import { DkgSession } from '../../../tss/src/dkg/session.ts';
 import { isTssError, TssError } from '../../../tss/src/errors.ts';
 import { KeyShare } from '../../../tss/src/keyshare.ts';
+import { scalarFromBytes } from '../../../tss/src/math/scalar.ts';
 import { ReshareSession } from '../../../tss/src/reshare/session.ts';
 import type { RoundEngine } from '../../../tss/src/session/engine.ts';
 import { fromBase64url, toBase64url } from '../../../tss/src/transport/base64url.ts';
@@ -211,14 +213,23 @@ function openReshare(c: Extract<CryptoCall, { op: 'reshare.open' }>, now: number
   // There is no identity key here to sign with: a call that does not defer cannot be served.
   if (c.deferSignature !== true) throw new TssError('INVALID_PARAMETERS', 'the worker cannot sign');
   const oldDescriptor = decodeDescriptor(fromBase64url(c.oldDescriptor, 'old descriptor'));
+  const selfId = fromBase64url(c.selfId, 'self id');
   let oldShare: KeyShare | undefined;
-  if (c.oldShare !== undefined) {
-    const bytes = fromBase64url(c.oldShare, 'old share');
+  if (c.oldPointShares !== undefined) {
+    if (!Array.isArray(c.oldPointShares))
+      throw new TssError('INVALID_PARAMETERS', 'old point shares: not a list');
+    const bytes = c.oldPointShares.map((x, i) => fromBase64url(x as string, `old point share ${i}`));
     try {
-      // Also a restored share (no pairwise state yet): it encodes and decodes like any other.
-      oldShare = KeyShare.decode(bytes);
+      // Only the point shares crossed: a share without pairwise state (like one restored from a
+      // backup) deals exactly like the full one. Each must match its public share.
+      const shares = bytes.map((b, i) => scalarFromBytes(b, `old point share ${i}`));
+      oldShare = new KeyShare(oldDescriptor, selfId, shares, []);
+      oldShare.verify();
+    } catch (e) {
+      oldShare?.destroy();
+      throw e;
     } finally {
-      zeroize(bytes);
+      zeroize(...bytes);
     }
   }
   try {
@@ -228,7 +239,7 @@ function openReshare(c: Extract<CryptoCall, { op: 'reshare.open' }>, now: number
       oldParties: ids(c.oldParties, 'old parties'),
       newParties: specs(c.newParties, 'new parties'),
       newThreshold: c.newThreshold,
-      selfId: fromBase64url(c.selfId, 'self id'),
+      selfId,
       deferSignature: true,
     });
     return { kind: 'reshare', session, oldShare, lastUsed: now };

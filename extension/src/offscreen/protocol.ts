@@ -81,10 +81,13 @@ export type CryptoOp =
       /** `encodeDescriptor` of the epoch being replaced. */
       oldDescriptor: string;
       /**
-       * `KeyShare.encode()` of this device's current (or restored) share, only when it is an old
-       * party. Secret, and a JS string cannot be wiped: the same tradeoff as the DKG's output share.
+       * This device's old point shares s(x) (32-byte scalars, in the order of its points in the old
+       * descriptor), only when it is an old party. Dealing needs nothing else: no OT seeds and no
+       * zero-share seeds ever cross (the Worker rebuilds a share without pairwise state, like a
+       * restored one). Secret, and a JS string cannot be wiped: the same tradeoff as the DKG's
+       * output share, for the smallest secret that can deal.
        */
-      oldShare?: string;
+      oldPointShares?: string[];
       oldParties: string[];
       newParties: { id: string; power: number }[];
       newThreshold: number;

@@ -135,6 +135,8 @@ export interface CeremonyRecord {
   reshare?: { attempt: number; sessionId: string; transcript: string; descriptor: string };
   /** Reshare: verified-on-use certificate signatures, keyed `${attempt}:${deviceId}` (hex). */
   certSigs?: Record<string, string>;
+  /** Reshare: new members (hex) that confirmed activating the new epoch (certificate-delivery.ts). */
+  certConfirmed?: string[];
 }
 
 export type TxStatus = 'pending' | 'mined' | 'failed';

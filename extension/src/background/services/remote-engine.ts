@@ -71,10 +71,11 @@ export interface DkgParams {
 export interface ReshareParams {
   oldDescriptor: VaultDescriptor;
   /**
-   * `KeyShare.encode()` of this device's old share, only for an old party. Secret: the engine
-   * zeroes this array once it has been sent (or the engine is disposed unopened).
+   * This device's old point shares (`scalarToBytes` of `KeyShare.shares`, in point order), only for
+   * an old party: all that dealing needs. Secret: the engine zeroes these arrays once they have been
+   * sent (or the engine is disposed unopened).
    */
-  oldShare?: Uint8Array;
+  oldPointShares?: readonly Uint8Array[];
   oldParties: readonly Uint8Array[];
   newParties: readonly { id: Uint8Array; power: number }[];
   newThreshold: number;
@@ -381,24 +382,24 @@ export class RemoteReshareEngine extends RemoteEngine<RemoteReshareOutput> {
 
   protected openOp(): Extract<CryptoOp, { op: 'reshare.open' }> {
     const p = this.params;
-    const old = p.oldShare;
+    const old = p.oldPointShares;
     const op: Extract<CryptoOp, { op: 'reshare.open' }> = {
       op: 'reshare.open',
       oldDescriptor: toBase64url(encodeDescriptor(p.oldDescriptor)),
-      ...(old === undefined ? {} : { oldShare: toBase64url(old) }),
+      ...(old === undefined ? {} : { oldPointShares: old.map((b) => toBase64url(b)) }),
       oldParties: p.oldParties.map((id) => toBase64url(id)),
       newParties: p.newParties.map((n) => ({ id: toBase64url(n.id), power: n.power })),
       newThreshold: p.newThreshold,
       selfId: toBase64url(p.selfId),
       deferSignature: true,
     };
-    // The base64 string is the copy that travels (and cannot be wiped); the bytes go now.
-    if (old !== undefined) zeroize(old);
+    // The base64 strings are the copy that travels (and cannot be wiped); the bytes go now.
+    if (old !== undefined) zeroize(...old);
     return op;
   }
 
   protected override onDisposedUnopened(): void {
-    if (this.params.oldShare !== undefined) zeroize(this.params.oldShare);
+    if (this.params.oldPointShares !== undefined) zeroize(...this.params.oldPointShares);
   }
 
   protected isOutput(o: unknown): boolean {

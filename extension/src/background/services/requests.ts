@@ -1151,6 +1151,19 @@ export class RequestService {
 
   // ---------------------------------------------------------------- reshare glue
 
+  /** Certificate signatures relayed outside the request's session (certificate-delivery.ts). */
+  reshareCertificates(
+    id: string,
+    attempt: number,
+    sigs: readonly { from: string; sig: Uint8Array }[],
+  ): Promise<void> {
+    return this.serial(async () => {
+      const live = this.live.get(id);
+      if (live === undefined) return;
+      await this.d.reshare?.onRelayedCertificates(this.reshareContext(live), attempt, sigs);
+    });
+  }
+
   private reshareContext(live: Live) {
     return {
       id: live.id,

@@ -12,9 +12,10 @@
  *
  * Where the rounds run: in the offscreen document's Worker when the browser has one (crypto-host.ts;
  * a reshare costs about a DKG's CPU, fresh OT setup for every new pair), else in process (unit tests,
- * Node). The Worker never holds the identity key: it runs the session with `deferSignature`, returns
- * the pending share and the public record, and this service worker signs the certificate message.
- * Both paths hand `onFinished` the same shape.
+ * Node). Both run the session with `deferSignature` and return the pending share and the public
+ * record; this service worker then compares the descriptor with the approved layout
+ * (reshare-layout.ts) and only then signs the certificate message (the Worker never holds the
+ * identity key). After activation the vault record is the certified descriptor's.
  *
  * Persistence: the pending share (sealed, status `pending`), the reshare record needed to check
  * certificate signatures (public) and every verified certificate signature live in IndexedDB, so a
@@ -25,6 +26,7 @@ import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../
 import { isTssError } from '../../../../tss/src/errors.ts';
 import { KeyShare } from '../../../../tss/src/keyshare.ts';
 import { restoreKeyShare } from '../../../../tss/src/keyshare-backup.ts';
+import { scalarToBytes } from '../../../../tss/src/math/scalar.ts';
 import {
   activate,
   CertificateCollector,
@@ -40,13 +42,19 @@ import type { Platform } from '../platform.ts';
 import type { SessionChannel } from './ceremony-runner.ts';
 import { type CryptoHost, cryptoHost } from './crypto-host.ts';
 import type { DeviceIdentity } from './identity-api.ts';
-import { encodePublicIdentity } from './identity-api.ts';
 import {
   engineErrorCode,
   type RemoteReshareEngine,
   type RemoteReshareOutput,
   type ReshareParams,
 } from './remote-engine.ts';
+import {
+  approvedLayout,
+  DESCRIPTOR_MISMATCH,
+  LayoutMismatchError,
+  layoutMismatch,
+  vaultRecordFromCertified,
+} from './reshare-layout.ts';
 import { openRestore } from './restore.ts';
 import type { TallyMember, VaultRequest } from './vault-request.ts';
 
@@ -67,6 +75,10 @@ export interface ReshareRunnerDeps {
   repos: Repositories;
   platform: Platform;
   unlocked: () => Promise<{ identity: DeviceIdentity; dek: Uint8Array } | null>;
+  /** Where the rounds run off this worker; `cryptoHost` by default (tests pass a fake Worker). */
+  host?: () => CryptoHost | null;
+  /** This device moved to the new epoch of request `id` (certificate-delivery.ts confirms it). */
+  onActivated?: (id: string) => void;
   log?: (code: string, e: unknown) => void;
 }
 
@@ -160,17 +172,18 @@ export class ReshareRunner {
       selfId: u.identity.deviceId,
     };
     // Off this worker when the browser can host a Worker for it (see the header).
-    const host = cryptoHost();
+    const host = (this.d.host ?? cryptoHost)();
     if (host !== null) {
       this.runRemote(ctx, attempt, host, params, oldShare, u.identity);
       return;
     }
     let session: ReshareSession;
     try {
+      // Deferred like the Worker's: the certificate is signed in `signChecked`, after the layout check.
       session = new ReshareSession({
         ...params,
         ...(oldShare === undefined ? {} : { oldShare }),
-        signer: (msg) => u.identity.sign(msg),
+        deferSignature: true,
         rng: this.d.platform.rng,
       });
     } catch (e) {
@@ -184,9 +197,9 @@ export class ReshareRunner {
         if (settled || !session.finished) return;
         settled = true;
         oldShare?.destroy();
-        const outcome = session.output();
+        const { descriptor, record, pending } = session.output();
         void ctx
-          .serial(() => this.onFinished(ctx, attempt, outcome))
+          .serial(() => this.signChecked(ctx, attempt, { descriptor, record, pending }, u.identity))
           .catch((e: unknown) => this.d.log?.('RESHARE', e));
       },
       onError: (e) => {
@@ -206,9 +219,9 @@ export class ReshareRunner {
   }
 
   /**
-   * `run` with the session in the offscreen Worker. The old share crosses as its encoding (also a
-   * restored one: it has no pairwise state, which encodes as an empty list) and is destroyed here at
-   * once; the engine wipes the bytes once sent. Abort handling is the in-process path's.
+   * `run` with the session in the offscreen Worker. Of the old share only its point shares cross
+   * (dealing needs nothing else; OT and zero-share seeds stay here) and the share is destroyed here
+   * at once; the engine wipes the bytes once sent. Abort handling is the in-process path's.
    */
   private runRemote(
     ctx: ReshareContext,
@@ -218,13 +231,13 @@ export class ReshareRunner {
     oldShare: KeyShare | undefined,
     identity: DeviceIdentity,
   ): void {
-    let oldBytes: Uint8Array | undefined;
+    let oldPointShares: Uint8Array[] | undefined;
     try {
-      oldBytes = oldShare?.encode();
+      oldPointShares = oldShare?.shares.map((k) => scalarToBytes(k));
     } finally {
       oldShare?.destroy();
     }
-    const engine = host.reshare({ ...params, ...(oldBytes === undefined ? {} : { oldShare: oldBytes }) });
+    const engine = host.reshare({ ...params, ...(oldPointShares === undefined ? {} : { oldPointShares }) });
     let settled = false;
     ctx.channel.runAsync(engine, `reshare${attempt}`, {
       onStep: () => {
@@ -268,8 +281,31 @@ export class ReshareRunner {
     }
     // The session is over in the Worker: free the document now rather than when the channel closes.
     engine.dispose();
-    // Only a new party signs, and only now: the Worker finished every check of the rounds and the
-    // engine checked the pending share against the new descriptor (tss `deferSignature`).
+    await ctx.serial(() => this.signChecked(ctx, attempt, out, identity));
+  }
+
+  /**
+   * Both paths end here (runs in `serial`). The session's descriptor must be exactly the layout the
+   * members approved (reshare-layout.ts): a Worker, or a session, that produced another one is
+   * refused before anything is signed or stored. Then only a new party signs, and only now: the
+   * rounds passed every check and the pending share was checked against the descriptor (tss
+   * `deferSignature`; the Worker never holds the identity key).
+   */
+  private async signChecked(
+    ctx: ReshareContext,
+    attempt: number,
+    out: RemoteReshareOutput,
+    identity: DeviceIdentity,
+  ): Promise<void> {
+    const body = ctx.request.body;
+    const problem =
+      body.kind === 'reshare' ? layoutMismatch(out.descriptor, approvedLayout(body)) : 'not a reshare';
+    if (problem !== null) {
+      out.pending?.destroy();
+      this.d.log?.(DESCRIPTOR_MISMATCH, new LayoutMismatchError(problem));
+      await ctx.aborted(attempt, DESCRIPTOR_MISMATCH);
+      return;
+    }
     let ownSignature: Uint8Array | undefined;
     try {
       ownSignature =
@@ -280,8 +316,7 @@ export class ReshareRunner {
       out.pending?.destroy();
       throw e;
     }
-    const outcome: FinishedReshare = { ...out, ownSignature };
-    await ctx.serial(() => this.onFinished(ctx, attempt, outcome));
+    await this.onFinished(ctx, attempt, { ...out, ownSignature });
   }
 
   private async onFinished(ctx: ReshareContext, attempt: number, outcome: FinishedReshare): Promise<void> {
@@ -354,6 +389,48 @@ export class ReshareRunner {
     await this.d.repos.ceremonies.put({ ...c, certSigs: sigs, updatedAt: this.d.platform.now() });
   }
 
+  /**
+   * Certificate signatures relayed by another participant (certificate-delivery.ts), possibly of
+   * third parties: each is verified against this device's own finished session before it is stored,
+   * so a relayer cannot fill a slot with garbage (a stored slot that does not verify is replaced).
+   */
+  async onRelayedCertificates(
+    ctx: ReshareContext,
+    attempt: number,
+    sigs: readonly { from: string; sig: Uint8Array }[],
+  ): Promise<void> {
+    const c = await this.d.repos.ceremonies.get(ctx.id);
+    if (c?.reshare === undefined || c.status === 'done' || c.reshare.attempt !== attempt) return;
+    const pending = this.pendingOf(ctx.id, c);
+    const target = { descriptor: pending.descriptor, record: pending.record };
+    const keys = identityKeysFromIds(pending.descriptor);
+    const verifies = (from: string, sig: Uint8Array): boolean => {
+      try {
+        new CertificateCollector(target, keys).add(fromHex(from), sig);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const stored = { ...(c.certSigs ?? {}) };
+    let changed = false;
+    for (const { from, sig } of sigs) {
+      const key = `${attempt}:${from}`;
+      const prior = stored[key];
+      if (prior !== undefined && verifies(from, fromHex(prior))) continue;
+      if (!verifies(from, sig)) {
+        this.d.log?.('CERTIFICATE', new Error(`relayed signature of ${from} does not verify`));
+        continue;
+      }
+      stored[key] = toHex(sig);
+      changed = true;
+    }
+    if (changed) {
+      await this.d.repos.ceremonies.put({ ...c, certSigs: stored, updatedAt: this.d.platform.now() });
+    }
+    await this.tryActivate(ctx);
+  }
+
   /** After a restart: a finished session waiting for signatures picks up where it was. */
   resume(ctx: ReshareContext): Promise<void> {
     return this.tryActivate(ctx);
@@ -388,6 +465,18 @@ export class ReshareRunner {
     const db = this.d.repos.db;
     const newEpoch = pending.descriptor.epoch;
     const stays = body.members.some((m) => m.deviceId === self);
+    const now = this.d.platform.now();
+    const vault = await this.d.repos.vaults.get(ctx.request.vaultId);
+    let next: VaultRecord;
+    try {
+      // The record of the epoch everyone certified; the request only names and labels it.
+      next = vaultRecordFromCertified(pending.descriptor, body, vault, ctx.request.vaultId, stays, now);
+    } catch (e) {
+      // A certified descriptor that is not the approved layout (a dealer that never signed sees
+      // only the certificate): never move to it.
+      this.d.log?.(DESCRIPTOR_MISMATCH, e);
+      return;
+    }
     if (stays) {
       const rec = await this.d.repos.shares.get(shareId(ctx.request.vaultId, newEpoch));
       if (rec === undefined) return;
@@ -405,8 +494,6 @@ export class ReshareRunner {
       }
       if (!equalBytes(share.vaultId, pending.descriptor.vaultId)) return;
     }
-    const now = this.d.platform.now();
-    const vault = await this.d.repos.vaults.get(ctx.request.vaultId);
     await db.transaction('rw', [db.shares, db.vaults, db.ceremonies, db.restores], async () => {
       // A restored share has done its job once the refreshed one is active.
       await db.restores.delete(ctx.request.keyId);
@@ -420,29 +507,13 @@ export class ReshareRunner {
         // Removed from the committee: this device's old share is no longer part of the vault.
         await db.shares.where('vaultId').equals(ctx.request.vaultId).delete();
       }
-      const next: VaultRecord = {
-        id: ctx.request.vaultId,
-        name: vault?.name ?? body.name,
-        epoch: newEpoch,
-        threshold: body.threshold,
-        members: body.members.map((m) => ({
-          deviceId: m.deviceId,
-          label: m.label,
-          weight: m.power,
-          publicIdentity: encodePublicIdentity(m.identity),
-        })),
-        publicKey: ctx.request.groupKey,
-        address: vault?.address ?? pending.descriptor.address,
-        status: stays ? 'active' : 'retired',
-        createdAt: vault?.createdAt ?? now,
-        updatedAt: now,
-      };
       await db.vaults.put(next);
       const cur = await db.ceremonies.get(ctx.id);
       if (cur !== undefined) await db.ceremonies.put({ ...cur, status: 'done', updatedAt: now });
     });
     this.pending.delete(ctx.id);
     await ctx.finished();
+    this.d.onActivated?.(ctx.id);
   }
 
   private pendingOf(id: string, c: CeremonyRecord): Pending {
