@@ -6,14 +6,21 @@
 import type { BucketState } from './rate-limit.ts';
 import type { Awaitable } from './store/types.ts';
 
+export interface JoinResult {
+  /** This connection's generation for the device: a newer one anywhere displaces it. */
+  generation: number;
+  /** The device's rate-limit bucket as its last connection left it, if not yet refilled. */
+  bucket?: BucketState;
+}
+
 export interface ClusterLink {
   /** False while the link to the shared store is down (`/readyz`). */
   ready(): boolean;
   /**
    * A device authenticated on this node: listen for its wake-ups, mark it present, displace its
-   * connection on any other node. Resolves with its rate-limit bucket as its last node left it.
+   * connection on any other node.
    */
-  join(device: string): Awaitable<BucketState | undefined>;
+  join(device: string): Awaitable<JoinResult>;
   /** The device's connection here closed; `bucket` is its rate-limit state to hand over. */
   leave(device: string, bucket: BucketState | undefined): void;
   /** Keep presence of the devices connected here alive (called every heartbeat). */

@@ -117,6 +117,8 @@ class Connection {
   queue: ClientFrame[] | undefined;
   /** Displaced by a connection of the same device on another node: it must not announce offline. */
   displacedRemotely = false;
+  /** Cluster generation of this connection (see cluster.ts); 0 on a single node. */
+  generation = 0;
   constructor(
     readonly id: number,
     readonly ws: WebSocket,
@@ -386,6 +388,8 @@ export class Relay {
     const rid = 'rid' in f ? f.rid : undefined;
     if (err instanceof StoreUnavailableError) {
       this.storeUnavailable(c, rid, err);
+      // An auth that could not finish leaves nothing to serve: close, the client retries later.
+      if (f.t === 'auth') this.close(c, 'STORE_UNAVAILABLE', 'store unavailable');
       return;
     }
     this.log.error({ conn: c.id, type: f.t, err: (err as Error).message }, 'frame handler failed');
@@ -481,8 +485,9 @@ export class Relay {
     const joined =
       this.cluster === undefined
         ? undefined
-        : after(this.cluster.join(dev), (bucket) => {
-            if (bucket !== undefined) this.deviceBuckets.import(dev, bucket);
+        : after(this.cluster.join(dev), (j) => {
+            c.generation = j.generation;
+            if (j.bucket !== undefined) this.deviceBuckets.import(dev, j.bucket);
           });
     return after(joined, () =>
       after(this.store.listSessions(dev, this.now()), (sessions) =>
@@ -1040,9 +1045,10 @@ export class Relay {
   }
 
   /** The device authenticated on another node: the newer connection wins, silently for presence. */
-  displacedFromCluster(device: string): void {
+  displacedFromCluster(device: string, generation: number): void {
     const c = this.devices.get(device);
-    if (c === undefined) return;
+    // Its own announcement, or an older one arriving late: the connection here is the newest.
+    if (c === undefined || c.generation === 0 || c.generation >= generation) return;
     c.displacedRemotely = true;
     this.fail(c, 'DISPLACED', 'a newer connection of this device took over');
   }

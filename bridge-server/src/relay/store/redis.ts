@@ -81,7 +81,8 @@ export function connectRedis(url: string, extra: { lazyConnect?: boolean } = {})
   });
 }
 
-class Script {
+/** A Lua script run by EVALSHA (keys built from ARGV; see redis-scripts.ts). */
+export class Script {
   private readonly sha: string;
   constructor(private readonly lua: string) {
     this.sha = createHash('sha1').update(lua).digest('hex');
@@ -186,7 +187,8 @@ export class RedisStore implements MailboxStore {
     }
   }
 
-  private async cmd<T>(f: () => Promise<T>): Promise<T> {
+  /** Run a plain command; a lost connection becomes `StoreUnavailableError`. */
+  async command<T>(f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (err) {
@@ -228,7 +230,7 @@ export class RedisStore implements MailboxStore {
   getSession(sid: string): SessionView | undefined | Promise<SessionView | undefined> {
     const hit = this.sessions.get(sid);
     if (hit !== undefined) return hit;
-    return this.cmd(() =>
+    return this.command(() =>
       this.client.hmget(
         `${this.prefix}s:${sid}`,
         'kind',
@@ -270,7 +272,7 @@ export class RedisStore implements MailboxStore {
   }
 
   countSessionsCreatedBy(device: string, now: number): Promise<number> {
-    return this.cmd(() => this.client.zcount(`${this.prefix}cr:${device}`, `(${now}`, '+inf'));
+    return this.command(() => this.client.zcount(`${this.prefix}cr:${device}`, `(${now}`, '+inf'));
   }
 
   async put(input: PutInput, limits: PutLimits): Promise<PutResult> {
@@ -362,12 +364,12 @@ export class RedisStore implements MailboxStore {
   }
 
   async mailboxStats(recipient: string): Promise<MailboxStats> {
-    const [n, b] = await this.cmd(() => this.client.hmget(`${this.prefix}c:${recipient}`, 'n', 'b'));
+    const [n, b] = await this.command(() => this.client.hmget(`${this.prefix}c:${recipient}`, 'n', 'b'));
     return { messages: Number(n ?? 0), bytes: Number(b ?? 0) };
   }
 
   async lastSeq(recipient: string): Promise<number> {
-    return Number((await this.cmd(() => this.client.hget(`${this.prefix}c:${recipient}`, 'last'))) ?? 0);
+    return Number((await this.command(() => this.client.hget(`${this.prefix}c:${recipient}`, 'last'))) ?? 0);
   }
 
   async close(): Promise<void> {
