@@ -14,17 +14,26 @@
  *
  *   npm run bench:bridge -- --connections 1000,5000 --duration 10 --rate 25000 --window 2000
  *   options: --connections <n[,n]> --duration <s> --rate <msgs/s> --window <n> --payload <bytes>
- *            --store memory|sqlite --max-messages <n> --burst <n> --ack-ms <ms>
+ *            --store memory|sqlite|redis --max-messages <n> --burst <n> --ack-ms <ms>
  *            --server-node-args "<node flags>"   e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ *
+ * Cluster mode: `--store redis --nodes 1,2,3` starts a redis-server (Debian's, in a temp dir,
+ * append-only file on as in production) and that many relay nodes on it; clients are spread over
+ * the nodes round-robin, so the members of a session sit on different nodes and most deliveries
+ * cross nodes (pub/sub wake-up). Server CPU is summed over the nodes; Redis's own CPU per message
+ * is reported beside it. `--redis-url` uses an existing Redis instead (a fresh key prefix per run).
+ *
+ *   npm run bench:bridge -- --connections 1000 --store redis --nodes 1,2,3
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { createServer, type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { authMessage } from '../src/protocol/auth.ts';
 import { b64uDecode, b64uEncode } from '../src/protocol/base64url.ts';
@@ -45,6 +54,9 @@ const { values } = parseArgs({
     'ack-ms': { type: 'string', default: '20' },
     /** Extra node flags for the server child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
     'server-node-args': { type: 'string', default: '' },
+    /** Relay nodes per run (store redis only), e.g. `1,2,3`. */
+    nodes: { type: 'string', default: '1' },
+    'redis-url': { type: 'string', default: '' },
   },
 });
 
@@ -65,6 +77,7 @@ const root = resolve(import.meta.dirname, '../..');
 
 async function startServer(
   store: string,
+  redis?: { url: string; prefix: string },
 ): Promise<{ proc: ChildProcess; url: string; http: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
   // `node --import tsx` rather than the tsx CLI: one process (no wrapper), and flags such as
@@ -88,6 +101,7 @@ async function startServer(
       dir,
       '--log-level',
       'warn',
+      ...(redis === undefined ? [] : ['--redis-url', redis.url, '--redis-prefix', redis.prefix]),
     ],
     {
       cwd: root,
@@ -116,6 +130,47 @@ async function startServer(
     proc.on('exit', (code) => rej(new Error(`server exited ${code}: ${buf}`)));
   });
   return { proc, url, http: url.replace('ws://', 'http://').replace(/\/v1$/, ''), dir };
+}
+
+/** Debian's redis-server on a free port in a temp dir, killed with the generator. */
+async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-bench-redis-'));
+  const port = await new Promise<number>((res) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => res(p));
+    });
+  });
+  const proc = spawn(
+    '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  process.once('exit', () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((res, rej) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) res();
+    });
+    proc.once('exit', (code) => rej(new Error(`redis-server exited ${code}: ${out}`)));
+  });
+  return { url: `redis://127.0.0.1:${port}`, proc };
+}
+
+/** Redis's own CPU seconds (user + system), from INFO. */
+async function redisCpu(url: string): Promise<number> {
+  const r = new Redis(url);
+  try {
+    const info = await r.info('cpu');
+    const num = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1]);
+    return num('used_cpu_user') + num('used_cpu_sys');
+  } finally {
+    r.disconnect();
+  }
 }
 
 function newDevice(): { id: string; raw: Uint8Array; key: KeyObject } {
@@ -180,22 +235,37 @@ async function scrape(http: string, name: string): Promise<number> {
   return m ? Number(m[1]) : Number.NaN;
 }
 
-async function run(n: number): Promise<Record<string, unknown>> {
+let runNo = 0;
+
+async function run(
+  n: number,
+  nodeCount: number,
+  redisUrl: string | undefined,
+): Promise<Record<string, unknown>> {
   const store = values.store ?? 'memory';
-  const server = await startServer(store);
-  const origin = new URL(server.url).origin.replace('http', 'ws');
+  const redis =
+    redisUrl === undefined ? undefined : { url: redisUrl, prefix: `bench${process.pid}-${runNo++}:` };
+  const servers = await Promise.all(Array.from({ length: nodeCount }, () => startServer(store, redis)));
+  const redisCpu0 = redisUrl === undefined ? Number.NaN : await redisCpu(redisUrl);
+  /** A metric summed over the nodes. */
+  const scrapeAll = async (name: string) =>
+    (await Promise.all(servers.map((s) => scrape(s.http, name)))).reduce((a, b) => a + b, 0);
+  /** A metric's worst value over the nodes. */
+  const scrapeMax = async (name: string) =>
+    Math.max(...(await Promise.all(servers.map((s) => scrape(s.http, name)))));
   const t0 = performance.now();
   const clients: Client[] = [];
-  // Connect in waves to avoid a SYN storm on loopback.
+  // Connect in waves to avoid a SYN storm on loopback; client i goes to node i mod nodes, so the
+  // three members of a session sit on different nodes whenever there are several.
   for (let i = 0; i < n; i += 250) {
     const wave = await Promise.all(
-      Array.from({ length: Math.min(250, n - i) }, () =>
-        connect(server.url, `ws://${new URL(server.url).host}`),
-      ),
+      Array.from({ length: Math.min(250, n - i) }, (_, j) => {
+        const url = servers[(i + j) % servers.length]!.url;
+        return connect(url, `ws://${new URL(url).host}`);
+      }),
     );
     clients.push(...wave);
   }
-  void origin;
   const connectS = (performance.now() - t0) / 1000;
   // Sessions of 3: the first member creates, all know the sid.
   const groups: Client[][] = [];
@@ -315,6 +385,7 @@ async function run(n: number): Promise<Record<string, unknown>> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   let serverCpu0: Promise<number> = Promise.resolve(Number.NaN);
   let serverSys0: Promise<number> = Promise.resolve(Number.NaN);
+  let redisCpu0Measured: Promise<number> = Promise.resolve(redisCpu0);
   await new Promise<void>((res) => {
     let debt = 0;
     let last = start;
@@ -326,8 +397,9 @@ async function run(n: number): Promise<Record<string, unknown>> {
         delivered = 0;
         genCpu0 = process.cpuUsage();
         loopDelay.enable();
-        serverCpu0 = scrape(server.http, 'concord_bridge_process_cpu_seconds_total');
-        serverSys0 = scrape(server.http, 'concord_bridge_process_cpu_system_seconds_total');
+        serverCpu0 = scrapeAll('concord_bridge_process_cpu_seconds_total');
+        serverSys0 = scrapeAll('concord_bridge_process_cpu_system_seconds_total');
+        redisCpu0Measured = redisUrl === undefined ? Promise.resolve(Number.NaN) : redisCpu(redisUrl);
       }
       if (now - start >= warmupMs + durationMs || sent >= latencies.length) {
         clearInterval(tick);
@@ -360,23 +432,28 @@ async function run(n: number): Promise<Record<string, unknown>> {
   const elapsedS = (performance.now() - measureStart) / 1000;
   const genCpu = process.cpuUsage(genCpu0);
   loopDelay.disable();
-  const serverLagP99 = await scrape(server.http, 'concord_bridge_nodejs_eventloop_lag_p99_seconds');
-  const serverCpuS =
-    (await scrape(server.http, 'concord_bridge_process_cpu_seconds_total')) - (await serverCpu0);
+  const serverLagP99 = await scrapeMax('concord_bridge_nodejs_eventloop_lag_p99_seconds');
+  const serverCpuS = (await scrapeAll('concord_bridge_process_cpu_seconds_total')) - (await serverCpu0);
   const serverSysS =
-    (await scrape(server.http, 'concord_bridge_process_cpu_system_seconds_total')) - (await serverSys0);
+    (await scrapeAll('concord_bridge_process_cpu_system_seconds_total')) - (await serverSys0);
+  const redisCpuS =
+    redisUrl === undefined ? Number.NaN : (await redisCpu(redisUrl)) - (await redisCpu0Measured);
   clearInterval(ackTimer);
   const lat = latencies.slice(0, measuredDelivered).sort();
-  const serverRss = await scrape(server.http, 'concord_bridge_process_resident_memory_bytes');
-  const serverHeap = await scrape(server.http, 'concord_bridge_nodejs_heap_size_used_bytes');
-  const connGauge = await scrape(server.http, 'concord_bridge_connections');
+  const serverRss = await scrapeAll('concord_bridge_process_resident_memory_bytes');
+  const serverHeap = await scrapeAll('concord_bridge_nodejs_heap_size_used_bytes');
+  const connGauge = await scrapeAll('concord_bridge_connections');
   for (const c of clients) c.ws.terminate();
-  server.proc.kill('SIGTERM');
-  await new Promise((r) => server.proc.once('exit', r));
-  rmSync(server.dir, { recursive: true, force: true });
+  for (const server of servers) {
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => server.proc.once('exit', r));
+    rmSync(server.dir, { recursive: true, force: true });
+  }
   return {
     bench: 'bridge-load',
     store,
+    nodes: nodeCount,
+    loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
     connections: n,
     connectionsHeld: connGauge,
     sessions: groups.length,
@@ -395,7 +472,10 @@ async function run(n: number): Promise<Record<string, unknown>> {
     errors,
     /** Server CPU (user + system) per delivered message in the measured window, microseconds. */
     serverCpuUsPerMsg: Number(((serverCpuS * 1e6) / measureEndDelivered).toFixed(1)),
+    /** Percent of one core, summed over the nodes. */
     serverCpuPct: Math.round((serverCpuS / elapsedS) * 100),
+    /** Redis's own CPU per delivered message (store redis), microseconds. */
+    redisCpuUsPerMsg: Number(((redisCpuS * 1e6) / measureEndDelivered).toFixed(1)),
     /** Share of the server's CPU spent in the kernel (socket syscalls, mostly). */
     serverSysPct: Math.round((serverSysS / serverCpuS) * 100),
     serverLoopLagP99Ms: Number((serverLagP99 * 1000).toFixed(1)),
@@ -407,13 +487,19 @@ async function run(n: number): Promise<Record<string, unknown>> {
   };
 }
 
-for (const n of (values.connections ?? '1000').split(',').map(Number)) {
-  const r = await run(n);
-  process.stdout.write(
-    `connections=${r.connections} held=${r.connectionsHeld} store=${r.store} delivered/s=${r.msgsPerSec} ` +
-      `p50=${r.p50Ms}ms p99=${r.p99Ms}ms server CPU=${r.serverCpuUsPerMsg}us/msg (${r.serverCpuPct}%, sys ${r.serverSysPct}%) ` +
-      `generator CPU=${r.generatorCpuUsPerMsg}us/msg loop lag p99 server/generator=${r.serverLoopLagP99Ms}/${r.generatorLoopLagP99Ms}ms server RSS=${r.serverRssMB}MB errors=${r.errors}\n`,
-  );
-  process.stdout.write(`${JSON.stringify(r)}\n`);
-}
+const storeName = values.store ?? 'memory';
+const nodeCounts = storeName === 'redis' ? (values.nodes ?? '1').split(',').map(Number) : [1];
+const redisUrl =
+  storeName !== 'redis' ? undefined : values['redis-url'] ? values['redis-url'] : (await startRedis()).url;
+for (const n of (values.connections ?? '1000').split(',').map(Number))
+  for (const k of nodeCounts) {
+    const r = await run(n, k, redisUrl);
+    process.stdout.write(
+      `connections=${r.connections} nodes=${r.nodes} held=${r.connectionsHeld} store=${r.store} delivered/s=${r.msgsPerSec} ` +
+        `p50=${r.p50Ms}ms p99=${r.p99Ms}ms server CPU=${r.serverCpuUsPerMsg}us/msg (${r.serverCpuPct}%, sys ${r.serverSysPct}%) ` +
+        `redis CPU=${r.redisCpuUsPerMsg}us/msg load=${r.loadAverage1m} ` +
+        `generator CPU=${r.generatorCpuUsPerMsg}us/msg loop lag p99 server/generator=${r.serverLoopLagP99Ms}/${r.generatorLoopLagP99Ms}ms server RSS=${r.serverRssMB}MB errors=${r.errors}\n`,
+    );
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  }
 process.exit(0);

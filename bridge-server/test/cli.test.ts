@@ -97,6 +97,9 @@ describe('bridge CLI', () => {
       ['--port', 'CONCORD_BRIDGE_PORT'],
       ['--data-dir', 'CONCORD_BRIDGE_DATA_DIR'],
       ['--store', 'CONCORD_BRIDGE_STORE'],
+      ['--redis-url', 'CONCORD_REDIS_URL'],
+      ['--redis-prefix', 'CONCORD_REDIS_PREFIX'],
+      ['--node-id', 'CONCORD_BRIDGE_NODE_ID'],
       ['--sqlite-sync', 'CONCORD_BRIDGE_SQLITE_SYNC'],
       ['--profile', 'CONCORD_BRIDGE_PROFILE'],
       ['--log-level', 'CONCORD_BRIDGE_LOG_LEVEL'],
@@ -123,7 +126,9 @@ describe('bridge CLI', () => {
   it('unknown options and bad values exit 2 with a message, before binding anything', async () => {
     for (const args of [
       ['--bogus'],
-      ['--store', 'redis'],
+      ['--store', 'redis'], // without --redis-url
+      ['--store', 'redis', '--redis-url', 'http://127.0.0.1:6379'],
+      ['--store', 'cassandra'],
       ['--limit', 'noSuchLimit=1'],
       ['--profile', 'x'],
     ]) {

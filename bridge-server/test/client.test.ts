@@ -58,7 +58,7 @@ describe('bridge client', () => {
     expect(await deliveries()).toBeGreaterThanOrEqual(2);
     expect(got).toHaveLength(1);
     cb.ack(got[0]!.seq);
-    await until(() => b.store.mailboxStats(idOf(B)).messages === 0);
+    await until(async () => (await b.store.mailboxStats(idOf(B))).messages === 0);
     ca.close();
     cb.close();
     await b.close();

@@ -138,9 +138,9 @@ export async function authed(b: RunningBridge, id: DeviceIdentity): Promise<Raw>
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll until `f()` is truthy (bounded). */
-export async function until(f: () => boolean, ms = 3000, step = 10): Promise<void> {
+export async function until(f: () => boolean | Promise<boolean>, ms = 3000, step = 10): Promise<void> {
   const end = Date.now() + ms;
-  while (!f()) {
+  while (!(await f())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await sleep(step);
   }

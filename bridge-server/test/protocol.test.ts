@@ -215,6 +215,12 @@ describe('frame codecs', () => {
     expect(() => b64uDecode('AA==')).toThrow();
   });
 
+  it('every code in the error table parses in an error frame (the client would drop it otherwise)', () => {
+    for (const code of ERROR_CODE_LIST) {
+      expect(parseServerFrame(JSON.stringify({ t: 'error', code, message: 'm' })).ok).toBe(true);
+    }
+  });
+
   it('error table: close codes are distinct and map back', () => {
     const closes = ERROR_CODE_LIST.map((c) => ERROR_CODES[c].close);
     expect(new Set(closes).size).toBe(closes.length);

@@ -43,12 +43,12 @@ describe('THREATS B44: relay restart mid-session (SQLite)', () => {
     // Phase 1: m1..m3 delivered and acked live.
     for (let i = 1; i <= 3; i++) await sa.send(B.deviceId, 'dkg/r1', `m${i}`, pt(i));
     await until(() => got.length === 3);
-    await until(() => bridge.store.mailboxStats(idOf(B)).messages === 0);
+    await until(async () => (await bridge.store.mailboxStats(idOf(B))).messages === 0);
 
     // Phase 2: B goes quiet (no acks: autoAck would ack, so stop B's socket instead) and A sends m4, m5.
     cb.close();
     for (let i = 4; i <= 5; i++) await sa.send(B.deviceId, 'dkg/r1', `m${i}`, pt(i));
-    expect(bridge.store.mailboxStats(idOf(B)).messages).toBe(2);
+    expect((await bridge.store.mailboxStats(idOf(B))).messages).toBe(2);
 
     // Phase 3: restart. While it is down, A queues m6 (not yet accepted: stays in A's outbox).
     await bridge.close();
@@ -78,7 +78,7 @@ describe('THREATS B44: relay restart mid-session (SQLite)', () => {
       envelope: ea.seal({ to: B.deviceId, tag: 'dkg/r1', msgId: 'm9' }, pt(9)),
     });
     await until(() => got.length === 7);
-    await until(() => bridge.store.mailboxStats(idOf(B)).messages === 0);
+    await until(async () => (await bridge.store.mailboxStats(idOf(B))).messages === 0);
     expect(again.seq).toBeGreaterThan(5); // per-recipient seq survived the restart
     await new Promise((r) => setTimeout(r, 100));
     expect(got).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm9']);

@@ -1,6 +1,12 @@
 /** The MailboxStore contract: one suite, run against every implementation (store.test.ts). */
 import { describe, expect, it } from 'vitest';
-import type { MailboxStore, PutInput, PutLimits, SessionRecord } from '../src/relay/store/types.ts';
+import type {
+  Awaitable,
+  MailboxStore,
+  PutInput,
+  PutLimits,
+  SessionRecord,
+} from '../src/relay/store/types.ts';
 
 const A = 'A'.repeat(43);
 const B = 'B'.repeat(43);
@@ -35,58 +41,66 @@ export function msg(sid: string, msgId: string, over: Partial<PutInput> = {}): P
   };
 }
 
-export function storeContract(name: string, make: () => MailboxStore): void {
+export function storeContract(name: string, make: () => Awaitable<MailboxStore>): void {
   describe(`MailboxStore contract: ${name}`, () => {
-    it('creates, reads and lists sessions for members only', () => {
-      const s = make();
-      s.createSession(session('s1'));
-      s.createSession(session('s2', { members: [A, B], createdAt: 1001 }));
-      expect(s.getSession('s1')?.members).toEqual([A, B, C]);
-      expect(s.getSession('nope')).toBeUndefined();
-      expect(s.listSessions(C, 5000).map((x) => x.sid)).toEqual(['s1']);
-      expect(s.listSessions(B, 5000).map((x) => x.sid)).toEqual(['s1', 's2']);
-      expect(s.listSessions(B, 100_000)).toEqual([]);
-      expect(s.countSessionsCreatedBy(A, 5000)).toBe(2);
-      expect(s.countSessionsCreatedBy(B, 5000)).toBe(0);
-      s.close();
+    it('creates, reads and lists sessions for members only', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      await s.createSession(session('s2', { members: [A, B], createdAt: 1001 }));
+      expect((await s.getSession('s1'))?.members).toEqual([A, B, C]);
+      expect(await s.getSession('nope')).toBeUndefined();
+      expect((await s.listSessions(C, 5000)).map((x) => x.sid)).toEqual(['s1']);
+      expect((await s.listSessions(B, 5000)).map((x) => x.sid)).toEqual(['s1', 's2']);
+      expect(await s.listSessions(B, 100_000)).toEqual([]);
+      expect(await s.countSessionsCreatedBy(A, 5000)).toBe(2);
+      expect(await s.countSessionsCreatedBy(B, 5000)).toBe(0);
+      await s.close();
     });
 
-    it('assigns per-recipient monotonic seqs across sessions', () => {
-      const s = make();
-      s.createSession(session('s1'));
-      s.createSession(session('s2'));
-      expect(s.put(msg('s1', 'm1'), limits)).toEqual({ kind: 'stored', seq: 1, ts: 2000 });
-      expect(s.put(msg('s2', 'm1'), limits)).toEqual({ kind: 'stored', seq: 2, ts: 2000 });
-      expect(s.put(msg('s1', 'x', { recipient: C }), limits)).toEqual({ kind: 'stored', seq: 1, ts: 2000 });
-      expect(s.lastSeq(B)).toBe(2);
-      expect(s.listAfter(B, 0, 100, 3000).map((m) => [m.sid, m.seq])).toEqual([
+    it('assigns per-recipient monotonic seqs across sessions', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      await s.createSession(session('s2'));
+      expect(await s.put(msg('s1', 'm1'), limits)).toEqual({ kind: 'stored', seq: 1, ts: 2000 });
+      expect(await s.put(msg('s2', 'm1'), limits)).toEqual({ kind: 'stored', seq: 2, ts: 2000 });
+      expect(await s.put(msg('s1', 'x', { recipient: C }), limits)).toEqual({
+        kind: 'stored',
+        seq: 1,
+        ts: 2000,
+      });
+      expect(await s.lastSeq(B)).toBe(2);
+      expect((await s.listAfter(B, 0, 100, 3000)).map((m) => [m.sid, m.seq])).toEqual([
         ['s1', 1],
         ['s2', 2],
       ]);
-      expect(s.listAfter(B, 1, 100, 3000).map((m) => m.seq)).toEqual([2]);
-      expect(s.listAfter(B, 0, 100, 3000, 's2').map((m) => m.seq)).toEqual([2]);
-      expect(s.listAfter(B, 0, 1, 3000).map((m) => m.seq)).toEqual([1]);
-      const m = s.listAfter(B, 0, 1, 3000)[0]!;
+      expect((await s.listAfter(B, 1, 100, 3000)).map((m) => m.seq)).toEqual([2]);
+      expect((await s.listAfter(B, 0, 100, 3000, 's2')).map((m) => m.seq)).toEqual([2]);
+      expect((await s.listAfter(B, 0, 1, 3000)).map((m) => m.seq)).toEqual([1]);
+      const m = (await s.listAfter(B, 0, 1, 3000))[0]!;
       expect(m).toMatchObject({ sender: A, recipient: B, msgId: 'm1', tag: 'dkg/r1', ct: 'Y3Q', ts: 2000 });
-      s.close();
+      await s.close();
     });
 
-    it('same msgId + same body is idempotent; different body conflicts; ids are per sender', () => {
-      const s = make();
-      s.createSession(session('s1'));
-      expect(s.put(msg('s1', 'm1'), limits)).toMatchObject({ kind: 'stored', seq: 1 });
-      expect(s.put(msg('s1', 'm1', { ts: 9999 }), limits)).toEqual({ kind: 'duplicate', seq: 1, ts: 2000 });
-      expect(s.put(msg('s1', 'm1', { digest: 'other' }), limits)).toEqual({ kind: 'conflict' });
+    it('same msgId + same body is idempotent; different body conflicts; ids are per sender', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      expect(await s.put(msg('s1', 'm1'), limits)).toMatchObject({ kind: 'stored', seq: 1 });
+      expect(await s.put(msg('s1', 'm1', { ts: 9999 }), limits)).toEqual({
+        kind: 'duplicate',
+        seq: 1,
+        ts: 2000,
+      });
+      expect(await s.put(msg('s1', 'm1', { digest: 'other' }), limits)).toEqual({ kind: 'conflict' });
       // C using the same msgId does not collide with A's (THREATS B37)
-      expect(s.put(msg('s1', 'm1', { sender: C }), limits)).toMatchObject({ kind: 'stored', seq: 2 });
+      expect(await s.put(msg('s1', 'm1', { sender: C }), limits)).toMatchObject({ kind: 'stored', seq: 2 });
       // still a duplicate after ack (tombstone), never re-delivered
-      s.ack(B, [1]);
-      expect(s.put(msg('s1', 'm1'), limits)).toEqual({ kind: 'duplicate', seq: 1, ts: 2000 });
-      expect(s.listAfter(B, 0, 100, 3000).map((m) => m.seq)).toEqual([2]);
-      s.close();
+      await s.ack(B, [1]);
+      expect(await s.put(msg('s1', 'm1'), limits)).toEqual({ kind: 'duplicate', seq: 1, ts: 2000 });
+      expect((await s.listAfter(B, 0, 100, 3000)).map((m) => m.seq)).toEqual([2]);
+      await s.close();
     });
 
-    it('putMany gives the results of put one by one, in order, and ackMany those of ack', () => {
+    it('putMany gives the results of put one by one, in order, and ackMany those of ack', async () => {
       const batch = [
         msg('s1', 'm1'),
         msg('s1', 'm2', { recipient: C }),
@@ -98,10 +112,11 @@ export function storeContract(name: string, make: () => MailboxStore): void {
         msg('s1', 'm5'),
       ];
       const small: PutLimits = { maxSessionMessages: 100, maxMailboxMessages: 3, maxMailboxBytes: 1000 };
-      const one = make();
-      const many = make();
-      for (const s of [one, many]) s.createSession(session('s1'));
-      const want = batch.map((m) => one.put(m, small));
+      const one = await make();
+      const many = await make();
+      for (const s of [one, many]) await s.createSession(session('s1'));
+      const want = [];
+      for (const m of batch) want.push(await one.put(m, small));
       expect(want.map((r) => r.kind)).toEqual([
         'stored',
         'stored',
@@ -112,84 +127,87 @@ export function storeContract(name: string, make: () => MailboxStore): void {
         'stored',
         'full',
       ]);
-      expect(many.putMany(batch, small)).toEqual(want);
-      expect(many.putMany([], small)).toEqual([]);
-      expect(many.listAfter(B, 0, 100, 3000)).toEqual(one.listAfter(B, 0, 100, 3000));
-      expect(many.getSession('s1')?.messageCount).toBe(one.getSession('s1')?.messageCount);
+      expect(await many.putMany(batch, small)).toEqual(want);
+      expect(await many.putMany([], small)).toEqual([]);
+      expect(await many.listAfter(B, 0, 100, 3000)).toEqual(await one.listAfter(B, 0, 100, 3000));
+      expect((await many.getSession('s1'))?.messageCount).toBe((await one.getSession('s1'))?.messageCount);
       expect(
-        many.ackMany([
+        await many.ackMany([
           { recipient: B, seqs: [1, 99] },
           { recipient: C, seqs: [1] },
           { recipient: B, seqs: [1, 2] },
         ]),
       ).toBe(3);
-      expect(many.mailboxStats(B)).toEqual({ messages: 1, bytes: 3 });
-      expect(many.mailboxStats(C)).toEqual({ messages: 0, bytes: 0 });
+      expect(await many.mailboxStats(B)).toEqual({ messages: 1, bytes: 3 });
+      expect(await many.mailboxStats(C)).toEqual({ messages: 0, bytes: 0 });
       // Freed quota is usable again.
-      expect(many.putMany([msg('s1', 'm6')], small)[0]).toMatchObject({ kind: 'stored', seq: 4 });
-      one.close();
-      many.close();
+      expect((await many.putMany([msg('s1', 'm6')], small))[0]).toMatchObject({ kind: 'stored', seq: 4 });
+      await one.close();
+      await many.close();
     });
 
-    it('ack deletes pending messages and updates mailbox stats', () => {
-      const s = make();
-      s.createSession(session('s1'));
-      for (let i = 0; i < 3; i++) s.put(msg('s1', `m${i}`, { ct: 'abcd' }), limits);
-      expect(s.mailboxStats(B)).toEqual({ messages: 3, bytes: 12 });
-      expect(s.ack(B, [1, 3, 99])).toBe(2);
-      expect(s.ack(B, [1])).toBe(0);
-      expect(s.ack(C, [2])).toBe(0); // someone else's seq
-      expect(s.mailboxStats(B)).toEqual({ messages: 1, bytes: 4 });
-      expect(s.getBySeqs(B, [1, 2, 3], 3000).map((m) => m.seq)).toEqual([2]);
-      s.close();
+    it('ack deletes pending messages and updates mailbox stats', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      for (let i = 0; i < 3; i++) await s.put(msg('s1', `m${i}`, { ct: 'abcd' }), limits);
+      expect(await s.mailboxStats(B)).toEqual({ messages: 3, bytes: 12 });
+      expect(await s.ack(B, [1, 3, 99])).toBe(2);
+      expect(await s.ack(B, [1])).toBe(0);
+      expect(await s.ack(C, [2])).toBe(0); // someone else's seq
+      expect(await s.mailboxStats(B)).toEqual({ messages: 1, bytes: 4 });
+      expect((await s.getBySeqs(B, [1, 2, 3], 3000)).map((m) => m.seq)).toEqual([2]);
+      await s.close();
     });
 
-    it('enforces mailbox and session quotas without evicting', () => {
-      const s = make();
-      s.createSession(session('s1'));
+    it('enforces mailbox and session quotas without evicting', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
       const small: PutLimits = { maxSessionMessages: 5, maxMailboxMessages: 2, maxMailboxBytes: 10 };
-      expect(s.put(msg('s1', 'a', { ct: 'xxxx' }), small).kind).toBe('stored');
-      expect(s.put(msg('s1', 'b', { ct: 'xxxx' }), small).kind).toBe('stored');
-      expect(s.put(msg('s1', 'c', { ct: 'x' }), small)).toEqual({ kind: 'full', limit: 'mailbox_messages' });
-      s.ack(B, [1]);
-      expect(s.put(msg('s1', 'd', { ct: 'xxxxxxx' }), small)).toEqual({
+      expect((await s.put(msg('s1', 'a', { ct: 'xxxx' }), small)).kind).toBe('stored');
+      expect((await s.put(msg('s1', 'b', { ct: 'xxxx' }), small)).kind).toBe('stored');
+      expect(await s.put(msg('s1', 'c', { ct: 'x' }), small)).toEqual({
+        kind: 'full',
+        limit: 'mailbox_messages',
+      });
+      await s.ack(B, [1]);
+      expect(await s.put(msg('s1', 'd', { ct: 'xxxxxxx' }), small)).toEqual({
         kind: 'full',
         limit: 'mailbox_bytes',
       });
-      expect(s.put(msg('s1', 'e', { ct: 'xx' }), small).kind).toBe('stored');
-      expect(s.put(msg('s1', 'f', { recipient: C }), small).kind).toBe('stored');
-      expect(s.put(msg('s1', 'g', { recipient: C }), small).kind).toBe('stored');
-      expect(s.put(msg('s1', 'h', { recipient: C }), small)).toEqual({
+      expect((await s.put(msg('s1', 'e', { ct: 'xx' }), small)).kind).toBe('stored');
+      expect((await s.put(msg('s1', 'f', { recipient: C }), small)).kind).toBe('stored');
+      expect((await s.put(msg('s1', 'g', { recipient: C }), small)).kind).toBe('stored');
+      expect(await s.put(msg('s1', 'h', { recipient: C }), small)).toEqual({
         kind: 'full',
         limit: 'messages_per_session',
       });
-      expect(s.listAfter(B, 0, 100, 3000).map((m) => m.msgId)).toEqual(['b', 'e']);
-      expect(s.put(msg('nope', 'x'), small)).toEqual({ kind: 'session_missing' });
-      s.close();
+      expect((await s.listAfter(B, 0, 100, 3000)).map((m) => m.msgId)).toEqual(['b', 'e']);
+      expect(await s.put(msg('nope', 'x'), small)).toEqual({ kind: 'session_missing' });
+      await s.close();
     });
 
-    it('sweep removes expired messages and sessions; purge removes a session', () => {
-      const s = make();
-      s.createSession(session('s1'));
-      s.createSession(session('s2', { expiresAt: 10_000 }));
-      s.put(msg('s1', 'short', { expiresAt: 5000 }), limits);
-      s.put(msg('s1', 'long'), limits);
-      s.put(msg('s2', 'in-s2'), limits);
-      expect(s.listAfter(B, 0, 100, 6000).map((m) => m.msgId)).toEqual(['long', 'in-s2']); // expired hidden
-      const r = s.sweep(20_000);
+    it('sweep removes expired messages and sessions; purge removes a session', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      await s.createSession(session('s2', { expiresAt: 10_000 }));
+      await s.put(msg('s1', 'short', { expiresAt: 5000 }), limits);
+      await s.put(msg('s1', 'long'), limits);
+      await s.put(msg('s2', 'in-s2'), limits);
+      expect((await s.listAfter(B, 0, 100, 6000)).map((m) => m.msgId)).toEqual(['long', 'in-s2']); // expired hidden
+      const r = await s.sweep(20_000);
       expect(r.sessions).toBe(1);
       expect(r.messages).toBeGreaterThanOrEqual(1);
-      expect(s.getSession('s2')).toBeUndefined();
-      expect(s.listAfter(B, 0, 100, 20_000).map((m) => m.msgId)).toEqual(['long']);
-      expect(s.mailboxStats(B).messages).toBe(1);
-      s.purgeSession('s1');
-      expect(s.getSession('s1')).toBeUndefined();
-      expect(s.listAfter(B, 0, 100, 20_000)).toEqual([]);
-      expect(s.mailboxStats(B)).toEqual({ messages: 0, bytes: 0 });
+      expect(await s.getSession('s2')).toBeUndefined();
+      expect((await s.listAfter(B, 0, 100, 20_000)).map((m) => m.msgId)).toEqual(['long']);
+      expect((await s.mailboxStats(B)).messages).toBe(1);
+      await s.purgeSession('s1');
+      expect(await s.getSession('s1')).toBeUndefined();
+      expect(await s.listAfter(B, 0, 100, 20_000)).toEqual([]);
+      expect(await s.mailboxStats(B)).toEqual({ messages: 0, bytes: 0 });
       // seq counters survive purges: never reuse a seq
-      s.createSession(session('s3'));
-      expect(s.put(msg('s3', 'n'), limits)).toMatchObject({ seq: 4 });
-      s.close();
+      await s.createSession(session('s3'));
+      expect(await s.put(msg('s3', 'n'), limits)).toMatchObject({ seq: 4 });
+      await s.close();
     });
   });
 }

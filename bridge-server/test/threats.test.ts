@@ -405,8 +405,8 @@ describe('THREATS B38–B40: malformed input, flooding, caps', () => {
     // TTL: after 60 s the session is gone (sweeper), and its messages with it.
     clock += 61_000;
     b.relay.sweep();
-    expect(b.store.getSession(session.sid)).toBeUndefined();
-    expect(b.store.mailboxStats(idOf(x)).messages).toBe(0);
+    expect(await b.store.getSession(session.sid)).toBeUndefined();
+    expect((await b.store.mailboxStats(idOf(x))).messages).toBe(0);
     c.send({ t: 'join', rid: 'j', sid: session.sid });
     expect((await c.next('error')).code).toBe('SESSION_NOT_FOUND');
     c.close();

@@ -101,14 +101,14 @@ for (const store of ['memory', 'sqlite'] as const) {
       ]);
       const page = await r.next('batch', (f) => f.rid === 'f1');
       expect(page.messages.map((m) => m.seq)).toEqual([2]);
-      expect(b.store.mailboxStats(idOf(B)).messages).toBe(1);
+      expect((await b.store.mailboxStats(idOf(B))).messages).toBe(1);
 
       // A send followed by close_session in one segment: stored and accepted first, then closed.
       fromA.length = 0;
       burst(a, [send('r6', 'm3'), { t: 'close_session', rid: 'x', sid }]);
       await until(() => replies(fromA).length >= 2);
       expect(replies(fromA).map((f) => f.t)).toEqual(['accepted', 'closed']);
-      expect(b.store.getSession(sid)).toBeUndefined();
+      expect(await b.store.getSession(sid)).toBeUndefined();
       a.close();
       r.close();
     });

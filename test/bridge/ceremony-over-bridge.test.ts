@@ -12,84 +12,17 @@ import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { BridgeClient, type WebSocketCtor } from '../../bridge-server/src/client/client.ts';
-import { SessionChannel } from '../../extension/src/background/services/ceremony-runner.ts';
 import { toHex, utf8 } from '../../tss/src/bytes.ts';
 import { DkgSession } from '../../tss/src/dkg/session.ts';
 import type { KeyShare } from '../../tss/src/keyshare.ts';
-import type { RoundEngine } from '../../tss/src/session/engine.ts';
 import { SignSession } from '../../tss/src/sign/session.ts';
 import { toBase64url } from '../../tss/src/transport/base64url.ts';
-import {
-  type DeviceIdentity,
-  generateDeviceIdentity,
-  publicIdentity,
-} from '../../tss/src/transport/identity.ts';
+import { generateDeviceIdentity } from '../../tss/src/transport/identity.ts';
 import { BridgeProcess, freePort } from '../helpers/bridge-process.ts';
+import { Device, until } from '../helpers/ceremony-device.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'concord-e2e-bridge-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const until = async (f: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    if (process.env.CONCORD_DEBUG) process.stderr.write(`waiting for ${what}\n`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
-
-/** One simulated device: a bridge client plus whatever ceremony it currently runs. */
-class Device {
-  readonly client: BridgeClient;
-  readonly deliveries = new Map<string, number>();
-  errors: unknown[] = [];
-
-  constructor(
-    readonly name: string,
-    readonly identity: DeviceIdentity,
-    url: string,
-  ) {
-    this.client = new BridgeClient({
-      url,
-      deviceId: identity.deviceId,
-      sign: (m) => identity.sign(m),
-      WebSocket: WebSocket as unknown as WebSocketCtor,
-      backoff: { initialMs: 50, maxMs: 500 },
-    });
-  }
-
-  private readonly bound = new Map<string, SessionChannel>();
-
-  /**
-   * Subscribe to a bridge session as soon as this device knows of it, before any ceremony runs:
-   * messages that arrive early (catch-up after a reconnect) are buffered, never dropped.
-   */
-  join(sid: string, members: readonly Device[]): void {
-    const channel = new SessionChannel({
-      client: this.client,
-      identity: this.identity,
-      sid,
-      members: members.map((d) => publicIdentity(d.identity)),
-      onReject: (code) => this.errors.push(new Error(`rejected envelope: ${code}`)),
-    });
-    this.bound.set(sid, channel);
-  }
-
-  /** Run a protocol session over a joined bridge session: seal outputs per recipient, feed inputs. */
-  run<R>(sid: string, _members: readonly Device[], session: RoundEngine<R>, label: string): void {
-    const channel = this.bound.get(sid);
-    if (!channel) throw new Error('join the bridge session first');
-    channel.run(session, label, {
-      onDelivered: (m) => {
-        const key = `${label}:${toHex(m.from)}:${m.round}`;
-        this.deliveries.set(key, (this.deliveries.get(key) ?? 0) + 1);
-      },
-      onError: (e) => this.errors.push(e),
-    });
-  }
-}
 
 describe('DKG and signing over the real bridge', () => {
   it('survives an offline device and a bridge crash between rounds; the signature verifies', async () => {
@@ -118,8 +51,8 @@ describe('DKG and signing over the real bridge', () => {
 
     for (const d of all) d.join(info.sid, all);
     // Phase 1: A and B start; C is offline, so its round-1 copies wait in its mailbox.
-    A.run(info.sid, all, dkg.get(A)!, 'dkg');
-    B.run(info.sid, all, dkg.get(B)!, 'dkg');
+    A.run(info.sid, dkg.get(A)!, 'dkg');
+    B.run(info.sid, dkg.get(B)!, 'dkg');
     await until(
       () => A.client.unacknowledgedSends === 0 && B.client.unacknowledgedSends === 0,
       30_000,
@@ -133,7 +66,7 @@ describe('DKG and signing over the real bridge', () => {
 
     // Phase 2: C comes online, catches up on round 1 from its mailbox, and the ceremony completes.
     await C.client.connect();
-    C.run(info.sid, all, dkg.get(C)!, 'dkg');
+    C.run(info.sid, dkg.get(C)!, 'dkg');
     await until(
       () => all.every((d) => dkg.get(d)!.finished || d.errors.length > 0),
       600_000,
@@ -157,11 +90,11 @@ describe('DKG and signing over the real bridge', () => {
     const sign = new Map<Device, SignSession>(
       [A, B].map((d) => [d, new SignSession({ keyShare: shares.get(d)!, signers, digest })]),
     );
-    A.run(signInfo.sid, [A, B], sign.get(A)!, 'sign');
+    A.run(signInfo.sid, sign.get(A)!, 'sign');
     await until(() => A.client.unacknowledgedSends === 0, 30_000, 'flight 0 accepted');
     await bridge.kill();
     await bridge.start();
-    B.run(signInfo.sid, [A, B], sign.get(B)!, 'sign');
+    B.run(signInfo.sid, sign.get(B)!, 'sign');
     await until(
       () => [A, B].every((d) => sign.get(d)!.finished || d.errors.length > 0),
       120_000,

@@ -18,7 +18,30 @@ const OPTIONS = {
     def: './data',
     help: 'directory of bridge.sqlite',
   },
-  store: { type: 'string', env: 'CONCORD_BRIDGE_STORE', def: 'sqlite', help: 'sqlite | memory' },
+  store: {
+    type: 'string',
+    env: 'CONCORD_BRIDGE_STORE',
+    def: 'sqlite',
+    help: 'sqlite (one machine) | memory (tests) | redis (several nodes on one Redis)',
+  },
+  'redis-url': {
+    type: 'string',
+    env: 'CONCORD_REDIS_URL',
+    def: '',
+    help: 'Redis for --store redis, e.g. redis://127.0.0.1:6379 (run it with appendonly yes)',
+  },
+  'redis-prefix': {
+    type: 'string',
+    env: 'CONCORD_REDIS_PREFIX',
+    def: 'concord:',
+    help: 'prefix of every Redis key and channel (bridges sharing one Redis need different ones)',
+  },
+  'node-id': {
+    type: 'string',
+    env: 'CONCORD_BRIDGE_NODE_ID',
+    def: '',
+    help: 'name of this node in a Redis cluster (default host:port:pid)',
+  },
   'sqlite-sync': {
     type: 'string',
     env: 'CONCORD_BRIDGE_SQLITE_SYNC',
@@ -136,7 +159,11 @@ async function main(): Promise<void> {
     process.env.CONCORD_BRIDGE_LIMITS ?? '',
   ];
   const store = get('store');
-  if (store !== 'sqlite' && store !== 'memory') throw new Error('--store must be sqlite or memory');
+  if (store !== 'sqlite' && store !== 'memory' && store !== 'redis')
+    throw new Error('--store must be sqlite, memory or redis');
+  const redisUrl = get('redis-url');
+  if (store === 'redis' && !/^rediss?:\/\//.test(redisUrl))
+    throw new Error('--store redis needs --redis-url redis://host:port (or CONCORD_REDIS_URL)');
   const sync = get('sqlite-sync').toUpperCase();
   if (sync !== 'OFF' && sync !== 'NORMAL' && sync !== 'FULL')
     throw new Error('--sqlite-sync must be OFF, NORMAL or FULL');
@@ -150,6 +177,8 @@ async function main(): Promise<void> {
     dataDir: get('data-dir'),
     store,
     sqliteSync: sync,
+    ...(store === 'redis' ? { redisUrl, redisPrefix: get('redis-prefix') } : {}),
+    ...(get('node-id') ? { nodeId: get('node-id') } : {}),
     profile,
     limits: parseLimits(limitSpecs),
     logLevel: get('log-level'),

@@ -403,7 +403,7 @@ export class BridgeClient {
   private onSendError(key: string, rid: string, err: BridgeClientError): void {
     const e = this.outbox.get(key);
     if (e === undefined) return;
-    if (err.code === 'RATE_LIMITED' || err.code === 'INTERNAL') {
+    if (err.code === 'RATE_LIMITED' || err.code === 'INTERNAL' || err.code === 'STORE_UNAVAILABLE') {
       // Transient: retry the same frame later (idempotent on the relay).
       setTimeout(() => {
         if (this.outbox.has(key) && this._state === 'ready') this.rawSend(e.frame);

@@ -35,6 +35,11 @@ export const ERROR_CODES = {
   /** The server is shutting down. */
   SHUTTING_DOWN: { close: 1001, closes: true },
   INTERNAL: { close: 1011, closes: false },
+  /**
+   * The relay's shared store (Redis) is unreachable: nothing was stored; retry after
+   * `retryAfterMs`. Upgrades are refused with 503 meanwhile.
+   */
+  STORE_UNAVAILABLE: { close: 4503, closes: false },
 } as const satisfies Record<string, { close: number; closes: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -130,6 +130,7 @@ const ErrorCodeSchema = v.picklist([
   'SLOW_CONSUMER',
   'SHUTTING_DOWN',
   'INTERNAL',
+  'STORE_UNAVAILABLE',
 ]);
 
 export const ServerFrameSchema = v.variant('t', [

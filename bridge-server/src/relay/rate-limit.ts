@@ -4,6 +4,12 @@
  */
 import type { RateSpec } from './config.ts';
 
+export interface BucketState {
+  tokens: number;
+  /** Time of the last refill (ms). */
+  last: number;
+}
+
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -35,6 +41,16 @@ export class TokenBucket {
     return Math.ceil(((cost - this.tokens) / this.spec.ratePerSec) * 1000);
   }
 
+  /** The bucket's state, to hand it to another node (cluster.ts). */
+  export(): BucketState {
+    return { tokens: this.tokens, last: this.last };
+  }
+
+  restore(st: BucketState): void {
+    this.tokens = Math.min(this.spec.burst, Math.max(0, st.tokens));
+    this.last = st.last;
+  }
+
   /** True when the bucket is full again (safe to forget). */
   full(now: number): boolean {
     this.refill(now);
@@ -54,6 +70,18 @@ export class KeyedBuckets {
       this.buckets.set(key, b);
     }
     return b.take(now, cost);
+  }
+
+  /** A key's bucket state (undefined if it has none: full). */
+  export(key: string): BucketState | undefined {
+    return this.buckets.get(key)?.export();
+  }
+
+  /** Continue a bucket from a state exported elsewhere (the device's previous node). */
+  import(key: string, st: BucketState): void {
+    const b = new TokenBucket(this.spec, st.last);
+    b.restore(st);
+    this.buckets.set(key, b);
   }
 
   prune(now: number): void {

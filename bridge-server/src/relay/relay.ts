@@ -31,18 +31,22 @@ import {
   type SendFrame,
   type SessionInfo,
 } from '../protocol/frames.ts';
+import type { ClusterLink } from './cluster-link.ts';
 import type { BridgeLimits } from './config.ts';
 import type { BridgeMetrics } from './metrics.ts';
 import { KeyedBuckets } from './rate-limit.ts';
-import type {
-  AckBatch,
-  MailboxStore,
-  PutInput,
-  PutLimits,
-  PutResult,
-  SessionRecord,
-  SessionView,
-  StoredMessage,
+import {
+  type AckBatch,
+  type Awaitable,
+  after,
+  type MailboxStore,
+  type PutInput,
+  type PutLimits,
+  type PutResult,
+  type SessionRecord,
+  type SessionView,
+  type StoredMessage,
+  StoreUnavailableError,
 } from './store/types.ts';
 
 const ED25519_SPKI_PREFIX = Uint8Array.from([
@@ -73,7 +77,12 @@ export interface RelayDeps {
   metrics: BridgeMetrics;
   now?: () => number;
   randomBytes?: (n: number) => Uint8Array;
+  /** Several relay nodes on one shared store (cluster.ts); absent for a single node. */
+  cluster?: ClusterLink;
 }
+
+/** Frames a connection may have waiting behind an unfinished asynchronous one. */
+const MAX_QUEUED_FRAMES = 4096;
 
 type State = 'await_auth' | 'ready' | 'closed';
 
@@ -101,6 +110,15 @@ class Connection {
   authTimer: ReturnType<typeof setTimeout> | undefined;
   /** True while `sock` is corked by us, until the end-of-turn flush. */
   corked = false;
+  /**
+   * Frames received while one of this connection's frames waits on the store (only with an
+   * asynchronous store): handled in order once it is done, so replies keep frame order.
+   */
+  queue: ClientFrame[] | undefined;
+  /** Displaced by a connection of the same device on another node: it must not announce offline. */
+  displacedRemotely = false;
+  /** Cluster generation of this connection (see cluster.ts); 0 on a single node. */
+  generation = 0;
   constructor(
     readonly id: number,
     readonly ws: WebSocket,
@@ -134,9 +152,16 @@ export class Relay {
   private readonly putLimits: PutLimits;
   /** Cached because `log.debug(...)` still builds its argument object at level `warn`. */
   private readonly debugLog: boolean;
+  private readonly cluster: ClusterLink | undefined;
+  /**
+   * With an asynchronous store: settles once every commit issued so far has been answered. Frames
+   * other than send/ack wait for it, as they wait for the synchronous commit otherwise.
+   */
+  private lastCommit: Promise<void> | undefined;
 
   constructor(deps: RelayDeps) {
     this.store = deps.store;
+    this.cluster = deps.cluster;
     this.limits = deps.limits;
     this.log = deps.log;
     this.metrics = deps.metrics;
@@ -183,6 +208,9 @@ export class Relay {
   /** Pre-upgrade admission: per-IP rate and the global connection cap. */
   admit(ip: string): { ok: true } | { ok: false; status: number; code: ErrorCode; retryAfterMs?: number } {
     if (this.draining) return { ok: false, status: 503, code: 'SHUTTING_DOWN' };
+    // Without its store a node can do nothing useful: refuse, so clients back off and retry (and
+    // catch up once it is back) instead of holding a socket that answers every send with an error.
+    if (!this.ready) return { ok: false, status: 503, code: 'STORE_UNAVAILABLE' };
     if (this.conns.size >= this.limits.maxConnections)
       return { ok: false, status: 503, code: 'MAILBOX_FULL' };
     const wait = this.ipBuckets.take(ip, this.now());
@@ -238,7 +266,8 @@ export class Relay {
     if (dev !== undefined && this.devices.get(dev) === c) {
       this.devices.delete(dev);
       this.metrics.authenticated.dec();
-      this.broadcastPresence(dev, false);
+      if (this.cluster !== undefined) this.cluster.leave(dev, this.deviceBuckets.export(dev));
+      if (!c.displacedRemotely) this.broadcastPresence(dev, false);
     }
     this.log.debug({ conn: c.id, device: p8(dev) }, 'closed');
   }
@@ -312,13 +341,77 @@ export class Relay {
     }
     const f = parsed.frame;
     this.countFrame(f.t);
-    try {
-      if (c.state === 'await_auth') this.onPreAuth(c, f);
-      else this.onReady(c, f);
-    } catch (err) {
-      this.log.error({ conn: c.id, type: f.t, err: (err as Error).message }, 'frame handler failed');
-      this.error(c, 'INTERNAL', 'internal error', 'rid' in f ? f.rid : undefined);
+    if (c.queue !== undefined) {
+      if (c.queue.length >= MAX_QUEUED_FRAMES) {
+        this.fail(c, 'RATE_LIMITED', 'too many frames waiting');
+        return;
+      }
+      c.queue.push(f);
+      return;
     }
+    this.dispatch(c, f);
+  }
+
+  /**
+   * Handle one frame; if it has to wait for the store, hold this connection's next frames until
+   * it is done (`drain`). With the in-process stores nothing ever waits and no queue forms.
+   */
+  private dispatch(c: Connection, f: ClientFrame): void {
+    let r: Awaitable<void>;
+    try {
+      r = c.state === 'await_auth' ? this.onPreAuth(c, f) : this.onReady(c, f);
+    } catch (err) {
+      this.handlerFailed(c, f, err);
+      return;
+    }
+    if (r instanceof Promise) {
+      c.queue ??= [];
+      r.catch((err: unknown) => this.handlerFailed(c, f, err)).finally(() => this.drain(c));
+    }
+  }
+
+  private drain(c: Connection): void {
+    const q = c.queue;
+    c.queue = undefined;
+    while (q !== undefined && q.length > 0 && c.state !== 'closed') {
+      this.dispatch(c, q.shift()!);
+      const waiting = c.queue as ClientFrame[] | undefined; // set again by dispatch if it waits
+      if (waiting !== undefined) {
+        // Waiting again: keep the rest behind it.
+        waiting.push(...q);
+        return;
+      }
+    }
+  }
+
+  private handlerFailed(c: Connection, f: ClientFrame, err: unknown): void {
+    const rid = 'rid' in f ? f.rid : undefined;
+    if (err instanceof StoreUnavailableError) {
+      this.storeUnavailable(c, rid, err);
+      // An auth that could not finish leaves nothing to serve: close, the client retries later.
+      if (f.t === 'auth') this.close(c, 'STORE_UNAVAILABLE', 'store unavailable');
+      return;
+    }
+    this.log.error({ conn: c.id, type: f.t, err: (err as Error).message }, 'frame handler failed');
+    this.error(c, 'INTERNAL', 'internal error', rid);
+  }
+
+  /** The store is unreachable: a specific, retryable refusal (nothing was stored or changed). */
+  private storeUnavailable(c: Connection, rid: string | undefined, err: unknown): void {
+    this.log.warn({ conn: c.id, err: (err as Error).message }, 'store unavailable');
+    this.error(c, 'STORE_UNAVAILABLE', 'store unavailable, retry later', rid, { retryAfterMs: 1000 });
+  }
+
+  /** Log a failed background task (timers, presence) instead of an unhandled rejection. */
+  private guard(r: Awaitable<unknown>, what: string): void {
+    if (r instanceof Promise) {
+      r.catch((err: unknown) => this.log.warn({ err: (err as Error).message }, `${what} failed`));
+    }
+  }
+
+  /** False while the store (or the cluster link) cannot be reached, or while draining. */
+  get ready(): boolean {
+    return !this.draining && this.store.ready?.() !== false && this.cluster?.ready() !== false;
   }
 
   /** Counted as a plain number; folded into the prom-client counter at scrape time. */
@@ -337,7 +430,7 @@ export class Relay {
     this.error(c, 'INVALID_FRAME', reason, rid);
   }
 
-  private onPreAuth(c: Connection, f: ClientFrame): void {
+  private onPreAuth(c: Connection, f: ClientFrame): Awaitable<void> {
     if (f.t === 'hello') {
       const wait = this.ipBuckets.take(c.ip, this.now());
       if (wait > 0) {
@@ -385,15 +478,26 @@ export class Relay {
     } else {
       this.metrics.authenticated.inc();
     }
-    const sessions = this.store.listSessions(f.deviceId, this.now());
-    this.send(c, {
-      t: 'welcome',
-      rid: f.rid,
-      deviceId: f.deviceId,
-      sessions: sessions.map((s) => this.info(s)),
-    });
-    this.broadcastPresence(f.deviceId, true, sessions);
-    this.log.info({ conn: c.id, device: p8(f.deviceId), sessions: sessions.length }, 'authenticated');
+    const dev = f.deviceId;
+    // Cluster: subscribe to the device's wake-ups, mark it present, displace a connection of it on
+    // another node, and take over its rate-limit bucket; all before `welcome`, so the client's
+    // catch-up `fetch` comes after the node listens for new messages (nothing falls in between).
+    const joined =
+      this.cluster === undefined
+        ? undefined
+        : after(this.cluster.join(dev), (j) => {
+            c.generation = j.generation;
+            if (j.bucket !== undefined) this.deviceBuckets.import(dev, j.bucket);
+          });
+    return after(joined, () =>
+      after(this.store.listSessions(dev, this.now()), (sessions) =>
+        after(this.infos(sessions), (infos) => {
+          this.send(c, { t: 'welcome', rid: f.rid, deviceId: dev, sessions: infos });
+          this.broadcastPresence(dev, true, sessions);
+          this.log.info({ conn: c.id, device: p8(dev), sessions: sessions.length }, 'authenticated');
+        }),
+      ),
+    );
   }
 
   private publicKey(id: string, raw: Uint8Array): KeyObject {
@@ -409,7 +513,7 @@ export class Relay {
     return k;
   }
 
-  private onReady(c: Connection, f: ClientFrame): void {
+  private onReady(c: Connection, f: ClientFrame): Awaitable<void> {
     const dev = c.deviceId!;
     const wait = this.deviceBuckets.take(dev, this.now());
     if (wait > 0) {
@@ -426,40 +530,38 @@ export class Relay {
     // Sends and acks of this turn are committed at its end; any other frame could observe them
     // (fetch, close_session, a reply that must follow `accepted`), so they are committed first
     // and every connection sees its frames answered in order.
-    if (f.t !== 'send' && f.t !== 'ack') this.commitPending();
+    if (f.t === 'send') return this.onSend(c, dev, f);
+    if (f.t === 'ack') {
+      this.onAck(c, dev, f.seqs);
+      return;
+    }
+    return after(this.commitPending(), () => this.onOther(c, dev, f));
+  }
+
+  private onOther(c: Connection, dev: string, f: ClientFrame): Awaitable<void> {
     switch (f.t) {
-      case 'send':
-        this.onSend(c, dev, f);
-        return;
-      case 'ack':
-        this.onAck(c, dev, f.seqs);
-        return;
       case 'fetch':
-        this.onFetch(c, dev, f.rid, f.afterSeq, f.limit, f.sid);
-        return;
+        return this.onFetch(c, dev, f.rid, f.afterSeq, f.limit, f.sid);
       case 'ping':
         this.send(c, { t: 'pong', rid: f.rid, ts: this.now() });
         return;
       case 'create_session':
-        this.onCreate(c, dev, f);
-        return;
+        return this.onCreate(c, dev, f);
       case 'join':
-        this.onJoin(c, dev, f.rid, f.sid);
-        return;
+        return this.onJoin(c, dev, f.rid, f.sid);
       case 'list_sessions':
-        this.send(c, {
-          t: 'sessions',
-          rid: f.rid,
-          sessions: this.store.listSessions(dev, this.now()).map((s) => this.info(s)),
-        });
-        return;
+        return after(this.store.listSessions(dev, this.now()), (list) =>
+          after(this.infos(list), (sessions) => this.send(c, { t: 'sessions', rid: f.rid, sessions })),
+        );
       case 'close_session':
-        this.onCloseSession(c, dev, f.rid, f.sid);
-        return;
+        return this.onCloseSession(c, dev, f.rid, f.sid);
       case 'hello':
       case 'auth':
         this.error(c, 'INVALID_FRAME', 'already authenticated', f.rid);
         return;
+      case 'send':
+      case 'ack':
+        return; // handled by onReady
     }
   }
 
@@ -469,8 +571,16 @@ export class Relay {
     dev: string,
     sid: string,
     rid: string | undefined,
+  ): Awaitable<SessionView | undefined> {
+    return after(this.store.getSession(sid), (s) => this.checkMember(c, dev, s, rid));
+  }
+
+  private checkMember(
+    c: Connection,
+    dev: string,
+    s: SessionView | undefined,
+    rid: string | undefined,
   ): SessionView | undefined {
-    const s = this.store.getSession(sid);
     if (s === undefined) {
       this.error(c, 'SESSION_NOT_FOUND', 'no such session', rid);
       return undefined;
@@ -487,18 +597,37 @@ export class Relay {
     return s;
   }
 
-  private info(s: SessionView): SessionInfo {
-    return {
+  /** Session infos with their online members (cluster-wide when clustered: one lookup for all). */
+  private infos(list: readonly SessionView[]): Awaitable<SessionInfo[]> {
+    const info = (s: SessionView, on: (m: string) => boolean): SessionInfo => ({
       sid: s.sid,
       kind: s.kind,
       creator: s.creator,
       members: [...s.members],
       expiresAt: s.expiresAt,
-      online: s.members.filter((m) => this.devices.has(m)),
-    };
+      online: s.members.filter(on),
+    });
+    if (this.cluster === undefined || list.length === 0) {
+      return list.map((s) => info(s, (m) => this.devices.has(m)));
+    }
+    const all = [...new Set(list.flatMap((s) => s.members))].filter((m) => !this.devices.has(m));
+    return after(this.cluster.online(all), (remote) =>
+      list.map((s) => info(s, (m) => this.devices.has(m) || remote.has(m))),
+    );
   }
 
-  private onCreate(c: Connection, dev: string, f: Extract<ClientFrame, { t: 'create_session' }>): void {
+  /** Send to a device wherever it is connected: here, or through the cluster. */
+  private sendTo(device: string, frame: object): void {
+    const dc = this.devices.get(device);
+    if (dc !== undefined) this.send(dc, frame);
+    else this.cluster?.push(device, JSON.stringify(frame));
+  }
+
+  private onCreate(
+    c: Connection,
+    dev: string,
+    f: Extract<ClientFrame, { t: 'create_session' }>,
+  ): Awaitable<void> {
     const members = f.members.includes(dev) ? f.members : [dev, ...f.members];
     if (new Set(members).size !== members.length) {
       this.error(c, 'INVALID_FRAME', 'duplicate members', f.rid);
@@ -509,10 +638,22 @@ export class Relay {
       return;
     }
     const now = this.now();
-    if (this.store.countSessionsCreatedBy(dev, now) >= this.limits.maxSessionsPerDevice) {
-      this.error(c, 'MAILBOX_FULL', 'too many open sessions', f.rid, { limit: 'sessions_per_device' });
-      return;
-    }
+    return after(this.store.countSessionsCreatedBy(dev, now), (open) => {
+      if (open >= this.limits.maxSessionsPerDevice) {
+        this.error(c, 'MAILBOX_FULL', 'too many open sessions', f.rid, { limit: 'sessions_per_device' });
+        return;
+      }
+      return this.createSession(c, dev, f, members, now);
+    });
+  }
+
+  private createSession(
+    c: Connection,
+    dev: string,
+    f: Extract<ClientFrame, { t: 'create_session' }>,
+    members: string[],
+    now: number,
+  ): Awaitable<void> {
     const ttl = Math.min(f.ttlMs ?? this.limits.defaultSessionTtlMs, this.limits.maxSessionTtlMs);
     const rec: SessionRecord = {
       sid: b64uEncode(this.rand(16)), // 128-bit, server-random (THREATS B32)
@@ -523,38 +664,39 @@ export class Relay {
       expiresAt: now + ttl,
       messageCount: 0,
     };
-    this.store.createSession(rec);
-    const info = this.info(rec);
-    this.send(c, { t: 'session', rid: f.rid, session: info });
-    // Tell the other online members they have a new pending session.
-    for (const m of members) {
-      const mc = m === dev ? undefined : this.devices.get(m);
-      if (mc !== undefined) this.send(mc, { t: 'session', session: info });
-    }
-    this.log.info(
-      { sid: p6(rec.sid), device: p8(dev), kind: f.kind, members: members.length, ttl },
-      'session created',
+    return after(this.store.createSession(rec), () =>
+      after(this.infos([rec]), ([info]) => {
+        this.send(c, { t: 'session', rid: f.rid, session: info! });
+        // Tell the other online members (on any node) they have a new pending session.
+        for (const m of members) if (m !== dev) this.sendTo(m, { t: 'session', session: info });
+        this.log.info(
+          { sid: p6(rec.sid), device: p8(dev), kind: f.kind, members: members.length, ttl },
+          'session created',
+        );
+      }),
     );
   }
 
-  private onJoin(c: Connection, dev: string, rid: string, sid: string): void {
-    const s = this.memberSession(c, dev, sid, rid);
-    if (s === undefined) return;
-    this.send(c, { t: 'session', rid, session: this.info(s) });
+  private onJoin(c: Connection, dev: string, rid: string, sid: string): Awaitable<void> {
+    return after(this.memberSession(c, dev, sid, rid), (s) => {
+      if (s === undefined) return;
+      return after(this.infos([s]), ([session]) => this.send(c, { t: 'session', rid, session: session! }));
+    });
   }
 
-  private onCloseSession(c: Connection, dev: string, rid: string, sid: string): void {
-    const s = this.memberSession(c, dev, sid, rid);
-    if (s === undefined) return;
-    this.store.purgeSession(sid);
-    for (const m of s.members) {
-      const mc = this.devices.get(m);
-      if (mc !== undefined) this.send(mc, m === dev ? { t: 'closed', rid, sid } : { t: 'closed', sid });
-    }
-    this.log.info({ sid: p6(sid), device: p8(dev) }, 'session closed');
+  private onCloseSession(c: Connection, dev: string, rid: string, sid: string): Awaitable<void> {
+    return after(this.memberSession(c, dev, sid, rid), (s) => {
+      if (s === undefined) return;
+      return after(this.store.purgeSession(sid), () => {
+        this.cluster?.purged(sid);
+        for (const m of s.members)
+          this.sendTo(m, m === dev ? { t: 'closed', rid, sid } : { t: 'closed', sid });
+        this.log.info({ sid: p6(sid), device: p8(dev) }, 'session closed');
+      });
+    });
   }
 
-  private onSend(c: Connection, dev: string, f: SendFrame): void {
+  private onSend(c: Connection, dev: string, f: SendFrame): Awaitable<void> {
     // Spoofing (THREATS B33): `from` must be the authenticated device. Refused, never re-stamped,
     // so a buggy or malicious client learns immediately.
     if (f.from !== dev) {
@@ -570,8 +712,12 @@ export class Relay {
       this.error(c, 'PAYLOAD_TOO_LARGE', 'ciphertext too large', f.rid);
       return;
     }
-    const s = this.memberSession(c, dev, f.sid, f.rid);
-    if (s === undefined) return;
+    return after(this.memberSession(c, dev, f.sid, f.rid), (s) => {
+      if (s !== undefined) this.queueSend(c, dev, f, s);
+    });
+  }
+
+  private queueSend(c: Connection, dev: string, f: SendFrame, s: SessionView): void {
     const toIdx = f.to === dev ? -1 : s.members.indexOf(f.to);
     if (toIdx < 0) {
       this.error(c, 'NOT_A_MEMBER', 'recipient is not another member of this session', f.rid);
@@ -600,6 +746,8 @@ export class Relay {
         digest,
         ts: now,
         expiresAt,
+        // Not connected here: the store wakes the node that holds it (if any), in the same step.
+        ...(this.cluster !== undefined && !this.devices.has(to) ? { wake: true } : {}),
       },
     });
     this.scheduleTurnEnd();
@@ -610,21 +758,41 @@ export class Relay {
    * (accepted/duplicate/error, then deliver). Still store first, then accept: nothing is
    * acknowledged to a sender before the transaction holding its message has committed.
    */
-  private commitPuts(): void {
+  private commitPuts(prev?: Promise<void>): Awaitable<void> {
     const batch = this.pendingPuts;
     if (batch.length === 0) return;
     this.pendingPuts = [];
-    let results: PutResult[];
+    let results: Awaitable<PutResult[]>;
     try {
       results = this.store.putMany(
         batch.map((p) => p.input),
         this.putLimits,
       );
     } catch (err) {
-      this.log.error({ err: (err as Error).message, frames: batch.length }, 'store failed');
-      for (const p of batch) this.error(p.c, 'INTERNAL', 'internal error', p.f.rid);
+      this.putsFailed(batch, err);
       return;
     }
+    if (results instanceof Promise) {
+      // Answer after the earlier commits' answers, so replies leave in the order of the frames.
+      const inOrder = (f: () => void) => (prev === undefined ? f() : prev.then(f));
+      return results.then(
+        (r) => inOrder(() => this.answerPuts(batch, r)),
+        (err: unknown) => inOrder(() => this.putsFailed(batch, err)),
+      );
+    }
+    this.answerPuts(batch, results);
+  }
+
+  private putsFailed(batch: readonly PendingPut[], err: unknown): void {
+    if (err instanceof StoreUnavailableError) {
+      for (const p of batch) this.storeUnavailable(p.c, p.f.rid, err);
+      return;
+    }
+    this.log.error({ err: (err as Error).message, frames: batch.length }, 'store failed');
+    for (const p of batch) this.error(p.c, 'INTERNAL', 'internal error', p.f.rid);
+  }
+
+  private answerPuts(batch: readonly PendingPut[], results: readonly PutResult[]): void {
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
       // This runs from `setImmediate`, outside onMessage's handler guard: a bug answering one
@@ -738,22 +906,45 @@ export class Relay {
     }
   }
 
-  private commitAcks(): void {
+  private commitAcks(): Awaitable<void> {
     const batch = this.pendingAcks;
     if (batch.length === 0) return;
     this.pendingAcks = [];
-    try {
-      this.metrics.hot.acked += this.store.ackMany(batch);
-    } catch (err) {
-      // Not acknowledged means redelivered later: at-least-once holds.
+    // Not acknowledged means redelivered later: at-least-once holds.
+    const failed = (err: unknown) =>
       this.log.error({ err: (err as Error).message, frames: batch.length }, 'ack failed');
+    try {
+      const n = this.store.ackMany(batch);
+      if (!(n instanceof Promise)) {
+        this.metrics.hot.acked += n;
+        return;
+      }
+      return n.then((k) => {
+        this.metrics.hot.acked += k;
+      }, failed);
+    } catch (err) {
+      failed(err);
     }
   }
 
-  /** Acks first (they can free mailbox quota for this turn's sends), then sends. */
-  private commitPending(): void {
-    this.commitAcks();
-    this.commitPuts();
+  /**
+   * Acks first (they can free mailbox quota for this turn's sends), then sends. With an
+   * asynchronous store the result settles once this commit *and every earlier one* is answered:
+   * a `fetch` or `close_session` waits for the sends before it, as it would synchronously. The
+   * store's one connection runs commands in the order issued; chaining the answers keeps the
+   * replies in that order too.
+   */
+  private commitPending(): Awaitable<void> {
+    const prev = this.lastCommit;
+    const acks = this.commitAcks();
+    const puts = this.commitPuts(prev);
+    if (!(acks instanceof Promise) && !(puts instanceof Promise)) return prev;
+    const done = Promise.all([prev, acks, puts]).then(() => undefined);
+    this.lastCommit = done;
+    void done.then(() => {
+      if (this.lastCommit === done) this.lastCommit = undefined;
+    });
+    return done;
   }
 
   private scheduleTurnEnd(): void {
@@ -771,7 +962,7 @@ export class Relay {
   private readonly endTurn = (): void => {
     this.turnEndScheduled = false;
     try {
-      this.commitPending();
+      this.guard(this.commitPending(), 'commit');
     } finally {
       const list = this.corked.splice(0);
       for (const c of list) {
@@ -788,11 +979,19 @@ export class Relay {
     afterSeq: number,
     limit?: number,
     sid?: string,
-  ): void {
-    if (sid !== undefined && this.memberSession(c, dev, sid, rid) === undefined) return;
-    const page = Math.min(limit ?? this.limits.fetchPageSize, this.limits.fetchPageSize);
-    const now = this.now();
-    const rows = this.store.listAfter(dev, afterSeq, page + 1, now, sid);
+  ): Awaitable<void> {
+    const checked = sid === undefined ? true : this.memberSession(c, dev, sid, rid);
+    return after(checked, (ok) => {
+      if (ok === undefined) return;
+      const page = Math.min(limit ?? this.limits.fetchPageSize, this.limits.fetchPageSize);
+      const now = this.now();
+      return after(this.store.listAfter(dev, afterSeq, page + 1, now, sid), (rows) =>
+        this.sendPage(c, rid, rows, page, now),
+      );
+    });
+  }
+
+  private sendPage(c: Connection, rid: string, rows: StoredMessage[], page: number, now: number): void {
     const hasMore = rows.length > page;
     const messages = rows.slice(0, page).map((m) => {
       c.inflight.set(m.seq, now);
@@ -814,13 +1013,63 @@ export class Relay {
   // ---------------------------------------------------------------- presence and timers
 
   private broadcastPresence(dev: string, online: boolean, sessions?: SessionRecord[]): void {
-    const list = sessions ?? this.store.listSessions(dev, this.now());
-    for (const s of list) {
-      for (const m of s.members) {
-        if (m === dev) continue;
-        const mc = this.devices.get(m);
-        if (mc !== undefined) this.send(mc, { t: 'presence', sid: s.sid, deviceId: dev, online });
+    const each = (list: readonly SessionRecord[]) => {
+      for (const s of list) {
+        for (const m of s.members) {
+          if (m !== dev) this.sendTo(m, { t: 'presence', sid: s.sid, deviceId: dev, online });
+        }
       }
+    };
+    if (sessions !== undefined) each(sessions);
+    else this.guard(after(this.store.listSessions(dev, this.now()), each), 'presence');
+  }
+
+  // ---------------------------------------------------------------- cluster events
+
+  /**
+   * A message for `device` was stored by another node (the store's wake-up carries the `deliver`
+   * frame). Delivered like a local one: in flight until acked, redelivered from the store if not.
+   */
+  deliverFromCluster(device: string, seq: number, frame: string): void {
+    const c = this.devices.get(device);
+    if (c === undefined || c.state !== 'ready' || c.inflight.has(seq)) return;
+    c.inflight.set(seq, this.now());
+    this.metrics.hot.delivered++;
+    this.sendRaw(c, frame);
+  }
+
+  /** A frame (presence, session, closed) another node addressed to a device connected here. */
+  pushFromCluster(device: string, frame: string): void {
+    const c = this.devices.get(device);
+    if (c !== undefined && c.state === 'ready') this.sendRaw(c, frame);
+  }
+
+  /** The device authenticated on another node: the newer connection wins, silently for presence. */
+  displacedFromCluster(device: string, generation: number): void {
+    const c = this.devices.get(device);
+    // Its own announcement, or an older one arriving late: the connection here is the newest.
+    if (c === undefined || c.generation === 0 || c.generation >= generation) return;
+    c.displacedRemotely = true;
+    this.fail(c, 'DISPLACED', 'a newer connection of this device took over');
+  }
+
+  /**
+   * Wake-ups may have been missed (the node's pub/sub link to the store was down): deliver what is
+   * pending for every device connected here and not already in flight. The mailbox is the source
+   * of truth; this is the catch-up a reconnecting client does, run by the node.
+   */
+  resync(): void {
+    const now = this.now();
+    for (const c of this.conns) {
+      if (c.state !== 'ready') continue;
+      const dev = c.deviceId!;
+      const page = this.limits.fetchPageSize;
+      this.guard(
+        after(this.store.listAfter(dev, 0, page, now), (rows) => {
+          for (const m of rows) if (!c.inflight.has(m.seq) && c.state === 'ready') this.deliver(c, m, false);
+        }),
+        'resync',
+      );
     }
   }
 
@@ -841,36 +1090,49 @@ export class Relay {
     const now = this.now();
     this.ipBuckets.prune(now);
     this.deviceBuckets.prune(now);
+    this.cluster?.refresh([...this.devices.keys()]);
   }
 
   /** Re-send deliveries not acknowledged within `redeliverAfterMs` (never treated as acknowledged). */
   redeliver(): void {
-    this.commitPending();
+    this.guard(this.commitPending(), 'commit');
     const now = this.now();
     for (const c of this.conns) {
       if (c.state !== 'ready' || c.inflight.size === 0) continue;
       const due: number[] = [];
       for (const [seq, at] of c.inflight) if (now - at >= this.limits.redeliverAfterMs) due.push(seq);
       if (due.length === 0) continue;
-      const rows = this.store.getBySeqs(c.deviceId!, due, now);
-      const found = new Set(rows.map((r) => r.seq));
-      for (const seq of due) if (!found.has(seq)) c.inflight.delete(seq); // acked elsewhere or expired
-      for (const r of rows) this.deliver(c, r, false);
+      this.guard(
+        after(this.store.getBySeqs(c.deviceId!, due, now), (rows) => {
+          const found = new Set(rows.map((r) => r.seq));
+          for (const seq of due) if (!found.has(seq)) c.inflight.delete(seq); // acked elsewhere or expired
+          if (c.state === 'ready') for (const r of rows) this.deliver(c, r, false);
+        }),
+        'redelivery',
+      );
     }
   }
 
   sweep(): void {
-    this.commitPending();
-    const r = this.store.sweep(this.now());
-    if (r.messages > 0) this.metrics.expired.inc({ what: 'message' }, r.messages);
-    if (r.sessions > 0) this.metrics.expired.inc({ what: 'session' }, r.sessions);
-    if (r.messages + r.sessions > 0) this.log.info(r, 'swept expired');
+    this.guard(this.commitPending(), 'commit');
+    this.guard(
+      after(this.store.sweep(this.now()), (r) => {
+        if (r.messages > 0) this.metrics.expired.inc({ what: 'message' }, r.messages);
+        if (r.sessions > 0) this.metrics.expired.inc({ what: 'session' }, r.sessions);
+        if (r.messages + r.sessions > 0) this.log.info(r, 'swept expired');
+      }),
+      'sweep',
+    );
   }
 
   /** Stop accepting, close every socket with 1001, wait up to the grace period, then terminate. */
   async shutdown(): Promise<void> {
     this.draining = true;
-    this.commitPending();
+    try {
+      await this.commitPending();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'final commit failed');
+    }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const c of this.conns) {

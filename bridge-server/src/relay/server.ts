@@ -8,14 +8,17 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { Redis } from 'ioredis';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { originOf } from '../protocol/auth.ts';
 import { SUBPROTOCOL } from '../protocol/frames.ts';
+import { RedisCluster } from './cluster.ts';
 import { type BridgeLimits, limitsFor, type ProfileName } from './config.ts';
 import { type BridgeMetrics, createMetrics } from './metrics.ts';
 import { Relay } from './relay.ts';
 import { MemoryStore } from './store/memory.ts';
+import { connectRedis, RedisStore } from './store/redis.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { MailboxStore } from './store/types.ts';
 
@@ -26,8 +29,17 @@ export interface BridgeOptions {
   host?: string;
   /** Default 8787; 0 picks a free port. */
   port?: number;
-  /** 'sqlite' (default, in `dataDir`), 'memory', or a ready store instance. */
-  store?: 'sqlite' | 'memory' | MailboxStore;
+  /**
+   * 'sqlite' (default, in `dataDir`), 'memory', 'redis' (several nodes on one Redis at `redisUrl`:
+   * shared mailboxes, cross-node delivery, cluster-wide presence), or a ready store instance.
+   */
+  store?: 'sqlite' | 'memory' | 'redis' | MailboxStore;
+  /** For `store: 'redis'`, e.g. `redis://127.0.0.1:6379`. */
+  redisUrl?: string;
+  /** Key and channel prefix in Redis (several bridges can share one Redis). Default `concord:`. */
+  redisPrefix?: string;
+  /** This node's name in the cluster (presence values, logs). Default host:port:pid. */
+  nodeId?: string;
   /** Directory for the SQLite file; default `./data`. */
   dataDir?: string;
   /** SQLite `synchronous` pragma; default NORMAL. */
@@ -109,15 +121,67 @@ export function createLogger(opts: Pick<BridgeOptions, 'logLevel' | 'logStream'>
   );
 }
 
+/**
+ * Log a Redis connection's outages once each (ioredis emits an error per reconnect attempt, and an
+ * unhandled one would be printed by ioredis itself), with a clear line when it comes back.
+ */
+function watch(r: Redis, role: string, log: Logger): Redis {
+  let down = false;
+  r.on('error', (err: Error) => {
+    if (!down)
+      log.error({ redis: role, err: err.message }, 'Redis unreachable: refusing new work until it is back');
+    down = true;
+  });
+  r.on('ready', () => {
+    if (down) log.warn({ redis: role }, 'Redis reachable again');
+    down = false;
+  });
+  r.on('reconnecting', () => {
+    if (!down) log.error({ redis: role }, 'Redis connection lost: refusing new work until it is back');
+    down = true;
+  });
+  return r;
+}
+
 export async function startBridge(opts: BridgeOptions = {}): Promise<RunningBridge> {
   const host = opts.host ?? '127.0.0.1';
   const limits = limitsFor(opts.profile ?? 'default', opts.limits);
   const log = createLogger(opts);
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics });
   let store: MailboxStore;
+  let cluster: RedisCluster | undefined;
   if (typeof opts.store === 'object') store = opts.store;
   else if (opts.store === 'memory') store = new MemoryStore();
-  else {
+  else if (opts.store === 'redis') {
+    if (!opts.redisUrl) throw new Error('store redis needs a Redis URL (--redis-url / CONCORD_REDIS_URL)');
+    const rs = new RedisStore({
+      client: watch(connectRedis(opts.redisUrl), 'store', log),
+      prefix: opts.redisPrefix,
+      ownsClient: true,
+    });
+    // The subscriber may queue SUBSCRIBEs while Redis is away: they are idempotent, and sent on
+    // reconnect together with every local device's channel (cluster.ts).
+    const subscriber = watch(
+      new Redis(opts.redisUrl, {
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+        autoResubscribe: false,
+        connectTimeout: 2_000,
+        retryStrategy: (n) => Math.min(50 * 2 ** Math.min(n, 6), 1_000),
+      }),
+      'pubsub',
+      log,
+    );
+    store = rs;
+    cluster = new RedisCluster({
+      store: rs,
+      subscriber,
+      nodeId: opts.nodeId ?? `${host}:${opts.port ?? 8787}:${process.pid}`,
+      presenceTtlMs: 2 * limits.heartbeatMs + 5_000,
+      bucketKeepMs: Math.ceil((limits.deviceRate.burst / limits.deviceRate.ratePerSec) * 1000),
+      log,
+    });
+  } else {
     const dir = opts.dataDir ?? './data';
     mkdirSync(dir, { recursive: true });
     store = new SqliteStore({ path: join(dir, 'bridge.sqlite'), synchronous: opts.sqliteSync });
@@ -141,7 +205,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<RunningBrid
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (path === '/readyz') {
-      const ready = relay !== undefined && !relay.isDraining;
+      const ready = relay !== undefined && relay.ready;
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready' : 'not ready');
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(
@@ -205,7 +269,8 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<RunningBrid
   const url = `ws://${hostForUrl}:${port}${WS_PATH}`;
   if (origin === '') origin = originOf(url);
 
-  relay = new Relay({ store, limits, origin, log, metrics, now: opts.now });
+  relay = new Relay({ store, limits, origin, log, metrics, now: opts.now, ...(cluster ? { cluster } : {}) });
+  cluster?.bind(relay);
   relay.start();
   log.info({ port, origin, store: store.kind, profile: opts.profile ?? 'default' }, 'bridge listening');
 
@@ -218,7 +283,8 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<RunningBrid
       server.closeAllConnections?.();
       await stopped;
       wss.close();
-      store.close();
+      await cluster?.close();
+      await store.close();
       log.info('bridge stopped');
       log.flush?.();
     })();

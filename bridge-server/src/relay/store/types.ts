@@ -1,11 +1,12 @@
 /**
  * The relay's persistence interface (BRIDGE.md §11–§14, §18). Implementations: `memory.ts` (tests,
- * load tests) and `sqlite.ts` (default). A Redis implementation would follow Signal's
- * `MessagesCache` (sorted set per mailbox scored by seq, msgId hash, atomic Lua).
+ * load tests), `sqlite.ts` (default, one machine) and `redis.ts` (several relay nodes on one Redis).
  *
- * The interface is synchronous: both implementations are in-process and synchronous
- * (better-sqlite3), which keeps "store first, then `accepted`" a straight line with no interleaving
- * between frames. A networked store would need an async variant of this interface.
+ * Methods return `Awaitable<T>`: the in-process stores answer synchronously (better-sqlite3), which
+ * keeps "store first, then `accepted`" a straight line for them; the Redis store answers with a
+ * promise, or synchronously where it can (its session cache). The relay handles both without
+ * paying for a promise when the value is already there (`after` below), and keeps every
+ * connection's frames answered in order either way.
  *
  * Model: a message is one row keyed by (sid, sender, msgId) and addressed to one recipient. Its
  * `seq` comes from the recipient's monotonic counter (shared across that device's sessions, so
@@ -14,6 +15,22 @@
  * recognised as a duplicate instead of being delivered twice.
  */
 import type { SessionKind } from '../../protocol/frames.ts';
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** `f(v)` now if `v` is a plain value, else once it resolves (no microtask for sync stores). */
+export function after<T, R>(v: Awaitable<T>, f: (v: T) => Awaitable<R>): Awaitable<R> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
+/**
+ * A networked store could not be reached (down, restarting, timed out). Nothing was changed by the
+ * failed call as far as the caller can tell; the relay answers `STORE_UNAVAILABLE` and the client
+ * retries (a retried `send` is recognised by its msgId if it did land).
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
 
 export interface SessionRecord {
   sid: string;
@@ -57,6 +74,11 @@ export interface PutInput {
   digest: string;
   ts: number;
   expiresAt: number;
+  /**
+   * Cluster stores: also wake the recipient's node (it is not connected to this one). The
+   * in-process stores ignore it; a lost wake-up costs only latency (catch-up reads the store).
+   */
+  wake?: boolean;
 }
 
 export interface PutLimits {
@@ -88,36 +110,44 @@ export interface MailboxStats {
 }
 
 export interface MailboxStore {
-  readonly kind: 'memory' | 'sqlite';
-  createSession(s: SessionRecord): void;
-  getSession(sid: string): SessionView | undefined;
+  readonly kind: 'memory' | 'sqlite' | 'redis';
+  createSession(s: SessionRecord): Awaitable<void>;
+  getSession(sid: string): Awaitable<SessionView | undefined>;
   /** Unexpired sessions the device is a member of. */
-  listSessions(device: string, now: number): SessionRecord[];
+  listSessions(device: string, now: number): Awaitable<SessionRecord[]>;
   /** Unexpired sessions the device created (the per-device quota). */
-  countSessionsCreatedBy(device: string, now: number): number;
+  countSessionsCreatedBy(device: string, now: number): Awaitable<number>;
   /** Atomically: idempotency check, quotas, next recipient seq, insert. */
-  put(input: PutInput, limits: PutLimits): PutResult;
+  put(input: PutInput, limits: PutLimits): Awaitable<PutResult>;
   /**
    * Group commit: `put` each input in order, in one transaction, with the results `put` would
    * have given one by one (a repeated msgId within the batch is a duplicate of the earlier one).
    * If the store fails, nothing is stored and it throws.
    */
-  putMany(inputs: readonly PutInput[], limits: PutLimits): PutResult[];
+  putMany(inputs: readonly PutInput[], limits: PutLimits): Awaitable<PutResult[]>;
   /** `ack` for several mailboxes in one transaction; returns how many were pending in total. */
-  ackMany(batches: readonly AckBatch[]): number;
+  ackMany(batches: readonly AckBatch[]): Awaitable<number>;
   /** Pending (unacknowledged, unexpired) messages with seq > afterSeq, ascending, at most `limit`. */
-  listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[];
+  listAfter(
+    recipient: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    sid?: string,
+  ): Awaitable<StoredMessage[]>;
   /** Pending messages with exactly these seqs (for redelivery). */
-  getBySeqs(recipient: string, seqs: readonly number[], now: number): StoredMessage[];
+  getBySeqs(recipient: string, seqs: readonly number[], now: number): Awaitable<StoredMessage[]>;
   /** Drop the ciphertext of these pending messages; returns how many were pending. */
-  ack(recipient: string, seqs: readonly number[]): number;
+  ack(recipient: string, seqs: readonly number[]): Awaitable<number>;
   /** Delete expired messages, tombstones and sessions. */
-  sweep(now: number): SweepResult;
+  sweep(now: number): Awaitable<SweepResult>;
   /** Delete a session with its members and all its messages. */
-  purgeSession(sid: string): void;
-  mailboxStats(recipient: string): MailboxStats;
+  purgeSession(sid: string): Awaitable<void>;
+  mailboxStats(recipient: string): Awaitable<MailboxStats>;
   /** Highest seq ever assigned to the recipient (0 if none). */
-  lastSeq(recipient: string): number;
+  lastSeq(recipient: string): Awaitable<number>;
   /** Flush and release resources. */
-  close(): void;
+  close(): Awaitable<void>;
+  /** False while a networked store cannot be reached (`/readyz`); absent means always ready. */
+  ready?(): boolean;
 }
