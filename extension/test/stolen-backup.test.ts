@@ -21,7 +21,7 @@ import { openDeviceIdentity, parseDeviceBackup } from '../src/background/service
 import { unwrapInvitation } from '../src/background/services/vault-proposal.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { type Device, device, dkgDone, until } from './devices.ts';
-import { TEST_BACKUP_KDF } from './helpers.ts';
+import { GOOD_PASSPHRASE, TEST_BACKUP_KDF } from './helpers.ts';
 
 /** The envelope in a stored message (the session's first message wraps it with the sender's identity). */
 const envelopeOf = (ct: string): Uint8Array => {
@@ -97,7 +97,12 @@ describe('a refresh makes a stolen pre-refresh device backup useless for the ref
     const vaultId = p.id;
 
     // B's backup before the refresh: this is what gets stolen, with its passphrase.
-    const file = await B.call({ type: 'backup.export', vaultId, passphrase: BACKUP_PASSPHRASE });
+    const file = await B.call({
+      type: 'backup.export',
+      vaultId,
+      walletPassphrase: GOOD_PASSPHRASE,
+      passphrase: BACKUP_PASSPHRASE,
+    });
 
     const vault = (await A.call({ type: 'vault.list' })).find((v) => v.id === vaultId)!;
     const mark = stored.length;
