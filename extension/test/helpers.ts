@@ -35,7 +35,10 @@ export async function openFreshDb(name = freshDbName()): Promise<ConcordDb> {
 }
 
 /** Test-only background options (shorter timeouts, fast backup KDF). */
-export type BackgroundExtra = Pick<BackgroundOptions, 'dkgStallMs' | 'backupKdf' | 'fallbackMs'>;
+export type BackgroundExtra = Pick<
+  BackgroundOptions,
+  'dkgStallMs' | 'backupKdf' | 'fallbackMs' | 'requestStallMs'
+>;
 
 /** A background over `db` and `platform`: a new call with the same arguments models a worker restart. */
 export function startBackground(

@@ -16,6 +16,7 @@ import { CeremonyService, type Unlocked } from './services/ceremonies.ts';
 import { ChainService } from './services/chain.ts';
 import { DeviceService } from './services/device.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
+import { requestOfAlarm } from './services/request-liveness.ts';
 import { RequestService } from './services/requests.ts';
 import { ReshareRunner } from './services/reshare.ts';
 import { prepareRestore, restoreView } from './services/restore.ts';
@@ -34,6 +35,8 @@ export interface BackgroundOptions {
   dkgStallMs?: number;
   /** See `RequestServiceDeps.fallbackMs` (tests shorten it). */
   fallbackMs?: number;
+  /** See `RequestServiceDeps.stallMs` (tests shorten it). */
+  requestStallMs?: number;
   /** TEST ONLY: fast scrypt for backup files (see BackupServiceDeps.kdf). */
   backupKdf?: ConstructorParameters<typeof BackupService>[0]['kdf'];
 }
@@ -134,6 +137,7 @@ export function createBackground(o: BackgroundOptions): Background {
     reshare: new ReshareRunner({ repos, platform: o.platform, unlocked, log }),
     log,
     ...(o.fallbackMs === undefined ? {} : { fallbackMs: o.fallbackMs }),
+    ...(o.requestStallMs === undefined ? {} : { stallMs: o.requestStallMs }),
   });
   // Locking forgets the identity key, so the client could not re-authenticate: close it.
   session.onEnd(() => bridge.stop());
@@ -200,6 +204,7 @@ export function createBackground(o: BackgroundOptions): Background {
       'request.list': () => andOnline(() => requests.list()),
       'request.get': (r) => andOnline(() => requests.view(r.id)),
       'request.decide': (r) => requests.decide(r.id, r.approve),
+      'request.reopen': (r) => requests.reopen(r.id),
       'vault.balance': async (r) => {
         const v = await repos.vaults.get(r.vaultId);
         if (v?.address == null) throw new ExtensionError('NOT_FOUND', 'No such vault on this device.');
@@ -220,6 +225,12 @@ export function createBackground(o: BackgroundOptions): Background {
     bridge,
     async onAlarm(name) {
       if (name === AUTO_LOCK_ALARM) await wallet.onAutoLockAlarm();
+      else if (requestOfAlarm(name) !== null) {
+        // A request's deadline (its worker may have died since): bring the bridge up — its restore
+        // rebinds open requests — then act. While locked nothing can be signed; unlocking restores.
+        await online().catch((e: unknown) => log('BRIDGE', e));
+        await requests.onAlarm(name);
+      }
     },
   };
 }

@@ -32,6 +32,7 @@ export type Request =
   | { type: 'request.list' }
   | { type: 'request.get'; id: string }
   | { type: 'request.decide'; id: string; approve: boolean }
+  | { type: 'request.reopen'; id: string }
   | { type: 'vault.balance'; vaultId: string; chainId: number }
   | { type: 'backup.export'; vaultId: string; passphrase: string }
   | { type: 'backup.verify'; vaultId: string; file: string; passphrase: string }
@@ -181,6 +182,8 @@ export interface RequestView {
   /** Signing attempt number (a worker restart or a dead signer starts a new attempt). */
   attempt: number;
   error: string | null;
+  /** The send could not be signed (attempts used up): this member may propose it again. */
+  canReopen: boolean;
 }
 
 export interface BalanceView {
@@ -319,6 +322,7 @@ export interface ResultMap {
   'request.list': RequestView[];
   'request.get': RequestView;
   'request.decide': RequestView;
+  'request.reopen': RequestView;
   'vault.balance': BalanceView;
   'backup.export': BackupFileView;
   'backup.verify': BackupCheckView;
@@ -386,6 +390,7 @@ export const RequestSchema = v.variant('type', [
   v.strictObject({ type: v.literal('request.list') }),
   v.strictObject({ type: v.literal('request.get'), id: Id32 }),
   v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),
+  v.strictObject({ type: v.literal('request.reopen'), id: Id32 }),
   v.strictObject({ type: v.literal('vault.balance'), vaultId: Id32, chainId: ChainId }),
   v.strictObject({ type: v.literal('backup.export'), vaultId: Id32, passphrase: Passphrase }),
   v.strictObject({
@@ -430,6 +435,7 @@ export const ACTIVITY_REQUESTS: ReadonlySet<RequestType> = new Set([
   'send.preview',
   'send.create',
   'request.decide',
+  'request.reopen',
   'backup.export',
   'backup.verify',
   'reshare.propose',
