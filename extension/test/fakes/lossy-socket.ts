@@ -2,7 +2,8 @@
  * A WebSocket for simulated devices whose deliveries can be "lost after acknowledgement": a rule
  * picks relay `deliver` frames that are acknowledged to the relay at once and never reach the bridge
  * client — what the relay sees when a service worker received a message, acked it, and died before
- * it stored what the message meant. Everything else passes through the real `ws` socket untouched.
+ * it stored what the message meant. Another rule holds frames back until the test releases them (a
+ * slow link). Everything else passes through the real `ws` socket untouched.
  * Controlled delivery for deterministic liveness tests (request-liveness.test.ts); not a mock of the
  * relay, which stays the real one.
  */
@@ -22,6 +23,10 @@ export interface DeliveredFrame {
 export interface LossRule {
   /** Returns true to acknowledge the message and swallow it. Null: deliver everything. */
   drop: ((m: DeliveredFrame) => boolean) | null;
+  /** Returns true to hold a delivered message back until `release` (deliver frames only). */
+  hold?: ((m: DeliveredFrame) => boolean) | null;
+  /** Delivers the held messages, in order (set by the device's current socket). */
+  release?: () => void;
 }
 
 type Frame = { t: string; messages?: DeliveredFrame[] } & Partial<DeliveredFrame>;
@@ -29,6 +34,7 @@ type Frame = { t: string; messages?: DeliveredFrame[] } & Partial<DeliveredFrame
 export function lossySocket(rule: LossRule): WebSocketCtor {
   return class LossySocket implements WebSocketLike {
     private readonly ws: WebSocket;
+    private readonly held: string[] = [];
     onopen: ((ev: unknown) => void) | null = null;
     onmessage: ((ev: { data: unknown }) => void) | null = null;
     onclose: ((ev: { code: number; reason: string }) => void) | null = null;
@@ -40,9 +46,20 @@ export function lossySocket(rule: LossRule): WebSocketCtor {
       this.ws.onclose = (ev) => this.onclose?.({ code: ev.code, reason: ev.reason });
       this.ws.onerror = (ev) => this.onerror?.(ev);
       this.ws.onmessage = (ev) => this.inbound(ev.data);
+      rule.release = () => {
+        for (const data of this.held.splice(0)) this.onmessage?.({ data });
+      };
     }
 
     private inbound(data: unknown): void {
+      const hold = rule.hold ?? null;
+      if (hold !== null && typeof data === 'string') {
+        const f = JSON.parse(data) as Frame;
+        if (f.t === 'deliver' && hold(f as DeliveredFrame)) {
+          this.held.push(data);
+          return;
+        }
+      }
       const drop = rule.drop;
       if (drop === null || typeof data !== 'string') {
         this.onmessage?.({ data });

@@ -79,9 +79,11 @@ import {
   decodeRequest,
   encodeControl,
   encodeRequest,
+  isLive,
   REQUEST_TTL_MS,
   type RequestMember,
   requestHash,
+  requestTimeProblem,
   reshareSafetyCode,
   startMessage,
   type TallyMember,
@@ -147,6 +149,8 @@ interface Live {
   progress: Map<number, number>;
   /** In-memory twin of the request's alarm while this worker lives (alarms are coarse in tests). */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the request's alarm is set for (its next stall deadline or its expiry), if armed. */
+  armedFor: number | undefined;
   /** Pending stand-in start while the initiator is away (`maybeFallback`). */
   fallback: ReturnType<typeof setTimeout> | undefined;
   /** Every party of the request (members and joiners), by hex id. */
@@ -313,7 +317,9 @@ export class RequestService {
     const hash = requestHash(c.request);
     if (request.sid !== msg.sid) throw new Error('request is for another session');
     if (request.initiator !== toHex(sender.deviceId)) throw new Error('request sender is not its initiator');
-    if (request.expiresAt <= this.now()) throw new Error('request expired');
+    // Its life is bounded to 24 h by `decodeRequest`; here: not expired, not post-dated.
+    const timeProblem = requestTimeProblem(request, this.now());
+    if (timeProblem !== null) throw new Error(timeProblem);
     if ((await this.d.repos.proposals.get(request.id)) !== undefined) return;
 
     // Which identity is the initiator's: the vault record's (members) — or, for a device joining
@@ -411,6 +417,7 @@ export class RequestService {
       running: new Set(),
       progress: new Map(),
       timer: undefined,
+      armedFor: undefined,
       fallback: undefined,
       parties,
     };
@@ -525,6 +532,10 @@ export class RequestService {
       throw new Error('start signature invalid');
     }
     if (c.attempt > MAX_ATTEMPTS) throw new Error('start beyond the attempt limit');
+    if (!isLive(live.request, this.now())) {
+      await this.evaluate(live.id); // marks it expired here
+      throw new Error('start for an expired request');
+    }
     // A device that holds the signed transaction answers any later attempt with it. The coordinator
     // can have lost the broadcast (the relay delivered it to a worker that died before storing it)
     // and would otherwise start attempts that no one who already signed takes part in.
@@ -880,14 +891,27 @@ export class RequestService {
     const identity = this.identity;
     const row = await this.d.repos.proposals.get(id);
     if (live === undefined || identity === null || row === undefined) return;
-    if (row.status === 'rejected' || row.status === 'expired' || row.status === 'executed') return;
+    if (row.status === 'rejected' || row.status === 'expired' || row.status === 'executed') {
+      await this.clearTimer(live);
+      return;
+    }
     const self = toHex(identity.deviceId);
     const ceremony = await this.d.repos.ceremonies.get(id);
     const signed = await this.d.repos.db.transactions.get(id);
-    if (row.expiresAt <= this.now() && ceremony === undefined && signed === undefined) {
+    // A send expires whatever its attempts (nothing is signed after `expiresAt`); a reshare whose
+    // ceremony ran is left to finish its certificate (reshare.ts), as before.
+    // One that could not be signed stays so (it ended before its expiry).
+    const expirable =
+      signed === undefined &&
+      (ceremony === undefined || (live.request.body.kind === 'send' && ceremony.status !== 'aborted'));
+    if (!isLive(live.request, this.now()) && expirable) {
       await this.d.repos.proposals.put({ ...row, status: 'expired' });
+      await this.clearTimer(live);
+      await this.refreshAttention();
       return;
     }
+    // The expiry alarm (a stall deadline, when earlier, replaces it in `watchAttempt`).
+    if (live.armedFor === undefined) this.schedule(live, live.request.expiresAt);
     const q = await this.quorumOf(live);
     if (q === null) return;
     const decisions = await this.decisions(id);
@@ -972,6 +996,7 @@ export class RequestService {
     if (identity === null) return;
     const self = toHex(identity.deviceId);
     const isSend = live.request.body.kind === 'send';
+    if (!isLive(live.request, this.now())) return; // `evaluate` marks it expired
     if (isSend && k > MAX_ATTEMPTS) {
       await this.giveUp(live);
       return;
@@ -1083,13 +1108,14 @@ export class RequestService {
    */
   private async watchAttempt(live: Live): Promise<void> {
     const c = await this.d.repos.ceremonies.get(live.id);
-    if (
-      c?.status !== 'running' ||
-      c.attempt === undefined ||
-      c.signers === undefined ||
-      (await this.d.repos.db.transactions.get(live.id)) !== undefined
-    ) {
+    if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) {
       await this.clearTimer(live);
+      return;
+    }
+    if (c?.status !== 'running' || c.attempt === undefined || c.signers === undefined) {
+      // No attempt to watch (given up, or none yet): only the expiry stays armed.
+      if (c?.status === 'aborted') await this.clearTimer(live);
+      else this.schedule(live, live.request.expiresAt);
       return;
     }
     const now = this.now();
@@ -1145,23 +1171,37 @@ export class RequestService {
     this.schedule(live, next);
   }
 
-  /** Arms the request's alarm (survives the worker) and its in-memory twin for `when`. */
+  /**
+   * Arms the request's alarm (survives the worker) and its in-memory twin for `when`, or for the
+   * request's expiry if that comes first. On firing, `evaluate` expires the request or acts on the
+   * stall deadline.
+   */
   private schedule(live: Live, when: number): void {
+    const at = Math.min(when, live.request.expiresAt);
+    // The in-memory timer is re-armed on every call: its delay is relative, so a clock that jumped
+    // since it was set must not leave it late (the alarm itself is absolute).
     if (live.timer !== undefined) clearTimeout(live.timer);
+    const rearmAlarm = live.armedFor !== at;
+    live.armedFor = at;
+    // setTimeout holds at most ~24.8 days; requests live at most 24 h (+ skew).
     live.timer = setTimeout(
       () => {
         live.timer = undefined;
+        live.armedFor = undefined;
         if (this.live.get(live.id) !== live) return;
-        void this.serial(() => this.watchAttempt(live)).catch((e: unknown) => this.log('STALL', e));
+        void this.serial(() => this.evaluate(live.id)).catch((e: unknown) => this.log('STALL', e));
       },
-      Math.max(0, when - this.now()),
+      Math.max(0, at - this.now()),
     );
-    this.d.platform.alarms.create(requestAlarm(live.id), when).catch((e: unknown) => this.log('ALARM', e));
+    if (rearmAlarm) {
+      this.d.platform.alarms.create(requestAlarm(live.id), at).catch((e: unknown) => this.log('ALARM', e));
+    }
   }
 
   private async clearTimer(live: Live): Promise<void> {
     if (live.timer !== undefined) clearTimeout(live.timer);
     live.timer = undefined;
+    live.armedFor = undefined;
     await this.d.platform.alarms.clear(requestAlarm(live.id)).catch((e: unknown) => this.log('ALARM', e));
   }
 
@@ -1195,6 +1235,8 @@ export class RequestService {
   // ---------------------------------------------------------------- signing a send
 
   private async runSign(live: Live, k: number, signers: string[]): Promise<void> {
+    // The share is touched only for a request still alive (the last check before a signature).
+    if (!isLive(live.request, this.now())) return;
     const u = await this.d.unlocked();
     if (u === null || live.request.body.kind !== 'send') return;
     const body = live.request.body;
@@ -1282,6 +1324,9 @@ export class RequestService {
    */
   private async acceptSigned(live: Live, raw: `0x${string}`, own: boolean): Promise<void> {
     if (live.request.body.kind !== 'send') return;
+    // Nothing signed is taken (nor sent to the chain) once the request expired, ours included: a
+    // session that finished late must not outlive the request every member approved.
+    if (!isLive(live.request, this.now())) throw new Error('signed transaction for an expired request');
     const vault = await this.cacheVault(live.request.vaultId);
     if (vault?.address == null) return;
     const hash = await checkSignedTx(raw, live.request.body.tx, vault.address);
@@ -1478,7 +1523,13 @@ export class RequestService {
       online: m.deviceId === self ? this.client !== null : onlineSet.has(m.deviceId),
       signer: ceremony?.signers?.includes(m.deviceId) ?? false,
     }));
-    const expired = row.status === 'expired' || (row.expiresAt <= this.now() && row.status === 'open');
+    const expired =
+      row.status === 'expired' ||
+      (!isLive(request, this.now()) &&
+        tx === undefined &&
+        (row.status === 'open' ||
+          (row.status === 'approved' &&
+            (ceremony === undefined || (request.body.kind === 'send' && ceremony.status !== 'aborted')))));
     let phase: RequestPhase;
     if (tx !== undefined)
       phase = tx.status === 'mined' ? 'mined' : tx.status === 'failed' ? 'failed' : 'broadcast';
