@@ -35,7 +35,10 @@ export async function openFreshDb(name = freshDbName()): Promise<ConcordDb> {
 }
 
 /** Test-only background options (shorter timeouts, fast backup KDF). */
-export type BackgroundExtra = Pick<BackgroundOptions, 'dkgStallMs' | 'backupKdf' | 'fallbackMs' | 'logError'>;
+export type BackgroundExtra = Pick<
+  BackgroundOptions,
+  'dkgStallMs' | 'backupKdf' | 'fallbackMs' | 'logError' | 'requestStallMs'
+>;
 
 /** A background over `db` and `platform`: a new call with the same arguments models a worker restart. */
 export function startBackground(

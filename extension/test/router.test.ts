@@ -37,6 +37,7 @@ function handlers(): Handlers {
     'request.list': vi.fn(async () => []),
     'request.get': vi.fn(async () => locked()),
     'request.decide': vi.fn(async () => locked()),
+    'request.reopen': vi.fn(async () => locked()),
     'vault.balance': vi.fn(async () => locked()),
     'backup.export': vi.fn(async () => locked()),
     'backup.verify': vi.fn(async () => locked()),

@@ -23,10 +23,12 @@ import {
   decodeRequest,
   encodeControl,
   encodeRequest,
+  MAX_CLOCK_SKEW_MS,
   MAX_TX_BYTES,
   REQUEST_TTL_MS,
   type RequestMember,
   requestHash,
+  requestTimeProblem,
   reshareSafetyCode,
   startMessage,
   type TallyMember,
@@ -130,6 +132,24 @@ describe('send request codec', () => {
     expect(decodeRequest(encodeRequest({ ...send, expiresAt: send.createdAt + 1 })).expiresAt).toBe(
       send.createdAt + 1,
     );
+  });
+
+  it('refuses a request that claims to live longer than 24 h (the relay does not bound it)', () => {
+    expect(() =>
+      decodeRequest(encodeRequest({ ...send, expiresAt: send.createdAt + REQUEST_TTL_MS + 1 })),
+    ).toThrow(/longer than 24 h/);
+    expect(decodeRequest(encodeRequest(send)).expiresAt - send.createdAt).toBe(REQUEST_TTL_MS);
+  });
+
+  it('takes a request by the receiver clock only before it expires and when not made in the future', () => {
+    const t = send.createdAt;
+    expect(requestTimeProblem(send, t)).toBeNull();
+    // Received late from a mailbox: still fine until it expires.
+    expect(requestTimeProblem(send, send.expiresAt - 1)).toBeNull();
+    expect(requestTimeProblem(send, send.expiresAt)).toMatch(/expired/);
+    // Post-dated beyond the skew: its life would stretch past 24 h by this device's clock.
+    expect(requestTimeProblem(send, t - MAX_CLOCK_SKEW_MS)).toBeNull();
+    expect(requestTimeProblem(send, t - MAX_CLOCK_SKEW_MS - 1)).toMatch(/future/);
   });
 
   it('refuses malformed hex ids and out-of-range numbers', () => {

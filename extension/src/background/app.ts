@@ -17,6 +17,7 @@ import { CertificateDelivery } from './services/certificate-delivery.ts';
 import { ChainService } from './services/chain.ts';
 import { DeviceService } from './services/device.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
+import { requestOfAlarm } from './services/request-liveness.ts';
 import { RequestService } from './services/requests.ts';
 import { ReshareRunner } from './services/reshare.ts';
 import { prepareRestore, restoreView } from './services/restore.ts';
@@ -35,6 +36,8 @@ export interface BackgroundOptions {
   dkgStallMs?: number;
   /** See `RequestServiceDeps.fallbackMs` (tests shorten it). */
   fallbackMs?: number;
+  /** See `RequestServiceDeps.stallMs` (tests shorten it). */
+  requestStallMs?: number;
   /** TEST ONLY: fast scrypt for backup files (see BackupServiceDeps.kdf). */
   backupKdf?: ConstructorParameters<typeof BackupService>[0]['kdf'];
 }
@@ -153,6 +156,7 @@ export function createBackground(o: BackgroundOptions): Background {
     }),
     log,
     ...(o.fallbackMs === undefined ? {} : { fallbackMs: o.fallbackMs }),
+    ...(o.requestStallMs === undefined ? {} : { stallMs: o.requestStallMs }),
   });
   certificates = new CertificateDelivery({
     repos,
@@ -225,6 +229,7 @@ export function createBackground(o: BackgroundOptions): Background {
       'request.list': () => andOnline(() => requests.list()),
       'request.get': (r) => andOnline(() => requests.view(r.id)),
       'request.decide': (r) => requests.decide(r.id, r.approve),
+      'request.reopen': (r) => requests.reopen(r.id),
       'vault.balance': async (r) => {
         const v = await repos.vaults.get(r.vaultId);
         if (v?.address == null) throw new ExtensionError('NOT_FOUND', 'No such vault on this device.');
@@ -245,6 +250,12 @@ export function createBackground(o: BackgroundOptions): Background {
     bridge,
     async onAlarm(name) {
       if (name === AUTO_LOCK_ALARM) await wallet.onAutoLockAlarm();
+      else if (requestOfAlarm(name) !== null) {
+        // A request's deadline (its worker may have died since): bring the bridge up — its restore
+        // rebinds open requests — then act. While locked nothing can be signed; unlocking restores.
+        await online().catch((e: unknown) => log('BRIDGE', e));
+        await requests.onAlarm(name);
+      }
     },
   };
 }

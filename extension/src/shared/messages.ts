@@ -32,6 +32,7 @@ export type Request =
   | { type: 'request.list' }
   | { type: 'request.get'; id: string }
   | { type: 'request.decide'; id: string; approve: boolean }
+  | { type: 'request.reopen'; id: string }
   | { type: 'vault.balance'; vaultId: string; chainId: number }
   /** `walletPassphrase` unlocks Concord (re-checked before export); `passphrase` seals the file. */
   | { type: 'backup.export'; vaultId: string; walletPassphrase: string; passphrase: string }
@@ -182,6 +183,8 @@ export interface RequestView {
   /** Signing attempt number (a worker restart or a dead signer starts a new attempt). */
   attempt: number;
   error: string | null;
+  /** The send could not be signed (attempts used up): this member may propose it again. */
+  canReopen: boolean;
 }
 
 export interface BalanceView {
@@ -324,6 +327,7 @@ export interface ResultMap {
   'request.list': RequestView[];
   'request.get': RequestView;
   'request.decide': RequestView;
+  'request.reopen': RequestView;
   'vault.balance': BalanceView;
   'backup.export': BackupFileView;
   'backup.verify': BackupCheckView;
@@ -391,6 +395,7 @@ export const RequestSchema = v.variant('type', [
   v.strictObject({ type: v.literal('request.list') }),
   v.strictObject({ type: v.literal('request.get'), id: Id32 }),
   v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),
+  v.strictObject({ type: v.literal('request.reopen'), id: Id32 }),
   v.strictObject({ type: v.literal('vault.balance'), vaultId: Id32, chainId: ChainId }),
   v.strictObject({
     type: v.literal('backup.export'),
@@ -440,6 +445,7 @@ export const ACTIVITY_REQUESTS: ReadonlySet<RequestType> = new Set([
   'send.preview',
   'send.create',
   'request.decide',
+  'request.reopen',
   'backup.export',
   'backup.verify',
   'reshare.propose',

@@ -131,6 +131,11 @@ export interface CeremonyRecord {
    * same message ids, so the device asks for a new attempt instead.
    */
   myAttempt?: number;
+  /**
+   * Co-approval: when the current attempt counts as stalled here (epoch ms; see request-liveness.ts).
+   * Persisted with a `chrome.alarms` alarm so a worker that died wakes up and acts on it.
+   */
+  stallAt?: number;
   /** Reshare (schema v2): the finished session's public record, to verify certificate signatures. */
   reshare?: { attempt: number; sessionId: string; transcript: string; descriptor: string };
   /** Reshare: verified-on-use certificate signatures, keyed `${attempt}:${deviceId}` (hex). */

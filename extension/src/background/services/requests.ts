@@ -57,6 +57,14 @@ import type { ChainService } from './chain.ts';
 import { EarlyBuffer } from './early-buffer.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
+import {
+  COULD_NOT_SIGN,
+  MAX_ATTEMPTS,
+  requestAlarm,
+  requestOfAlarm,
+  stallAction,
+  stallDeadline,
+} from './request-liveness.ts';
 import type { ReshareRunner } from './reshare.ts';
 import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
@@ -71,9 +79,11 @@ import {
   decodeRequest,
   encodeControl,
   encodeRequest,
+  isLive,
   REQUEST_TTL_MS,
   type RequestMember,
   requestHash,
+  requestTimeProblem,
   reshareSafetyCode,
   startMessage,
   type TallyMember,
@@ -138,7 +148,12 @@ interface Live {
   channel: SessionChannel;
   /** Attempts this worker runs a protocol session for. */
   running: Set<number>;
-  stall: ReturnType<typeof setTimeout> | undefined;
+  /** attempt → when this worker's session for it last made progress (pushes the stall back). */
+  progress: Map<number, number>;
+  /** In-memory twin of the request's alarm while this worker lives (alarms are coarse in tests). */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the request's alarm is set for (its next stall deadline or its expiry), if armed. */
+  armedFor: number | undefined;
   /** Pending stand-in start while the initiator is away (`maybeFallback`). */
   fallback: ReturnType<typeof setTimeout> | undefined;
   /** Every party of the request (members and joiners), by hex id. */
@@ -214,7 +229,8 @@ export class RequestService {
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
     for (const l of this.live.values()) {
-      if (l.stall !== undefined) clearTimeout(l.stall);
+      // Only the in-memory timers: the persisted alarms stay, a later worker acts on them.
+      if (l.timer !== undefined) clearTimeout(l.timer);
       if (l.fallback !== undefined) clearTimeout(l.fallback);
       l.channel.close();
     }
@@ -226,18 +242,35 @@ export class RequestService {
     this.identity = null;
   }
 
-  private async openRows(): Promise<ProposalRecord[]> {
+  /**
+   * Requests that still need this device: open or approved ones, and signed sends whose transaction
+   * is not mined yet (a worker that died between storing its signed transaction and sending it to
+   * the chain and to the others must still do both; a signer that missed it asks again).
+   */
+  private async restorableRows(): Promise<{ row: ProposalRecord; pendingTx: TxRecord | undefined }[]> {
     const rows = await this.d.repos.db.proposals.where('kind').anyOf('sign', 'reshare').toArray();
-    return rows.filter((r) => r.status === 'open' || r.status === 'approved');
+    const out: { row: ProposalRecord; pendingTx: TxRecord | undefined }[] = [];
+    for (const row of rows) {
+      if (row.status === 'open' || row.status === 'approved') out.push({ row, pendingTx: undefined });
+      else if (row.status === 'executed' && row.kind === 'sign') {
+        const tx = await this.d.repos.db.transactions.get(row.id);
+        if (tx?.status === 'pending') out.push({ row, pendingTx: tx });
+      }
+    }
+    return out;
   }
 
   /** Rebinds every open request after a (re)connect and re-sends what this device owes. */
   private async restore(): Promise<void> {
-    for (const row of await this.openRows()) {
+    for (const { row, pendingTx } of await this.restorableRows()) {
       try {
         const request = decodeRequest(row.payload);
         await this.cacheVault(request.vaultId);
         const live = this.bind(request, row.payload);
+        if (pendingTx !== undefined) {
+          for (const raw of pendingTx.raws) await this.pushToChain(row.id, raw as `0x${string}`);
+          continue;
+        }
         await this.resend(live);
         await this.evaluate(row.id);
       } catch (e) {
@@ -287,7 +320,9 @@ export class RequestService {
     const hash = requestHash(c.request);
     if (request.sid !== msg.sid) throw new Error('request is for another session');
     if (request.initiator !== toHex(sender.deviceId)) throw new Error('request sender is not its initiator');
-    if (request.expiresAt <= this.now()) throw new Error('request expired');
+    // Its life is bounded to 24 h by `decodeRequest`; here: not expired, not post-dated.
+    const timeProblem = requestTimeProblem(request, this.now());
+    if (timeProblem !== null) throw new Error(timeProblem);
     if ((await this.d.repos.proposals.get(request.id)) !== undefined) return;
 
     // Which identity is the initiator's: the vault record's (members) — or, for a device joining
@@ -383,15 +418,20 @@ export class RequestService {
       hash: requestHash(bytes),
       channel,
       running: new Set(),
-      stall: undefined,
+      progress: new Map(),
+      timer: undefined,
+      armedFor: undefined,
       fallback: undefined,
       parties,
     };
     this.live.set(id, live);
     this.bySid.set(request.sid, id);
     this.online.set(request.sid, this.online.get(request.sid) ?? new Set());
+    // After a worker restart the request is bound before the client is connected: join once it is
+    // (a join refused as "not connected" would leave this device blind to who is online).
     client
-      .join(request.sid)
+      .waitReady()
+      .then(() => client.join(request.sid))
       .then((info) => {
         const set = this.online.get(request.sid);
         if (set === undefined) return;
@@ -494,6 +534,19 @@ export class RequestService {
     if (key === undefined || !verifyStart(key, live.hash, c.attempt, c.signers, c.sig)) {
       throw new Error('start signature invalid');
     }
+    if (c.attempt > MAX_ATTEMPTS) throw new Error('start beyond the attempt limit');
+    if (!isLive(live.request, this.now())) {
+      await this.evaluate(live.id); // marks it expired here
+      throw new Error('start for an expired request');
+    }
+    // A device that holds the signed transaction answers any later attempt with it. The coordinator
+    // can have lost the broadcast (the relay delivered it to a worker that died before storing it)
+    // and would otherwise start attempts that no one who already signed takes part in.
+    const tx = await this.d.repos.db.transactions.get(live.id);
+    if (tx !== undefined) {
+      this.rebroadcast(live, tx, `s${c.attempt}`);
+      return;
+    }
     const current = await this.d.repos.ceremonies.get(live.id);
     if (current?.attempt !== undefined && current.attempt >= c.attempt) return;
     const now = this.now();
@@ -504,6 +557,7 @@ export class RequestService {
       signers: [...c.signers].sort(),
       coordinator: sender,
       abortCode: null,
+      stallAt: now + this.stallMs(),
       updatedAt: now,
     });
     await this.evaluate(live.id);
@@ -515,16 +569,16 @@ export class RequestService {
   }
 
   private async onRetry(live: Live, attempt: number): Promise<void> {
+    const tx = await this.d.repos.db.transactions.get(live.id);
+    if (tx !== undefined) {
+      // Already signed (whoever coordinates): tell everyone again instead of signing twice.
+      this.rebroadcast(live, tx, `r${attempt}`);
+      return;
+    }
     const self = this.identity === null ? '' : toHex(this.identity.deviceId);
     const c = await this.d.repos.ceremonies.get(live.id);
     if (this.coordinatorOf(live, c) !== self) return;
-    if (c === undefined || c.status === 'done' || c.attempt !== attempt) return;
-    const tx = await this.d.repos.db.transactions.get(live.id);
-    if (tx !== undefined) {
-      // Already signed: tell everyone again instead of signing twice.
-      for (const raw of tx.raws) this.sendBroadcast(live, raw);
-      return;
-    }
+    if (c === undefined || c.status !== 'running' || c.attempt !== attempt) return;
     await this.newAttempt(live, attempt + 1);
   }
 
@@ -576,6 +630,28 @@ export class RequestService {
     const from = vault.address as `0x${string}`;
     const unsigned = await this.d.chain.buildSend({ ...input, from });
     return this.create(u, vault, { kind: 'send', chainId: input.chainId, tx: unsigned }, 'sign');
+  }
+
+  /**
+   * Proposes a send that could not be signed again, as a new request (new id, new approvals): the
+   * same unsigned transaction, decoded and shown again on every device. Any member may do it.
+   */
+  async reopen(id: string): Promise<RequestView> {
+    const u = await this.requireUnlocked();
+    const before = await this.view(id);
+    if (!before.canReopen) {
+      throw new ExtensionError(
+        'REQUEST_CLOSED',
+        'Only a send that could not be signed can be proposed again.',
+      );
+    }
+    const row = await this.d.repos.proposals.get(id);
+    if (row === undefined) throw new ExtensionError('NOT_FOUND', 'No such request.');
+    const old = decodeRequest(row.payload);
+    if (old.body.kind !== 'send')
+      throw new ExtensionError('REQUEST_CLOSED', 'Only a send can be proposed again.');
+    const vault = await this.vaultOrThrow(old.vaultId);
+    return this.create(u, vault, { kind: 'send', chainId: old.body.chainId, tx: old.body.tx }, 'sign');
   }
 
   async createReshare(input: ReshareInput): Promise<RequestView> {
@@ -732,12 +808,22 @@ export class RequestService {
     this.sendControl(live, Q.decision, Q.decision, { t: 'decision', hash: live.hash, decision, sig });
   }
 
-  private sendBroadcast(live: Live, raw: string): void {
-    this.sendControl(live, Q.broadcast, `${Q.broadcast}:${raw.slice(-16)}`, {
+  /**
+   * Sends a signed transaction to every other party. `why` names a re-send (the attempt that asked):
+   * the relay keeps a message id after its delivery was acknowledged, so a re-send under the first
+   * id would never be delivered again — even to a worker that acknowledged it and then died.
+   */
+  private sendBroadcast(live: Live, raw: string, why?: string): void {
+    const prefix = `${Q.broadcast}:${raw.slice(-16)}${why === undefined ? '' : `:${why}`}`;
+    this.sendControl(live, Q.broadcast, prefix, {
       t: 'broadcast',
       hash: live.hash,
       raw: fromHex(raw.slice(2)),
     });
+  }
+
+  private rebroadcast(live: Live, tx: TxRecord, why: string): void {
+    for (const raw of tx.raws) this.sendBroadcast(live, raw, why);
   }
 
   async decide(id: string, approve: boolean): Promise<RequestView> {
@@ -808,14 +894,27 @@ export class RequestService {
     const identity = this.identity;
     const row = await this.d.repos.proposals.get(id);
     if (live === undefined || identity === null || row === undefined) return;
-    if (row.status === 'rejected' || row.status === 'expired' || row.status === 'executed') return;
+    if (row.status === 'rejected' || row.status === 'expired' || row.status === 'executed') {
+      await this.clearTimer(live);
+      return;
+    }
     const self = toHex(identity.deviceId);
     const ceremony = await this.d.repos.ceremonies.get(id);
     const signed = await this.d.repos.db.transactions.get(id);
-    if (row.expiresAt <= this.now() && ceremony === undefined && signed === undefined) {
+    // A send expires whatever its attempts (nothing is signed after `expiresAt`); a reshare whose
+    // ceremony ran is left to finish its certificate (reshare.ts), as before.
+    // One that could not be signed stays so (it ended before its expiry).
+    const expirable =
+      signed === undefined &&
+      (ceremony === undefined || (live.request.body.kind === 'send' && ceremony.status !== 'aborted'));
+    if (!isLive(live.request, this.now()) && expirable) {
       await this.d.repos.proposals.put({ ...row, status: 'expired' });
+      await this.clearTimer(live);
+      await this.refreshAttention();
       return;
     }
+    // The expiry alarm (a stall deadline, when earlier, replaces it in `watchAttempt`).
+    if (live.armedFor === undefined) this.schedule(live, live.request.expiresAt);
     const q = await this.quorumOf(live);
     if (q === null) return;
     const decisions = await this.decisions(id);
@@ -851,23 +950,47 @@ export class RequestService {
       return;
     }
     const k = ceremony.attempt;
-    if (!ceremony.signers.includes(self) || live.running.has(k)) return;
-    if ((ceremony.myAttempt ?? 0) >= k) {
-      // We started attempt k in a previous worker: its round state is gone. Ask for a new one.
-      await this.retryAfter(live, k, 'restart');
-      return;
+    const isSend = live.request.body.kind === 'send';
+    if (ceremony.signers.includes(self) && !live.running.has(k)) {
+      // Every chosen signer's approval must be one this device verified itself.
+      const chosenPower = ceremony.signers.reduce((s, d) => {
+        const m = q.members.find((x) => x.deviceId === d);
+        return s + (m !== undefined && decisions.get(d) === 'approve' ? m.power : 0);
+      }, 0);
+      if ((ceremony.myAttempt ?? 0) >= k) {
+        // We started attempt k in a previous worker: its round state is gone. Ask for a new one.
+        await this.retryAfter(live, k, 'restart');
+      } else if (!isSend || chosenPower >= q.threshold) {
+        await this.d.repos.ceremonies.put({ ...ceremony, myAttempt: k, updatedAt: this.now() });
+        live.running.add(k);
+        if (isSend) await this.runSign(live, k, ceremony.signers);
+        else await this.d.reshare?.run(this.reshareContext(live), k, ceremony.signers);
+      }
+      // Otherwise: wait for the missing decisions; the stall deadline below still runs.
+    } else if (
+      isSend &&
+      ceremony.signers.length === 0 &&
+      this.coordinatorOf(live, ceremony) === self &&
+      (await this.pickSigners(live, q, decisions, self)) !== null
+    ) {
+      // An attempt that found too few signers, and now enough approved: start the next one.
+      await this.newAttempt(live, k + 1);
     }
-    // Every chosen signer's approval must be one this device verified itself.
-    const chosenPower = ceremony.signers.reduce((s, d) => {
-      const m = q.members.find((x) => x.deviceId === d);
-      return s + (m !== undefined && decisions.get(d) === 'approve' ? m.power : 0);
-    }, 0);
-    const dealersOk = live.request.body.kind === 'reshare' || chosenPower >= q.threshold;
-    if (!dealersOk) return; // wait for the missing decisions to arrive
-    await this.d.repos.ceremonies.put({ ...ceremony, myAttempt: k, updatedAt: this.now() });
-    live.running.add(k);
-    if (live.request.body.kind === 'send') await this.runSign(live, k, ceremony.signers);
-    else await this.d.reshare?.run(this.reshareContext(live), k, ceremony.signers);
+    // Every device that holds a running attempt of a send keeps its stall deadline armed. (A
+    // reshare's sessions run in the offscreen Worker with their own watchdog, reshare.ts.)
+    if (isSend) await this.watchAttempt(live);
+  }
+
+  /** The signers of a send's next attempt as this coordinator sees them, or null (too few). */
+  private async pickSigners(
+    live: Live,
+    q: { members: TallyMember[]; threshold: number },
+    decisions: ReadonlyMap<string, Decision>,
+    self: string,
+  ): Promise<string[] | null> {
+    const bans = new Set((await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId));
+    const approvers = q.members.filter((m) => decisions.get(m.deviceId) === 'approve');
+    return chooseSigners(approvers, q.threshold, this.online.get(live.request.sid) ?? new Set(), self, bans);
   }
 
   /** Coordinator: pick signers and start attempt `k` (persisted before anyone is told). */
@@ -875,31 +998,46 @@ export class RequestService {
     const identity = this.identity;
     if (identity === null) return;
     const self = toHex(identity.deviceId);
+    const isSend = live.request.body.kind === 'send';
+    if (!isLive(live.request, this.now())) return; // `evaluate` marks it expired
+    if (isSend && k > MAX_ATTEMPTS) {
+      await this.giveUp(live);
+      return;
+    }
     const q = await this.quorumOf(live);
     if (q === null) return;
     const decisions = await this.decisions(live.id);
-    const bans = new Set((await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId));
-    const approvers = q.members.filter((m) => decisions.get(m.deviceId) === 'approve');
     let signers: string[] | null;
     if (live.request.body.kind === 'reshare') {
       // Everyone of the new committee and enough old parties to deal: the reshare runner decides.
+      const approvers = q.members.filter((m) => decisions.get(m.deviceId) === 'approve');
       signers = this.d.reshare?.participants(this.reshareContext(live), approvers, q.threshold) ?? null;
     } else {
-      signers = chooseSigners(
-        approvers,
-        q.threshold,
-        this.online.get(live.request.sid) ?? new Set(),
-        self,
-        bans,
-      );
+      signers = await this.pickSigners(live, q, decisions, self);
     }
+    const now = this.now();
+    const current = await this.d.repos.ceremonies.get(live.id);
     if (signers === null) {
-      await this.markAborted(live.id, 'NOT_ENOUGH_SIGNERS');
+      if (!isSend) {
+        await this.markAborted(live.id, 'NOT_ENOUGH_SIGNERS');
+        return;
+      }
+      // Too few signers now (bans): the attempt is recorded without signers so its deadline runs
+      // (and counts against the bound); a later approval starts the next one at once (`evaluate`).
+      await this.d.repos.ceremonies.put({
+        ...(current ?? ceremonyRecord(live, now)),
+        status: 'running',
+        attempt: k,
+        signers: [],
+        coordinator: self,
+        abortCode: 'NOT_ENOUGH_SIGNERS',
+        stallAt: now + this.stallMs(),
+        updatedAt: now,
+      });
+      await this.watchAttempt(live);
       return;
     }
     const sig = identity.sign(startMessage(live.hash, k, signers));
-    const now = this.now();
-    const current = await this.d.repos.ceremonies.get(live.id);
     await this.d.repos.ceremonies.put({
       ...(current ?? ceremonyRecord(live, now)),
       status: 'running',
@@ -907,6 +1045,7 @@ export class RequestService {
       signers,
       coordinator: self,
       abortCode: null,
+      stallAt: now + this.stallMs(),
       updatedAt: now,
     });
     this.sendControl(live, Q.start, `${Q.start}${k}`, {
@@ -962,21 +1101,145 @@ export class RequestService {
     this.sendControl(live, Q.retry, `${Q.retry}${k}:${why}`, { t: 'retry', hash: live.hash, attempt: k });
   }
 
-  private armStall(live: Live, k: number): void {
-    if (live.stall !== undefined) clearTimeout(live.stall);
-    live.stall = setTimeout(() => {
-      void this.serial(async () => {
-        const c = await this.d.repos.ceremonies.get(live.id);
-        if (c?.status !== 'running' || c.attempt !== k) return;
-        if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) return;
-        await this.retryAfter(live, k, 'stall');
+  private stallMs(): number {
+    return this.d.stallMs ?? DEFAULT_STALL_MS;
+  }
+
+  /**
+   * Keeps the running attempt's persisted stall deadline and its alarm, and acts once it passed
+   * (request-liveness.ts). Runs inside `serial`.
+   */
+  private async watchAttempt(live: Live): Promise<void> {
+    const c = await this.d.repos.ceremonies.get(live.id);
+    if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) {
+      await this.clearTimer(live);
+      return;
+    }
+    if (c?.status !== 'running' || c.attempt === undefined || c.signers === undefined) {
+      // No attempt to watch (given up, or none yet): only the expiry stays armed.
+      if (c?.status === 'aborted') await this.clearTimer(live);
+      else this.schedule(live, live.request.expiresAt);
+      return;
+    }
+    const now = this.now();
+    let stallAt = c.stallAt;
+    if (stallAt === undefined) {
+      // A row from before deadlines were kept: its deadline starts now.
+      stallAt = now + this.stallMs();
+      await this.d.repos.ceremonies.put({ ...c, stallAt });
+    }
+    const deadline = stallDeadline(stallAt, live.progress.get(c.attempt), this.stallMs());
+    if (now < deadline) {
+      this.schedule(live, deadline);
+      return;
+    }
+    await this.onStall(live, { ...c, attempt: c.attempt, signers: c.signers, stallAt });
+  }
+
+  private async onStall(
+    live: Live,
+    c: CeremonyRecord & { attempt: number; signers: string[]; stallAt: number },
+  ): Promise<void> {
+    const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+    const k = c.attempt;
+    const decisions = await this.decisions(live.id);
+    const action = stallAction({
+      attempt: k,
+      self,
+      coordinator: this.coordinatorOf(live, c),
+      signers: c.signers,
+      approvers: [...decisions].filter(([, d]) => d === 'approve').map(([id]) => id),
+      online: this.online.get(live.request.sid) ?? new Set(),
+    });
+    switch (action.kind) {
+      case 'give-up':
+        await this.giveUp(live);
+        return;
+      case 'next-attempt':
+        await this.newAttempt(live, k + 1);
+        return;
+      case 'ask-retry':
+        // One message id per deadline: every ask is a new message the coordinator sees.
+        this.sendControl(live, Q.retry, `${Q.retry}${k}:stall${c.stallAt}`, {
+          t: 'retry',
+          hash: live.hash,
+          attempt: k,
+        });
+        break;
+      case 'wait':
+        break;
+    }
+    const next = this.now() + this.stallMs();
+    await this.d.repos.ceremonies.put({ ...c, stallAt: next, updatedAt: this.now() });
+    this.schedule(live, next);
+  }
+
+  /**
+   * Arms the request's alarm (survives the worker) and its in-memory twin for `when`, or for the
+   * request's expiry if that comes first. On firing, `evaluate` expires the request or acts on the
+   * stall deadline.
+   */
+  private schedule(live: Live, when: number): void {
+    const at = Math.min(when, live.request.expiresAt);
+    // The in-memory timer is re-armed on every call: its delay is relative, so a clock that jumped
+    // since it was set must not leave it late (the alarm itself is absolute).
+    if (live.timer !== undefined) clearTimeout(live.timer);
+    const rearmAlarm = live.armedFor !== at;
+    live.armedFor = at;
+    // setTimeout holds at most ~24.8 days; requests live at most 24 h (+ skew).
+    live.timer = setTimeout(
+      () => {
+        live.timer = undefined;
+        live.armedFor = undefined;
+        if (this.live.get(live.id) !== live) return;
+        void this.serial(() => this.evaluate(live.id)).catch((e: unknown) => this.log('STALL', e));
+      },
+      Math.max(0, at - this.now()),
+    );
+    if (rearmAlarm) {
+      this.d.platform.alarms.create(requestAlarm(live.id), at).catch((e: unknown) => this.log('ALARM', e));
+    }
+  }
+
+  private async clearTimer(live: Live): Promise<void> {
+    if (live.timer !== undefined) clearTimeout(live.timer);
+    live.timer = undefined;
+    live.armedFor = undefined;
+    await this.d.platform.alarms.clear(requestAlarm(live.id)).catch((e: unknown) => this.log('ALARM', e));
+  }
+
+  /** Attempts are used up: the request ends as "could not sign" on this device. */
+  private async giveUp(live: Live): Promise<void> {
+    const c = await this.d.repos.ceremonies.get(live.id);
+    if (c !== undefined && c.status !== 'done') {
+      await this.d.repos.ceremonies.put({
+        ...c,
+        status: 'aborted',
+        abortCode: COULD_NOT_SIGN,
+        updatedAt: this.now(),
       });
-    }, this.d.stallMs ?? DEFAULT_STALL_MS);
+    }
+    await this.clearTimer(live);
+    await this.refreshAttention();
+  }
+
+  /**
+   * A request alarm fired, possibly in a worker that just started for it (app.ts brings the bridge
+   * up first, whose `restore` rebinds the request): act on the persisted deadline.
+   */
+  async onAlarm(name: string): Promise<void> {
+    const id = requestOfAlarm(name);
+    if (id === null) return;
+    await this.serial(async () => {
+      if (this.live.has(id)) await this.evaluate(id);
+    });
   }
 
   // ---------------------------------------------------------------- signing a send
 
   private async runSign(live: Live, k: number, signers: string[]): Promise<void> {
+    // The share is touched only for a request still alive (the last check before a signature).
+    if (!isLive(live.request, this.now())) return;
     const u = await this.d.unlocked();
     if (u === null || live.request.body.kind !== 'send') return;
     const body = live.request.body;
@@ -1005,15 +1268,16 @@ export class RequestService {
     const settle = (fn: () => Promise<void>) => {
       if (settled) return;
       settled = true;
-      if (live.stall !== undefined) clearTimeout(live.stall);
+      live.progress.delete(k);
       ks.destroy();
       void this.serial(fn).catch((e: unknown) => this.log('SIGN', e));
     };
-    this.armStall(live, k);
+    live.progress.set(k, this.now());
     live.channel.run(session, `sign${k}`, {
       onStep: () => {
         if (settled) return;
-        this.armStall(live, k);
+        // Progress pushes this worker's stall deadline back (`watchAttempt` reads it when due).
+        live.progress.set(k, this.now());
         if (session.finished) {
           const sig = session.output();
           settle(() => this.onSigned(live, sig));
@@ -1063,6 +1327,9 @@ export class RequestService {
    */
   private async acceptSigned(live: Live, raw: `0x${string}`, own: boolean): Promise<void> {
     if (live.request.body.kind !== 'send') return;
+    // Nothing signed is taken (nor sent to the chain) once the request expired, ours included: a
+    // session that finished late must not outlive the request every member approved.
+    if (!isLive(live.request, this.now())) throw new Error('signed transaction for an expired request');
     const vault = await this.cacheVault(live.request.vaultId);
     if (vault?.address == null) return;
     const hash = await checkSignedTx(raw, live.request.body.tx, vault.address);
@@ -1095,6 +1362,7 @@ export class RequestService {
       if (p !== undefined) await db.proposals.put({ ...p, status: 'executed' });
     });
     if (!isNew) return;
+    await this.clearTimer(live);
     if (own) this.sendBroadcast(live, raw);
     await this.pushToChain(live.id, raw);
     await this.refreshAttention();
@@ -1271,14 +1539,21 @@ export class RequestService {
       online: m.deviceId === self ? this.client !== null : onlineSet.has(m.deviceId),
       signer: ceremony?.signers?.includes(m.deviceId) ?? false,
     }));
-    const expired = row.status === 'expired' || (row.expiresAt <= this.now() && row.status === 'open');
+    const expired =
+      row.status === 'expired' ||
+      (!isLive(request, this.now()) &&
+        tx === undefined &&
+        (row.status === 'open' ||
+          (row.status === 'approved' &&
+            (ceremony === undefined || (request.body.kind === 'send' && ceremony.status !== 'aborted')))));
     let phase: RequestPhase;
     if (tx !== undefined)
       phase = tx.status === 'mined' ? 'mined' : tx.status === 'failed' ? 'failed' : 'broadcast';
     else if (row.status === 'executed') phase = 'done';
     else if (row.status === 'rejected') phase = 'rejected';
     else if (expired) phase = 'expired';
-    else if (ceremony?.status === 'running') phase = 'signing';
+    else if (ceremony?.status === 'running')
+      phase = (ceremony.signers?.length ?? 0) > 0 ? 'signing' : 'approved';
     else if (ceremony?.status === 'aborted') phase = 'failed';
     else if (row.status === 'approved') phase = 'approved';
     else phase = 'pending';
@@ -1345,7 +1620,16 @@ export class RequestService {
       error:
         tx?.status === 'failed'
           ? 'The transaction reverted.'
-          : (ceremony?.abortCode ?? tx?.lastError ?? null),
+          : ceremony?.abortCode === COULD_NOT_SIGN
+            ? `Could not sign: the chosen devices did not finish signing together in ${MAX_ATTEMPTS} attempts. Nothing was signed; any member can propose it again.`
+            : (ceremony?.abortCode ?? tx?.lastError ?? null),
+      canReopen:
+        phase === 'failed' &&
+        tx === undefined &&
+        request.body.kind === 'send' &&
+        vault?.status === 'active' &&
+        vault.epoch === request.epoch &&
+        rows.some((m) => m.isSelf && !m.joining),
     };
   }
 

@@ -38,8 +38,19 @@ const DECISION_TAG = utf8('concord/vault-request/decision/v1');
 const START_TAG = utf8('concord/vault-request/start/v1');
 /** Largest unsigned transaction a request may carry (calldata of a big contract call fits). */
 export const MAX_TX_BYTES = 128 * 1024;
-/** Default life of a request (the bridge session's TTL is capped at the same 24 h). */
+/**
+ * Life of a request, and the most any request may claim: the relay is untrusted, so its 24 h
+ * session cap is not what bounds it — every device refuses a longer one on receipt.
+ */
 export const REQUEST_TTL_MS = 24 * 60 * 60_000;
+/**
+ * How far ahead of the receiving device's clock a request's `createdAt` may be. With the 24 h bound
+ * on `expiresAt − createdAt` this keeps a request from living longer than 24 h + this skew by any
+ * receiver's clock (a post-dated request would otherwise stretch its life). A `createdAt` in the
+ * past is fine: a device that was offline receives requests late from its mailbox, and `expiresAt`
+ * already ends them.
+ */
+export const MAX_CLOCK_SKEW_MS = 10 * 60_000;
 
 export type Decision = 'approve' | 'reject';
 
@@ -220,6 +231,7 @@ export function decodeRequest(bytes: Uint8Array): VaultRequest {
     body = { kind: 'reshare', name: w.body.name, threshold: w.body.threshold, members, current, descriptor };
   }
   if (w.expiresAt <= w.createdAt) throw new RequestError('request expires before it was made');
+  if (w.expiresAt - w.createdAt > REQUEST_TTL_MS) throw new RequestError('request lives longer than 24 h');
   const out: VaultRequest = {
     id: w.id,
     vaultId: w.vaultId,
@@ -238,6 +250,24 @@ export function decodeRequest(bytes: Uint8Array): VaultRequest {
     throw new RequestError('request is not in canonical form');
   }
   return out;
+}
+
+/**
+ * Why a request just received cannot be taken by the receiver's clock `now` — expired, or made in
+ * the future beyond the allowed skew — or null. `decodeRequest` has already bounded its life to 24 h.
+ */
+export function requestTimeProblem(
+  r: Pick<VaultRequest, 'createdAt' | 'expiresAt'>,
+  now: number,
+): string | null {
+  if (now >= r.expiresAt) return 'request expired';
+  if (r.createdAt > now + MAX_CLOCK_SKEW_MS) return 'request made in the future (clocks too far apart)';
+  return null;
+}
+
+/** A request may lead to a signature only before it expires (every path checks this). */
+export function isLive(r: Pick<VaultRequest, 'expiresAt'>, now: number): boolean {
+  return now < r.expiresAt;
 }
 
 export function requestHash(bytes: Uint8Array): Uint8Array {
