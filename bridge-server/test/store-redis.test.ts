@@ -22,6 +22,7 @@ const prefix = () => `t${n++}:`;
 beforeAll(async () => {
   server = await RedisServer.start({ appendonly: true });
   shared = new Redis(server.url, { lazyConnect: true });
+  shared.on('error', () => {}); // reconnects by itself after the crash test
   await shared.connect();
 });
 afterAll(async () => {

@@ -169,7 +169,9 @@ export class RedisStore implements MailboxStore {
 
   /** True while commands can be sent (the `/readyz` answer). */
   ready(): boolean {
-    return this.client.status === 'ready';
+    // The socket can be gone (Redis died) a moment before ioredis's status leaves 'ready': its
+    // 'close' comes after the stream ended, and commands already fail in between.
+    return this.client.status === 'ready' && this.client.stream?.writable === true;
   }
 
   /** The pub/sub channel that wakes the node holding `device` (cluster.ts subscribes to it). */
