@@ -28,7 +28,7 @@ export type Request =
   | { type: 'ceremony.respond'; id: string; accept: boolean }
   | { type: 'bridge.status' }
   | ({ type: 'send.preview' } & SendInput)
-  | ({ type: 'send.create' } & SendInput)
+  | ({ type: 'send.create' } & SendInput & { unsigned?: string })
   | { type: 'request.list' }
   | { type: 'request.get'; id: string }
   | { type: 'request.decide'; id: string; approve: boolean }
@@ -97,6 +97,11 @@ export interface TxSummary {
   data: string;
   /** Things the signer should know (unknown contract call, chain not configured, …). */
   warnings: string[];
+  /**
+   * From a send preview only: the exact unsigned transaction reviewed (0x-hex). `send.create` with
+   * it proposes these bytes, so the initiator approves the fee, gas and nonce it saw.
+   */
+  unsigned?: string;
 }
 
 /** What a reshare request changes: the new member list (old members kept or removed, new ones added). */
@@ -386,7 +391,12 @@ export const RequestSchema = v.variant('type', [
   }),
   v.strictObject({ type: v.literal('bridge.status') }),
   v.strictObject({ type: v.literal('send.preview'), ...SendFields }),
-  v.strictObject({ type: v.literal('send.create'), ...SendFields }),
+  v.strictObject({
+    type: v.literal('send.create'),
+    ...SendFields,
+    // The previewed unsigned transaction (0x-hex, at most 128 KiB).
+    unsigned: v.optional(v.pipe(v.string(), v.regex(/^0x(?:[0-9a-f]{2}){1,131072}$/))),
+  }),
   v.strictObject({ type: v.literal('request.list') }),
   v.strictObject({ type: v.literal('request.get'), id: Id32 }),
   v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),
