@@ -16,6 +16,7 @@ import { decodeUnsignedTx, encodeUnsignedTx } from '../src/background/services/t
 import { toHex } from '../src/shared/bytes.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
+import { banId } from '../src/storage/repositories/tables.ts';
 import { blankDevice, type Device, device, dkgDone, until } from './devices.ts';
 import { GOOD_PASSPHRASE, TEST_BACKUP_KDF } from './helpers.ts';
 
@@ -301,12 +302,25 @@ describe('co-approval over a real bridge and a real chain', () => {
     const atD = await request(D, r.id);
     expect(atD.canDecide).toBe(true);
     expect(atD.reshare?.safetyCode).toBe(r.reshare?.safetyCode);
+    // A holds a ban of the current epoch against C (a cheating signer); the new epoch clears it.
+    await A.db.bans.put({
+      id: banId(vaultId, C.info.deviceId),
+      vaultId,
+      deviceId: C.info.deviceId,
+      reason: 'RVOLE_CHECK_FAILED',
+      createdAt: Date.now(),
+    });
+    const cAtA = async () => (await request(A, r.id)).members.find((m) => m.deviceId === C.info.deviceId);
+    expect((await cAtA())?.banned).toBe(true);
+    expect((await request(A, r.id)).members.filter((m) => m.banned).length).toBe(1);
     await request(B, r.id);
     await B.call({ type: 'request.decide', id: r.id, approve: true });
     await D.call({ type: 'request.decide', id: r.id, approve: true });
     await Promise.all([A, B, C, D].map((d) => phase(d, r.id, 'done', 120_000)));
     // C did not approve: it took part as a member of the new committee, but A and B dealt.
     expect((await A.db.ceremonies.get(r.id))?.dealers).toEqual([A.info.deviceId, B.info.deviceId].sort());
+    expect(await A.db.bans.where('vaultId').equals(vaultId).count()).toBe(0);
+    expect((await cAtA())?.banned).toBe(false);
     for (const d of [A, B, C, D]) {
       const v = (await d.call({ type: 'vault.list' })).find((x) => x.id === vaultId);
       expect(v?.address).toBe(address);

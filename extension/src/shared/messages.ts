@@ -161,6 +161,11 @@ export interface RequestMemberView {
   signer: boolean;
   /** Joins with the reshare (not a member of the current epoch). */
   joining: boolean;
+  /**
+   * This device holds a ban against it: it sent a provably bad message in a signing of this epoch,
+   * so this device leaves it out of signing attempts (until a completed reshare starts a new epoch).
+   */
+  banned: boolean;
 }
 
 export interface RequestView {

@@ -1579,6 +1579,7 @@ export class RequestService {
       request.body.kind === 'reshare'
         ? request.body.members.filter((m) => !members.some((o) => o.deviceId === m.deviceId))
         : [];
+    const banned = new Set((await this.d.repos.bans.forVault(request.vaultId)).map((b) => b.deviceId));
     const rows: RequestMemberView[] = [
       ...members.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power, joining: false })),
       ...joiners.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power, joining: true })),
@@ -1589,6 +1590,7 @@ export class RequestService {
       decision: decisions.get(m.deviceId) ?? null,
       online: m.deviceId === self ? this.client !== null : onlineSet.has(m.deviceId),
       signer: ceremony?.signers?.includes(m.deviceId) ?? false,
+      banned: banned.has(m.deviceId),
     }));
     const expired =
       row.status === 'expired' ||

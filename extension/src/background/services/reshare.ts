@@ -424,9 +424,14 @@ export class ReshareRunner {
     }
     const now = this.d.platform.now();
     const vault = await this.d.repos.vaults.get(ctx.request.vaultId);
-    await db.transaction('rw', [db.shares, db.vaults, db.ceremonies, db.restores], async () => {
+    await db.transaction('rw', [db.shares, db.vaults, db.ceremonies, db.restores, db.bans], async () => {
       // A restored share has done its job once the refreshed one is active.
       await db.restores.delete(ctx.request.keyId);
+      // Bans end with the epoch (tss README: a refresh clears bans): a ban names a member that
+      // cheated in a signing of the old shares, and the new epoch has fresh shares and a fresh OT
+      // setup for every pair. Cleared in the same transaction as the activation, so neither is
+      // ever seen without the other.
+      await db.bans.where('vaultId').equals(ctx.request.vaultId).delete();
       if (stays) {
         const others = (await db.shares.where('vaultId').equals(ctx.request.vaultId).toArray())
           .filter((r) => r.epoch !== newEpoch)
