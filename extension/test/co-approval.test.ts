@@ -11,8 +11,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { type HardhatNode, startHardhat } from '../../test/helpers/hardhat.ts';
+import { fromHex } from '../../tss/src/bytes.ts';
+import { decodeUnsignedTx, encodeUnsignedTx } from '../src/background/services/tx-codec.ts';
+import { toHex } from '../src/shared/bytes.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
+import { banId } from '../src/storage/repositories/tables.ts';
 import { blankDevice, type Device, device, dkgDone, until } from './devices.ts';
 import { GOOD_PASSPHRASE, TEST_BACKUP_KDF } from './helpers.ts';
 
@@ -158,6 +162,46 @@ describe('co-approval over a real bridge and a real chain', () => {
     await expect(C.call({ type: 'request.decide', id: r.id, approve: true })).rejects.toThrow(/no longer/);
   }, 120_000);
 
+  it('the initiator proposes exactly the transaction it previewed, and never another send', async () => {
+    const input = { vaultId, chainId: 31337, to: RECIPIENT, amount: '0.5', token: null };
+    const preview = await A.call({ type: 'send.preview', ...input });
+    expect(preview.unsigned).toMatch(/^0x02/);
+    // Fees as the preview showed them, different from what a second build now picks.
+    const shown = decodeUnsignedTx(fromHex(preview.unsigned!.slice(2)));
+    const reviewed = encodeUnsignedTx({
+      ...shown,
+      maxFeePerGas: shown.maxFeePerGas + 7n,
+      gas: shown.gas + 1n,
+    });
+    const hexOf = (b: Uint8Array) => `0x${toHex(b)}`;
+    const before = (await A.call({ type: 'request.list' })).length;
+    // Another amount or recipient than the input: refused, nothing stored.
+    const otherValue = encodeUnsignedTx({ ...shown, value: shown.value + 1n });
+    await expect(A.call({ type: 'send.create', ...input, unsigned: hexOf(otherValue) })).rejects.toThrow(
+      /not this send; review again/,
+    );
+    await expect(
+      A.call({ type: 'send.create', ...input, amount: '0.25', unsigned: hexOf(reviewed) }),
+    ).rejects.toThrow(/not this send; review again/);
+    await expect(A.call({ type: 'send.create', ...input, unsigned: '0x02ff' })).rejects.toThrow(
+      /cannot be read; review again/,
+    );
+    expect((await A.call({ type: 'request.list' })).length).toBe(before);
+    // The reviewed bytes are what every device sees: gas and fee exactly as previewed.
+    const r = await A.call({ type: 'send.create', ...input, unsigned: hexOf(reviewed) });
+    for (const d of [A, B]) {
+      const seen = d === A ? r : await request(d, r.id);
+      expect(seen.tx?.maxFeePerGas).toBe((shown.maxFeePerGas + 7n).toString());
+      expect(seen.tx?.gasLimit).toBe((shown.gas + 1n).toString());
+      expect(seen.tx?.nonce).toBe(shown.nonce);
+    }
+    // Closed by the others, so it is never signed.
+    await request(C, r.id);
+    await B.call({ type: 'request.decide', id: r.id, approve: false });
+    await C.call({ type: 'request.decide', id: r.id, approve: false });
+    await phase(A, r.id, 'rejected');
+  }, 60_000);
+
   it('an approval short of the threshold stays pending (C proposes, B approves: 2 of 3)', async () => {
     const r = await C.call({
       type: 'send.create',
@@ -258,10 +302,25 @@ describe('co-approval over a real bridge and a real chain', () => {
     const atD = await request(D, r.id);
     expect(atD.canDecide).toBe(true);
     expect(atD.reshare?.safetyCode).toBe(r.reshare?.safetyCode);
+    // A holds a ban of the current epoch against C (a cheating signer); the new epoch clears it.
+    await A.db.bans.put({
+      id: banId(vaultId, C.info.deviceId),
+      vaultId,
+      deviceId: C.info.deviceId,
+      reason: 'RVOLE_CHECK_FAILED',
+      createdAt: Date.now(),
+    });
+    const cAtA = async () => (await request(A, r.id)).members.find((m) => m.deviceId === C.info.deviceId);
+    expect((await cAtA())?.banned).toBe(true);
+    expect((await request(A, r.id)).members.filter((m) => m.banned).length).toBe(1);
     await request(B, r.id);
     await B.call({ type: 'request.decide', id: r.id, approve: true });
     await D.call({ type: 'request.decide', id: r.id, approve: true });
     await Promise.all([A, B, C, D].map((d) => phase(d, r.id, 'done', 120_000)));
+    // C did not approve: it took part as a member of the new committee, but A and B dealt.
+    expect((await A.db.ceremonies.get(r.id))?.dealers).toEqual([A.info.deviceId, B.info.deviceId].sort());
+    expect(await A.db.bans.where('vaultId').equals(vaultId).count()).toBe(0);
+    expect((await cAtA())?.banned).toBe(false);
     for (const d of [A, B, C, D]) {
       const v = (await d.call({ type: 'vault.list' })).find((x) => x.id === vaultId);
       expect(v?.address).toBe(address);

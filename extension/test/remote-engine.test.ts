@@ -575,7 +575,7 @@ async function runnerRefresh(tamperOpen?: (c: Extract<CryptoCall, { op: 'reshare
     unlocked: async () => ({ identity: ids[0]!, dek }),
     host: () => host,
   });
-  await runner.run(ctx, 1, participants);
+  await runner.run(ctx, 1, participants, participants); // a refresh: every old party deals
   return {
     ids,
     b,

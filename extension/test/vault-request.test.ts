@@ -27,9 +27,12 @@ import {
   MAX_TX_BYTES,
   REQUEST_TTL_MS,
   type RequestMember,
+  type ReshareBody,
   requestHash,
   requestTimeProblem,
   reshareSafetyCode,
+  reshareStartProblem,
+  reviewedSendProblem,
   startMessage,
   type TallyMember,
   tally,
@@ -372,6 +375,63 @@ describe('coordinator start', () => {
   });
 });
 
+describe('reshare start: dealers', () => {
+  const hash = requestHash(encodeRequest(send));
+  // Current committee A(2) B(1) C(1), threshold 3; the new one keeps A and B, drops C, adds X.
+  const body: ReshareBody = {
+    kind: 'reshare',
+    name: 'v',
+    threshold: 2,
+    members: [member(A, 1), member(B, 1), member(X, 1)],
+    current: [member(A, 2), member(B, 1), member(C, 1)],
+    descriptor: new Uint8Array(1),
+  };
+  const all = [hex(A), hex(B), hex(X)].sort();
+
+  it('accepts dealers that approved and reach the current threshold', () => {
+    const approvers = new Set([hex(A), hex(B)]);
+    expect(reshareStartProblem(body, all, [hex(A), hex(B)], approvers, 3)).toBeNull();
+    // A removed member that approved may deal too (it then takes part).
+    const withC = [...all, hex(C)];
+    const approvedC = new Set([hex(A), hex(C)]);
+    expect(reshareStartProblem(body, withC, [hex(A), hex(C)], approvedC, 3)).toBeNull();
+  });
+
+  it('refuses a dealer whose approval this device did not verify, or any other bad start', () => {
+    const onlyA = new Set([hex(A)]);
+    // B is kept but did not approve: it may not be named as a dealer.
+    expect(reshareStartProblem(body, all, [hex(A), hex(B)], onlyA, 3)).toMatch(
+      new RegExp(`dealer ${hex(B).slice(0, 16)} has not approved`),
+    );
+    // C did not approve: a coordinator cannot make it deal.
+    expect(reshareStartProblem(body, [...all, hex(C)], [hex(A), hex(C)], onlyA, 3)).toMatch(
+      /has not approved/,
+    );
+    // X is no current member: it holds no share to deal.
+    expect(reshareStartProblem(body, all, [hex(A), hex(X)], new Set([hex(A), hex(X)]), 3)).toMatch(
+      /not a member of the current committee/,
+    );
+    expect(reshareStartProblem(body, all, [hex(A)], onlyA, 3)).toMatch(/below the current threshold/);
+    expect(reshareStartProblem(body, all, [hex(A), hex(A)], onlyA, 2)).toMatch(/twice/);
+    expect(reshareStartProblem(body, all, undefined, onlyA, 3)).toMatch(/names no dealers/);
+    // The participants must be the new committee plus the dealers, nothing less or more.
+    const ab = new Set([hex(A), hex(B)]);
+    expect(reshareStartProblem(body, [hex(A), hex(B)], [hex(A), hex(B)], ab, 3)).toMatch(/participants/);
+    expect(reshareStartProblem(body, [...all, hex(C)], [hex(A), hex(B)], ab, 3)).toMatch(/participants/);
+  });
+
+  it("the start signature covers the dealers, and a send's start never passes for a reshare's", () => {
+    const sig = A.sign(startMessage(hash, 1, all, [hex(A), hex(B)]));
+    expect(verifyStart(pub(A), hash, 1, all, sig, [hex(B), hex(A)])).toBe(true);
+    expect(verifyStart(pub(A), hash, 1, all, sig, [hex(A)])).toBe(false);
+    expect(verifyStart(pub(A), hash, 1, all, sig, [hex(A), hex(C)])).toBe(false);
+    expect(verifyStart(pub(A), hash, 1, all, sig)).toBe(false);
+    expect(verifyStart(pub(A), hash, 1, all, A.sign(startMessage(hash, 1, all)), [hex(A), hex(B)])).toBe(
+      false,
+    );
+  });
+});
+
 describe('control messages', () => {
   const hash = requestHash(encodeRequest(send));
   const sig = new Uint8Array(64).fill(9);
@@ -382,6 +442,7 @@ describe('control messages', () => {
     { t: 'retry', hash, attempt: 1000 },
     { t: 'broadcast', hash, raw: Uint8Array.from([0x02, 0xf8, 1, 2, 3]) },
     { t: 'certificate', hash, sig, attempt: 1 },
+    { t: 'start', hash, attempt: 1, signers: [hex(B), hex(A)], dealers: [hex(A)], sig },
   ];
 
   it('round-trips every variant', () => {
@@ -412,6 +473,8 @@ describe('control messages', () => {
       refuse({ ...start, signers: Array.from({ length: 17 }, (_, i) => i.toString(16).padStart(64, '0')) }),
     ).toThrow(/schema/);
     expect(refuse({ ...start, signers: [hex(A).toUpperCase()] })).toThrow(/schema/);
+    expect(refuse({ ...json(variants[6]!), dealers: [] })).toThrow(/schema/);
+    expect(refuse({ ...json(variants[6]!), dealers: ['zz'] })).toThrow(/schema/);
     expect(refuse({ ...json(variants[1]!), decision: 'abstain' })).toThrow(/schema/);
     expect(refuse({ ...json(variants[1]!), hash: 'A'.repeat(65) })).toThrow(/schema/);
     expect(refuse({ ...json(variants[1]!), sig: 'A'.repeat(129) })).toThrow(/schema/);
@@ -569,5 +632,35 @@ describe('chooseSigners', () => {
     expect(chosen).toHaveLength(4);
     expect(chosen).toContain('ee');
     expect(chosen).toEqual([...chosen!].sort());
+  });
+});
+
+describe('the initiator proposes what it reviewed', () => {
+  const shown = {
+    chainId: 31337,
+    nonce: 4,
+    to: '0x00000000000000000000000000000000000000aa',
+    value: 10n ** 18n,
+    data: '0x',
+  };
+
+  it('accepts the reviewed bytes whatever a second build picks for fee, gas or a later nonce', () => {
+    expect(reviewedSendProblem(shown, shown)).toBeNull();
+    expect(
+      reviewedSendProblem(shown, { ...shown, to: shown.to.toUpperCase().replace('0X', '0x') }),
+    ).toBeNull();
+    // A second build picking a lower nonce (a pending transaction was dropped): the reviewed one is unused.
+    expect(reviewedSendProblem(shown, { ...shown, nonce: 3 })).toBeNull();
+  });
+
+  it('refuses bytes that are another send, or whose nonce was used since the preview', () => {
+    const other = /not this send; review again/;
+    expect(reviewedSendProblem({ ...shown, value: 2n }, shown)).toMatch(other);
+    expect(reviewedSendProblem({ ...shown, to: `0x${'bb'.repeat(20)}` }, shown)).toMatch(other);
+    expect(reviewedSendProblem({ ...shown, chainId: 1 }, shown)).toMatch(other);
+    expect(reviewedSendProblem({ ...shown, data: '0xa9059cbb' }, shown)).toMatch(other);
+    expect(reviewedSendProblem(shown, { ...shown, nonce: 5 })).toMatch(
+      /sent another transaction since the preview/,
+    );
   });
 });

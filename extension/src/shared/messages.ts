@@ -28,7 +28,7 @@ export type Request =
   | { type: 'ceremony.respond'; id: string; accept: boolean }
   | { type: 'bridge.status' }
   | ({ type: 'send.preview' } & SendInput)
-  | ({ type: 'send.create' } & SendInput)
+  | ({ type: 'send.create' } & SendInput & { unsigned?: string })
   | { type: 'request.list' }
   | { type: 'request.get'; id: string }
   | { type: 'request.decide'; id: string; approve: boolean }
@@ -98,6 +98,11 @@ export interface TxSummary {
   data: string;
   /** Things the signer should know (unknown contract call, chain not configured, …). */
   warnings: string[];
+  /**
+   * From a send preview only: the exact unsigned transaction reviewed (0x-hex). `send.create` with
+   * it proposes these bytes, so the initiator approves the fee, gas and nonce it saw.
+   */
+  unsigned?: string;
 }
 
 /** What a reshare request changes: the new member list (old members kept or removed, new ones added). */
@@ -157,6 +162,11 @@ export interface RequestMemberView {
   signer: boolean;
   /** Joins with the reshare (not a member of the current epoch). */
   joining: boolean;
+  /**
+   * This device holds a ban against it: it sent a provably bad message in a signing of this epoch,
+   * so this device leaves it out of signing attempts (until a completed reshare starts a new epoch).
+   */
+  banned: boolean;
 }
 
 export interface RequestView {
@@ -391,7 +401,12 @@ export const RequestSchema = v.variant('type', [
   }),
   v.strictObject({ type: v.literal('bridge.status') }),
   v.strictObject({ type: v.literal('send.preview'), ...SendFields }),
-  v.strictObject({ type: v.literal('send.create'), ...SendFields }),
+  v.strictObject({
+    type: v.literal('send.create'),
+    ...SendFields,
+    // The previewed unsigned transaction (0x-hex, at most 128 KiB).
+    unsigned: v.optional(v.pipe(v.string(), v.regex(/^0x(?:[0-9a-f]{2}){1,131072}$/))),
+  }),
   v.strictObject({ type: v.literal('request.list') }),
   v.strictObject({ type: v.literal('request.get'), id: Id32 }),
   v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),

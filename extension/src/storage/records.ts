@@ -123,6 +123,8 @@ export interface CeremonyRecord {
   /** Co-approval ceremonies (schema v2): the coordinator's current attempt and its signers (hex ids). */
   attempt?: number;
   signers?: string[];
+  /** Reshare: the current members among `signers` who deal (each approved; named by the start). */
+  dealers?: string[];
   /** Who signed the current attempt's start: the initiator, or a fallback approver (hex id). */
   coordinator?: string;
   /**

@@ -81,10 +81,13 @@ import {
   encodeRequest,
   isLive,
   REQUEST_TTL_MS,
+  RequestError,
   type RequestMember,
   requestHash,
   requestTimeProblem,
   reshareSafetyCode,
+  reshareStartProblem,
+  reviewedSendProblem,
   startMessage,
   type TallyMember,
   tally,
@@ -531,8 +534,14 @@ export class RequestService {
       throw new Error('start from a device that is neither the initiator nor an approver');
     }
     const key = live.parties.get(sender) ?? (await this.deciders(live)).get(sender);
-    if (key === undefined || !verifyStart(key, live.hash, c.attempt, c.signers, c.sig)) {
+    if (key === undefined || !verifyStart(key, live.hash, c.attempt, c.signers, c.sig, c.dealers)) {
       throw new Error('start signature invalid');
+    }
+    if (live.request.body.kind === 'send' && c.dealers !== undefined)
+      throw new Error('a send has no dealers');
+    if (live.request.body.kind === 'reshare') {
+      const problem = await this.dealerProblem(live, c.signers, c.dealers);
+      if (problem !== null) throw new RequestError(`reshare start refused: ${problem}`);
     }
     if (c.attempt > MAX_ATTEMPTS) throw new Error('start beyond the attempt limit');
     if (!isLive(live.request, this.now())) {
@@ -555,12 +564,31 @@ export class RequestService {
       status: current?.status === 'done' ? 'done' : 'running',
       attempt: c.attempt,
       signers: [...c.signers].sort(),
+      ...(c.dealers === undefined ? {} : { dealers: [...c.dealers].sort() }),
       coordinator: sender,
       abortCode: null,
       stallAt: now + this.stallMs(),
       updatedAt: now,
     });
     await this.evaluate(live.id);
+  }
+
+  /**
+   * Why a reshare's start (participants and dealers) must be refused here, or null: each dealer
+   * must be a current member whose approval this device verified (vault-request.ts).
+   */
+  private async dealerProblem(
+    live: Live,
+    signers: readonly string[],
+    dealers: readonly string[] | undefined,
+  ): Promise<string | null> {
+    const q = await this.quorumOf(live);
+    if (live.request.body.kind !== 'reshare' || q === null) return 'the current committee is unknown';
+    const decisions = await this.decisions(live.id);
+    const approvers = new Set(
+      q.members.filter((m) => decisions.get(m.deviceId) === 'approve').map((m) => m.deviceId),
+    );
+    return reshareStartProblem(live.request.body, signers, dealers, approvers, q.threshold);
   }
 
   /** The device that coordinates the current attempt (the initiator until someone stood in). */
@@ -621,15 +649,42 @@ export class RequestService {
     const vault = await this.vaultOrThrow(input.vaultId);
     const from = vault.address as `0x${string}`;
     const unsigned = await this.d.chain.buildSend({ ...input, from });
-    return this.d.chain.describe(unsigned, from);
+    // The exact bytes go back with the summary: proposing them binds the approval to what was shown.
+    return { ...(await this.d.chain.describe(unsigned, from)), unsigned: `0x${toHex(unsigned)}` };
   }
 
-  async createSend(input: SendInput): Promise<RequestView> {
+  /**
+   * Proposes a send. With `unsigned` (the preview's bytes, what the UI sends) the request carries
+   * exactly those bytes — the initiator's approval covers the fee, gas and nonce it reviewed, not
+   * values a second build picked afterwards — once they are checked to be this send (vault-request.ts
+   * `reviewedSendProblem`). Without it (an API caller that did not preview) the send is built now.
+   */
+  async createSend(input: SendInput & { unsigned?: string }): Promise<RequestView> {
     const u = await this.requireUnlocked();
     const vault = await this.vaultOrThrow(input.vaultId);
     const from = vault.address as `0x${string}`;
-    const unsigned = await this.d.chain.buildSend({ ...input, from });
-    return this.create(u, vault, { kind: 'send', chainId: input.chainId, tx: unsigned }, 'sign');
+    const { unsigned: reviewedHex, ...send } = input;
+    const built = await this.d.chain.buildSend({ ...send, from });
+    let tx = built;
+    if (reviewedHex !== undefined) {
+      let reviewed: Uint8Array;
+      let problem: string | null;
+      try {
+        reviewed = fromHex(reviewedHex.slice(2));
+        problem = reviewedSendProblem(decodeUnsignedTx(reviewed), decodeUnsignedTx(built));
+      } catch (cause) {
+        throw new ExtensionError(
+          'INVALID_REQUEST',
+          'The reviewed transaction cannot be read; review again.',
+          {
+            cause,
+          },
+        );
+      }
+      if (problem !== null) throw new ExtensionError('INVALID_REQUEST', problem);
+      tx = reviewed;
+    }
+    return this.create(u, vault, { kind: 'send', chainId: input.chainId, tx }, 'sign');
   }
 
   /**
@@ -957,14 +1012,20 @@ export class RequestService {
         const m = q.members.find((x) => x.deviceId === d);
         return s + (m !== undefined && decisions.get(d) === 'approve' ? m.power : 0);
       }, 0);
+      const refused = isSend ? null : await this.dealerProblem(live, ceremony.signers, ceremony.dealers);
       if ((ceremony.myAttempt ?? 0) >= k) {
         // We started attempt k in a previous worker: its round state is gone. Ask for a new one.
         await this.retryAfter(live, k, 'restart');
+      } else if (refused !== null) {
+        // Checked again on the stored start (a worker restart, a row stored before the check): a
+        // device never deals or receives in a reshare whose dealers it did not see approve.
+        this.log('START_REFUSED', new RequestError(`reshare start refused: ${refused}`));
       } else if (!isSend || chosenPower >= q.threshold) {
         await this.d.repos.ceremonies.put({ ...ceremony, myAttempt: k, updatedAt: this.now() });
         live.running.add(k);
         if (isSend) await this.runSign(live, k, ceremony.signers);
-        else await this.d.reshare?.run(this.reshareContext(live), k, ceremony.signers);
+        else
+          await this.d.reshare?.run(this.reshareContext(live), k, ceremony.signers, ceremony.dealers ?? []);
       }
       // Otherwise: wait for the missing decisions; the stall deadline below still runs.
     } else if (
@@ -1008,10 +1069,14 @@ export class RequestService {
     if (q === null) return;
     const decisions = await this.decisions(live.id);
     let signers: string[] | null;
+    let dealers: string[] | undefined;
     if (live.request.body.kind === 'reshare') {
-      // Everyone of the new committee and enough old parties to deal: the reshare runner decides.
+      // Everyone of the new committee and enough approving old parties to deal: the reshare runner
+      // decides.
       const approvers = q.members.filter((m) => decisions.get(m.deviceId) === 'approve');
-      signers = this.d.reshare?.participants(this.reshareContext(live), approvers, q.threshold) ?? null;
+      const p = this.d.reshare?.participants(this.reshareContext(live), approvers, q.threshold) ?? null;
+      signers = p?.signers ?? null;
+      dealers = p?.dealers;
     } else {
       signers = await this.pickSigners(live, q, decisions, self);
     }
@@ -1037,12 +1102,13 @@ export class RequestService {
       await this.watchAttempt(live);
       return;
     }
-    const sig = identity.sign(startMessage(live.hash, k, signers));
+    const sig = identity.sign(startMessage(live.hash, k, signers, dealers));
     await this.d.repos.ceremonies.put({
       ...(current ?? ceremonyRecord(live, now)),
       status: 'running',
       attempt: k,
       signers,
+      ...(dealers === undefined ? {} : { dealers }),
       coordinator: self,
       abortCode: null,
       stallAt: now + this.stallMs(),
@@ -1053,6 +1119,7 @@ export class RequestService {
       hash: live.hash,
       attempt: k,
       signers,
+      ...(dealers === undefined ? {} : { dealers }),
       sig,
     });
     await this.evaluate(live.id);
@@ -1528,6 +1595,7 @@ export class RequestService {
       request.body.kind === 'reshare'
         ? request.body.members.filter((m) => !members.some((o) => o.deviceId === m.deviceId))
         : [];
+    const banned = new Set((await this.d.repos.bans.forVault(request.vaultId)).map((b) => b.deviceId));
     const rows: RequestMemberView[] = [
       ...members.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power, joining: false })),
       ...joiners.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power, joining: true })),
@@ -1538,6 +1606,7 @@ export class RequestService {
       decision: decisions.get(m.deviceId) ?? null,
       online: m.deviceId === self ? this.client !== null : onlineSet.has(m.deviceId),
       signer: ceremony?.signers?.includes(m.deviceId) ?? false,
+      banned: banned.has(m.deviceId),
     }));
     const expired =
       row.status === 'expired' ||

@@ -7,8 +7,9 @@
  * the old epoch keeps signing, so a reshare that dies half-way leaves the vault usable.
  *
  * Who takes part: every member of the new committee, and enough approving members of the current
- * committee to deal (kept members always deal; removed approvers are added heaviest-first only if
- * the kept members' power is below the old threshold).
+ * committee to deal (approving kept members first, then removed approvers heaviest-first, until
+ * the old threshold). The coordinator's signed start names the dealers; every device refuses a start
+ * naming a dealer whose approval it did not verify itself.
  *
  * Where the rounds run: in the offscreen document's Worker when the browser has one (crypto-host.ts;
  * a reshare costs about a DKG's CPU, fresh OT setup for every new pair), else in process (unit tests,
@@ -107,34 +108,50 @@ export class ReshareRunner {
 
   constructor(private readonly d: ReshareRunnerDeps) {}
 
-  /** The participants of a reshare: new committee ∪ enough dealers (see header). Sorted hex ids. */
+  /**
+   * The participants of a reshare — the new committee ∪ its dealers — and the dealers: approving
+   * current members only (a device never deals for a layout it did not approve; every signer checks
+   * it, vault-request.ts `reshareStartProblem`), kept members first (they take part anyway), then
+   * heaviest, until the current threshold. A kept member that did not approve receives only. Sorted
+   * hex ids, or null when the approvers cannot deal.
+   */
   participants(
     ctx: ReshareContext,
     approvers: readonly TallyMember[],
     oldThreshold: number,
-  ): string[] | null {
+  ): { signers: string[]; dealers: string[] } | null {
     const body = ctx.request.body;
     if (body.kind !== 'reshare') return null;
-    const out = new Set(body.members.map((m) => m.deviceId));
-    let dealing = body.current.filter((c) => out.has(c.deviceId)).reduce((s, c) => s + c.power, 0);
-    const removed = approvers
-      .filter((a) => !out.has(a.deviceId))
-      .sort((a, b) => b.power - a.power || a.deviceId.localeCompare(b.deviceId));
-    for (const a of removed) {
+    const kept = new Set(body.members.map((m) => m.deviceId));
+    const order = [...approvers].sort(
+      (a, b) =>
+        Number(kept.has(b.deviceId)) - Number(kept.has(a.deviceId)) ||
+        b.power - a.power ||
+        a.deviceId.localeCompare(b.deviceId),
+    );
+    const dealers: string[] = [];
+    let dealing = 0;
+    for (const a of order) {
       if (dealing >= oldThreshold) break;
-      out.add(a.deviceId);
+      dealers.push(a.deviceId);
       dealing += a.power;
     }
-    return dealing >= oldThreshold ? [...out].sort() : null;
+    if (dealing < oldThreshold) return null;
+    return { signers: [...new Set([...kept, ...dealers])].sort(), dealers: dealers.sort() };
   }
 
-  async run(ctx: ReshareContext, attempt: number, participants: readonly string[]): Promise<void> {
+  async run(
+    ctx: ReshareContext,
+    attempt: number,
+    participants: readonly string[],
+    dealers: readonly string[],
+  ): Promise<void> {
     const body = ctx.request.body;
     const u = await this.d.unlocked();
     if (body.kind !== 'reshare' || u === null) return;
     const self = toHex(u.identity.deviceId);
     const oldDescriptor = decodeDescriptor(body.descriptor);
-    const isOld = body.current.some((c) => c.deviceId === self);
+    const isOld = dealers.includes(self);
     let oldShare: KeyShare | undefined;
     if (isOld) {
       const rec = await this.d.repos.shares.active(ctx.request.vaultId);
@@ -163,10 +180,10 @@ export class ReshareRunner {
         return;
       }
     }
-    const currentIds = new Set(body.current.map((c) => c.deviceId));
+    if (!participants.includes(self)) return;
     const params: Omit<ReshareParams, 'oldShare'> = {
       oldDescriptor,
-      oldParties: participants.filter((p) => currentIds.has(p)).map((p) => fromHex(p)),
+      oldParties: dealers.map((p) => fromHex(p)),
       newParties: body.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
       newThreshold: body.threshold,
       selfId: u.identity.deviceId,
@@ -494,9 +511,14 @@ export class ReshareRunner {
       }
       if (!equalBytes(share.vaultId, pending.descriptor.vaultId)) return;
     }
-    await db.transaction('rw', [db.shares, db.vaults, db.ceremonies, db.restores], async () => {
+    await db.transaction('rw', [db.shares, db.vaults, db.ceremonies, db.restores, db.bans], async () => {
       // A restored share has done its job once the refreshed one is active.
       await db.restores.delete(ctx.request.keyId);
+      // Bans end with the epoch (tss README: a refresh clears bans): a ban names a member that
+      // cheated in a signing of the old shares, and the new epoch has fresh shares and a fresh OT
+      // setup for every pair. Cleared in the same transaction as the activation, so neither is
+      // ever seen without the other.
+      await db.bans.where('vaultId').equals(ctx.request.vaultId).delete();
       if (stays) {
         const others = (await db.shares.where('vaultId').equals(ctx.request.vaultId).toArray())
           .filter((r) => r.epoch !== newEpoch)

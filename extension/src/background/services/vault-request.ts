@@ -36,6 +36,8 @@ export const REQUEST_VERSION = 1;
 const REQUEST_TAG = utf8('concord/vault-request/v1');
 const DECISION_TAG = utf8('concord/vault-request/decision/v1');
 const START_TAG = utf8('concord/vault-request/start/v1');
+/** A reshare's start also names its dealers (a separate tag: a send's start can never pass for one). */
+const RESHARE_START_TAG = utf8('concord/vault-request/start-reshare/v1');
 /** Largest unsigned transaction a request may carry (calldata of a big contract call fits). */
 export const MAX_TX_BYTES = 128 * 1024;
 /**
@@ -302,8 +304,18 @@ export type Control =
   /** First message: the request and the initiator's approve signature. */
   | { t: 'request'; request: Uint8Array; sig: Uint8Array }
   | { t: 'decision'; hash: Uint8Array; decision: Decision; sig: Uint8Array }
-  /** Coordinator (the initiator): these signers run attempt `attempt`. */
-  | { t: 'start'; hash: Uint8Array; attempt: number; signers: string[]; sig: Uint8Array }
+  /**
+   * Coordinator (the initiator): these signers run attempt `attempt`. A reshare's start also names
+   * its dealers (current members who re-deal their shares; each must have approved).
+   */
+  | {
+      t: 'start';
+      hash: Uint8Array;
+      attempt: number;
+      signers: string[];
+      dealers?: string[];
+      sig: Uint8Array;
+    }
   /** A signer lost its ceremony state (worker restart, abort) and asks for a new attempt. */
   | { t: 'retry'; hash: Uint8Array; attempt: number }
   /** A signed transaction that went to the chain (send), or a reshare certificate part. */
@@ -323,6 +335,7 @@ const ControlSchema = v.variant('t', [
     hash: B64(64),
     attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
     signers: v.pipe(v.array(Hex(64)), v.minLength(1), v.maxLength(16)),
+    dealers: v.optional(v.pipe(v.array(Hex(64)), v.minLength(1), v.maxLength(16))),
     sig: B64(128),
   }),
   v.strictObject({
@@ -348,7 +361,14 @@ export function encodeControl(c: Control): Uint8Array {
       return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), decision: c.decision, sig: b(c.sig) }));
     case 'start':
       return utf8(
-        JSON.stringify({ t: c.t, hash: b(c.hash), attempt: c.attempt, signers: c.signers, sig: b(c.sig) }),
+        JSON.stringify({
+          t: c.t,
+          hash: b(c.hash),
+          attempt: c.attempt,
+          signers: c.signers,
+          ...(c.dealers === undefined ? {} : { dealers: c.dealers }),
+          sig: b(c.sig),
+        }),
       );
     case 'retry':
       return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), attempt: c.attempt }));
@@ -375,6 +395,7 @@ export function decodeControl(bytes: Uint8Array): Control {
         hash: f(w.hash, 'hash'),
         attempt: w.attempt,
         signers: w.signers,
+        ...(w.dealers === undefined ? {} : { dealers: w.dealers }),
         sig: f(w.sig, 'sig'),
       };
     case 'retry':
@@ -386,9 +407,20 @@ export function decodeControl(bytes: Uint8Array): Control {
   }
 }
 
-/** What the coordinator signs to start attempt `attempt` with `signers` (sorted hex ids). */
-export function startMessage(hash: Uint8Array, attempt: number, signers: readonly string[]): Uint8Array {
-  return sha256(concatBytes(START_TAG, hash, u32be(attempt), utf8([...signers].sort().join(','))));
+/**
+ * What the coordinator signs to start attempt `attempt` with `signers` (sorted hex ids) and, for a
+ * reshare, its `dealers` (under its own tag, so the dealer list is never ambiguous with a send's).
+ */
+export function startMessage(
+  hash: Uint8Array,
+  attempt: number,
+  signers: readonly string[],
+  dealers?: readonly string[],
+): Uint8Array {
+  const list = (ids: readonly string[]) => utf8([...ids].sort().join(','));
+  if (dealers === undefined) return sha256(concatBytes(START_TAG, hash, u32be(attempt), list(signers)));
+  const s = list(signers);
+  return sha256(concatBytes(RESHARE_START_TAG, hash, u32be(attempt), u32be(s.length), s, list(dealers)));
 }
 
 export function verifyStart(
@@ -397,8 +429,43 @@ export function verifyStart(
   attempt: number,
   signers: readonly string[],
   sig: Uint8Array,
+  dealers?: readonly string[],
 ): boolean {
-  return verifyEd25519(sig, startMessage(hash, attempt, signers), coordinator.deviceId);
+  return verifyEd25519(sig, startMessage(hash, attempt, signers, dealers), coordinator.deviceId);
+}
+
+/**
+ * Why a reshare's start must be refused, or null. Its dealers re-deal their shares of the current
+ * epoch, so each must be a current member whose approval this device verified itself (`approvers`)
+ * — a coordinator cannot make a device deal for a layout it did not approve — and together they
+ * must reach the current threshold. The participants are exactly the new committee and the dealers.
+ */
+export function reshareStartProblem(
+  body: ReshareBody,
+  signers: readonly string[],
+  dealers: readonly string[] | undefined,
+  approvers: ReadonlySet<string>,
+  oldThreshold: number,
+): string | null {
+  if (dealers === undefined) return 'the start of a reshare names no dealers';
+  const short = (id: string) => id.slice(0, 16);
+  const current = new Map(body.current.map((m) => [m.deviceId, m.power]));
+  if (new Set(dealers).size !== dealers.length) return 'the start names a dealer twice';
+  let power = 0;
+  for (const d of dealers) {
+    const p = current.get(d);
+    if (p === undefined) return `dealer ${short(d)} is not a member of the current committee`;
+    if (!approvers.has(d)) return `dealer ${short(d)} has not approved this reshare`;
+    power += p;
+  }
+  if (power < oldThreshold) return "the dealers' power is below the current threshold";
+  const expected = new Set([...body.members.map((m) => m.deviceId), ...dealers]);
+  if (new Set(signers).size !== signers.length || signers.length !== expected.size) {
+    return 'the participants are not the new committee and the dealers';
+  }
+  if (signers.some((s) => !expected.has(s)))
+    return 'the participants are not the new committee and the dealers';
+  return null;
 }
 
 // ------------------------------------------------------------------ tally
@@ -487,4 +554,34 @@ export function reshareSafetyCode(r: VaultRequest): string {
 /** The identity bytes of a member (for stores that keep encoded identities). */
 export function memberIdentityBytes(m: RequestMember): Uint8Array {
   return encodePublicIdentity(m.identity);
+}
+
+/** The fields of an unsigned transaction that `reviewedSendProblem` compares. */
+export interface SendFacts {
+  chainId: number;
+  nonce: number;
+  to: string;
+  value: bigint;
+  data: string;
+}
+
+/**
+ * Why the initiator may not propose the unsigned transaction it reviewed (`reviewed`, the preview's
+ * exact bytes, decoded), or null. `current` is the same send built again now. The initiator proposes
+ * the reviewed bytes — fee, gas and nonce it saw, never values picked after the preview — so what it
+ * says must still be the send that was asked for, and its nonce must not be used already.
+ */
+export function reviewedSendProblem(reviewed: SendFacts, current: SendFacts): string | null {
+  if (
+    reviewed.chainId !== current.chainId ||
+    reviewed.to.toLowerCase() !== current.to.toLowerCase() ||
+    reviewed.value !== current.value ||
+    reviewed.data.toLowerCase() !== current.data.toLowerCase()
+  ) {
+    return 'The reviewed transaction is not this send; review again.';
+  }
+  if (reviewed.nonce < current.nonce) {
+    return 'The vault sent another transaction since the preview; review again.';
+  }
+  return null;
 }
