@@ -6,10 +6,10 @@
  * expired the request, and activates the new epoch once it reconnects (certificate-delivery.ts).
  */
 
+import type { WebSocketCtor, WebSocketLike } from '@concord/bridge-server/client';
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { WebSocketCtor, WebSocketLike } from '../../bridge-server/src/client/client.ts';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { CERT_STATUS_TAG } from '../src/background/services/certificate-status.ts';
 import { Q } from '../src/background/services/requests.ts';
 import { REQUEST_TTL_MS } from '../src/background/services/vault-request.ts';

@@ -3,8 +3,9 @@
  * round trip, the safety code is independent of member order, a decision verifies only for its own
  * signer, decision and proposal, and malformed or inconsistent proposals are refused.
  */
+
+import { generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
 import { describe, expect, it } from 'vitest';
-import { generateDeviceIdentity, publicIdentity } from '../../tss/src/transport/identity.ts';
 import {
   decisionMessage,
   decodeDecision,

@@ -5,15 +5,12 @@
  * control-message codec, the power tally, signer selection and the reshare safety code. The reshare
  * descriptor comes from a real in-memory DKG whose party ids are the test devices' ids.
  */
+
+import { encodeDescriptor } from '@concord/tss';
+import { expectAllOk, runDkg } from '@concord/tss/testing';
+import { type DeviceIdentity, generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeDescriptor } from '../../tss/src/descriptor.ts';
-import { expectAllOk, runDkg } from '../../tss/src/testing/driver.ts';
-import {
-  type DeviceIdentity,
-  generateDeviceIdentity,
-  publicIdentity,
-} from '../../tss/src/transport/identity.ts';
 import {
   type Control,
   chooseSigners,

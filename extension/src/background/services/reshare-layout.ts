@@ -6,9 +6,10 @@
  * device keeps after activating is built from the *certified* descriptor, never from the request's
  * own fields. Pure: no storage, no network, no clock.
  */
-import { equalBytes, toHex } from '../../../../tss/src/bytes.ts';
-import { decodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
-import { pointToBytes } from '../../../../tss/src/math/scalar.ts';
+
+import { decodeDescriptor, type VaultDescriptor } from '@concord/tss';
+import { equalBytes, toHex } from '@concord/tss/bytes';
+import { pointToBytes } from '@concord/tss/curve';
 import type { VaultRecord } from '../../storage/records.ts';
 import { encodePublicIdentity } from './identity-api.ts';
 import type { ReshareBody } from './vault-request.ts';

@@ -22,19 +22,18 @@
  * certificate signatures (public) and every verified certificate signature live in IndexedDB, so a
  * worker restart after this device signed still activates when the last signature arrives.
  */
-import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
-import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
-import { isTssError } from '../../../../tss/src/errors.ts';
-import { KeyShare } from '../../../../tss/src/keyshare.ts';
-import { restoreKeyShare } from '../../../../tss/src/keyshare-backup.ts';
-import { scalarToBytes } from '../../../../tss/src/math/scalar.ts';
+
+import { decodeDescriptor, encodeDescriptor, isTssError, KeyShare, type VaultDescriptor } from '@concord/tss';
+import { restoreKeyShare } from '@concord/tss/backup';
+import { equalBytes, fromHex } from '@concord/tss/bytes';
+import { scalarToBytes } from '@concord/tss/curve';
 import {
   activate,
   CertificateCollector,
   certificateMessage,
   identityKeysFromIds,
-} from '../../../../tss/src/reshare/certificate.ts';
-import { ReshareSession } from '../../../../tss/src/reshare/session.ts';
+  ReshareSession,
+} from '@concord/tss/reshare';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import type { CeremonyRecord, VaultRecord } from '../../storage/records.ts';
 import type { Repositories } from '../../storage/repositories/index.ts';

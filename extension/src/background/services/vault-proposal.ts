@@ -14,20 +14,22 @@
  * - The safety code (tss safety-code.ts) commits to the proposal id, threshold and the members'
  *   (device id, agreement key, power): a relay that swapped a member's identity makes codes differ.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import * as v from 'valibot';
-import type { DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
-import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
+
+import type { DeliveredMessage } from '@concord/bridge-server/client';
 import {
   type DeviceIdentity,
   decodePublicIdentity,
+  EnvelopeSession,
   encodePublicIdentity,
+  fromBase64url,
   PUBLIC_IDENTITY_LENGTH,
   type PublicDeviceIdentity,
-} from '../../../../tss/src/transport/identity.ts';
-import { safetyCode } from '../../../../tss/src/transport/safety-code.ts';
+  safetyCode,
+  toBase64url,
+} from '@concord/tss/transport';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import * as v from 'valibot';
 import { concatBytes, toHex, utf8 } from '../../shared/bytes.ts';
 import { layoutProblem } from '../../shared/quorum.ts';
 

@@ -18,17 +18,19 @@
  * - Quorum: `tally` counts only verified decisions of members of the current epoch, each once, and
  *   reports `rejected` as soon as the remaining power can no longer reach the threshold.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import * as v from 'valibot';
-import { decodeDescriptor } from '../../../../tss/src/descriptor.ts';
-import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
+
+import { decodeDescriptor } from '@concord/tss';
 import {
   decodePublicIdentity,
   encodePublicIdentity,
+  fromBase64url,
   type PublicDeviceIdentity,
-} from '../../../../tss/src/transport/identity.ts';
-import { safetyCode } from '../../../../tss/src/transport/safety-code.ts';
+  safetyCode,
+  toBase64url,
+} from '@concord/tss/transport';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import * as v from 'valibot';
 import { concatBytes, toHex, u32be, utf8 } from '../../shared/bytes.ts';
 import { layoutProblem } from '../../shared/quorum.ts';
 
