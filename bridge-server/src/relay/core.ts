@@ -54,7 +54,8 @@ export class RelayCore {
   readonly devices = new Map<string, Connection>();
   readonly ipBuckets: KeyedBuckets;
   readonly deviceBuckets: KeyedBuckets;
-  readonly keyCache = new Map<string, KeyObject>();
+  /** Device keys by id; null for a key refused by the strict point check. */
+  readonly keyCache = new Map<string, KeyObject | null>();
   draining = false;
   /** Cached because `log.debug(...)` still builds its argument object at level `warn`. */
   readonly debugLog: boolean;

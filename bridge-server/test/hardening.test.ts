@@ -1,0 +1,73 @@
+/**
+ * Relay hardening against a hostile client (THREATS B31–B41, as found by a hostile-client review):
+ * each finding gets its own block, asserting the refusal or the bounded work (counts, bytes, store
+ * calls), never a time. Real `ws` relay on 127.0.0.1 with a random port.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64uEncode } from '../src/protocol/base64url.ts';
+import { strictPoint } from '../src/relay/ed25519-check.ts';
+import { Raw, type TestBridge, testBridge } from './helpers.ts';
+
+const P = 2n ** 255n - 19n;
+
+function le32(n: bigint, signBit = false): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  if (signBit) out[31]! |= 0x80;
+  return out;
+}
+
+/** The eight points of order dividing 8, canonically encoded. */
+function torsion(): Uint8Array[] {
+  const g8 = ed25519.Point.fromHex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05');
+  const out: Uint8Array[] = [ed25519.Point.ZERO.toBytes()];
+  let q = g8;
+  for (let i = 1; i < 8; i++) {
+    out.push(q.toBytes());
+    q = q.add(g8);
+  }
+  return out;
+}
+
+/** Non-canonical encodings: y ≥ p (y = p … p+18 with either sign bit) and x = 0 with the sign bit. */
+function nonCanonical(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let k = 0n; k < 19n; k++) for (const s of [false, true]) out.push(le32(P + k, s));
+  out.push(le32(1n, true)); // identity, x = 0 "negative"
+  out.push(le32(P - 1n, true)); // (0, -1), x = 0 "negative"
+  return out;
+}
+
+describe('finding 1: small-order and non-canonical Ed25519 keys and points are refused', () => {
+  let b: TestBridge;
+  beforeAll(async () => {
+    b = await testBridge({ limits: { ipRate: { ratePerSec: 10_000, burst: 10_000 } } });
+  });
+  afterAll(() => b.close());
+
+  it('the point check refuses every small-order and non-canonical encoding, accepts real keys', () => {
+    for (const e of [...torsion(), ...nonCanonical()]) expect(strictPoint(e)).toBe(false);
+    for (let i = 0; i < 8; i++) {
+      expect(strictPoint(ed25519.getPublicKey(ed25519.utils.randomSecretKey()))).toBe(true);
+    }
+  });
+
+  it('torsion R with S = 0 does not log in as any weak device id (8 keys × 8 R)', async () => {
+    const weakKeys = [...torsion(), le32(P + 1n), le32(P)];
+    const results: string[] = [];
+    for (const key of weakKeys) {
+      for (const R of torsion()) {
+        const r = await Raw.open(b.url);
+        await r.next('challenge');
+        const sig = new Uint8Array(64);
+        sig.set(R, 0); // S = 0
+        r.send({ t: 'auth', rid: 'a', deviceId: b64uEncode(key), sig: b64uEncode(sig) });
+        const f = await Promise.race([r.next('welcome'), r.next('error')]);
+        results.push(f.t === 'error' ? f.code : f.t);
+        r.close();
+      }
+    }
+    expect(results).toEqual(new Array(weakKeys.length * 8).fill('UNAUTHORIZED'));
+  });
+});
