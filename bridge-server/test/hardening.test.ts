@@ -5,9 +5,16 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceIdentity } from '../../tss/src/transport/identity.ts';
 import { b64uEncode } from '../src/protocol/base64url.ts';
 import { strictPoint } from '../src/relay/ed25519-check.ts';
-import { Raw, type TestBridge, testBridge } from './helpers.ts';
+import { MemoryStore } from '../src/relay/store/memory.ts';
+import type { AckBatch, StoredMessage } from '../src/relay/store/types.ts';
+import { authed, device, idOf, Raw, type TestBridge, testBridge } from './helpers.ts';
+
+function sendFrame(sid: string, from: DeviceIdentity, to: DeviceIdentity, msgId: string, ct = 'AAAA') {
+  return { t: 'send', rid: msgId, v: 1, sid, from: idOf(from), to: idOf(to), tag: 't', msgId, ct };
+}
 
 const P = 2n ** 255n - 19n;
 
@@ -69,5 +76,79 @@ describe('finding 1: small-order and non-canonical Ed25519 keys and points are r
       }
     }
     expect(results).toEqual(new Array(weakKeys.length * 8).fill('UNAUTHORIZED'));
+  });
+});
+
+/** A memory store that counts the work the relay asks of it. */
+class CountingStore extends MemoryStore {
+  ackCalls = 0;
+  ackedSeqsAsked = 0;
+  listCalls = 0;
+  override ackMany(batches: readonly AckBatch[]): number {
+    this.ackCalls++;
+    for (const x of batches) this.ackedSeqsAsked += x.seqs.length;
+    return super.ackMany(batches);
+  }
+  override listAfter(
+    recipient: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    sid?: string,
+    maxChars?: number,
+  ): StoredMessage[] {
+    this.listCalls++;
+    return super.listAfter(recipient, afterSeq, limit, now, sid, maxChars);
+  }
+}
+
+const seqs1000 = (from: number) => Array.from({ length: 1000 }, (_, i) => from + i);
+
+describe('finding 2: ack amplification', () => {
+  it('acks of seqs never delivered on the connection cost the store nothing; delivered ones are acked', async () => {
+    const store = new CountingStore();
+    const b = await testBridge({ store, profile: 'loadtest' });
+    try {
+      const a = await authed(b, device('ack-a'));
+      const x = await authed(b, device('ack-x'));
+      const attacker = await authed(b, device('ack-attacker'));
+      for (let i = 0; i < 50; i++) attacker.send({ t: 'ack', seqs: seqs1000(i * 1000 + 1) });
+      attacker.send({ t: 'ping', rid: 'after' });
+      await attacker.next('pong');
+      expect(store.ackedSeqsAsked).toBe(0);
+      // The honest path: x acks what it was delivered, and only that reaches the store.
+      a.send({
+        t: 'create_session',
+        rid: 'c',
+        kind: 'dkg',
+        members: [idOf(device('ack-a')), idOf(device('ack-x'))],
+      });
+      const { session } = await a.next('session');
+      for (let i = 0; i < 3; i++) a.send(sendFrame(session.sid, device('ack-a'), device('ack-x'), `m${i}`));
+      const got = [await x.next('deliver'), await x.next('deliver'), await x.next('deliver')];
+      x.send({ t: 'ack', seqs: [...got.map((d) => d.seq), ...seqs1000(5000).slice(3)] });
+      x.send({ t: 'ping', rid: 'p' });
+      await x.next('pong');
+      expect(store.ackedSeqsAsked).toBe(3);
+      expect((await b.store.mailboxStats(idOf(device('ack-x')))).messages).toBe(0);
+      for (const r of [a, x, attacker]) r.close();
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('an ack is charged by the seqs it lists (1000 seqs cost 10 tokens, not 1)', async () => {
+    const b = await testBridge({
+      limits: { deviceRate: { ratePerSec: 1, burst: 100 }, rateLimitStrikes: 1000 },
+    });
+    try {
+      const attacker = await authed(b, device('ack-charged'));
+      for (let i = 0; i < 15; i++) attacker.send({ t: 'ack', rid: `k${i}`, seqs: seqs1000(1) });
+      const e = await attacker.next('error');
+      expect(e).toMatchObject({ code: 'RATE_LIMITED', rid: 'k10' });
+      attacker.close();
+    } finally {
+      await b.close();
+    }
   });
 });

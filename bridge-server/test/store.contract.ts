@@ -159,6 +159,22 @@ export function storeContract(name: string, make: () => Awaitable<MailboxStore>)
       await s.close();
     });
 
+    it('one ack of many seqs (dense or sparse, repeated, unknown) drops exactly the pending ones', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      const big: PutLimits = { maxSessionMessages: 1000, maxMailboxMessages: 1000, maxMailboxBytes: 100_000 };
+      for (let i = 0; i < 40; i++) await s.put(msg('s1', `m${i}`, { ct: 'ab' }), big);
+      // dense: seqs 1..10 twice, plus unknown ones just past the end
+      expect(await s.ack(B, [...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 10, 1, 41, 42])).toBe(10);
+      // sparse: two seqs far apart among many unknown ones
+      expect(await s.ack(B, [11, 40, ...Array.from({ length: 900 }, (_, i) => 10_000 + i * 7)])).toBe(2);
+      expect(await s.mailboxStats(B)).toEqual({ messages: 28, bytes: 56 });
+      expect((await s.listAfter(B, 0, 100, 3000)).map((m) => m.seq)).toEqual(
+        Array.from({ length: 28 }, (_, i) => i + 12),
+      );
+      await s.close();
+    });
+
     it('enforces mailbox and session quotas without evicting', async () => {
       const s = await make();
       await s.createSession(session('s1'));

@@ -34,6 +34,9 @@ import { type Awaitable, after, StoreUnavailableError } from './store/types.ts';
 export type { Corkable } from './connection.ts';
 export { deliverJson, type RelayDeps } from './core.ts';
 
+/** Tokens an `ack` of `n` seqs costs: one per started hundred. */
+export const ackCost = (n: number): number => Math.max(1, Math.ceil(n / 100));
+
 export class Relay {
   private readonly r: RelayCore;
   /** Every open connection (the same set as the core's; tests reach it to cut sockets). */
@@ -223,7 +226,10 @@ export class Relay {
   private onReady(c: Connection, f: ClientFrame): Awaitable<void> {
     const r = this.r;
     const dev = c.deviceId!;
-    const wait = r.deviceBuckets.take(dev, r.now());
+    // Charged by work: an ack listing up to 1,000 seqs costs one token per 100 (finding: one
+    // token for 1,000 store updates let ten devices burn seconds of relay CPU per second).
+    const cost = f.t === 'ack' ? ackCost(f.seqs.length) : 1;
+    const wait = r.deviceBuckets.take(dev, r.now(), cost);
     if (wait > 0) {
       r.metrics.rateLimited.inc({ scope: 'device' });
       c.strikes++;

@@ -50,6 +50,24 @@ local function unpend(rcpt, member)
   redis.call('HINCRBY', c, 'b', -size)
   return 1
 end
+-- Remove several pending entries of rcpt's mailbox, all known to be in its queue, in one call
+-- per key kind instead of four calls per entry. Returns how many.
+local function unpendMany(rcpt, members)
+  if #members == 0 then return 0 end
+  local keys, bytes = {}, 0
+  for i, member in ipairs(members) do
+    local sep = string.find(member, ':', 1, true)
+    keys[i] = P .. 'm:' .. rcpt .. ':' .. string.sub(member, 1, sep - 1)
+    bytes = bytes + tonumber(string.sub(member, sep + 1))
+  end
+  local n = redis.call('ZREM', P .. 'q:' .. rcpt, unpack(members))
+  redis.call('ZREM', P .. 'qx:' .. rcpt, unpack(members))
+  redis.call('DEL', unpack(keys))
+  local c = P .. 'c:' .. rcpt
+  redis.call('HINCRBY', c, 'n', -n)
+  redis.call('HINCRBY', c, 'b', -bytes)
+  return n
+end
 local function purge(sid)
   local sk = P .. 's:' .. sid
   local fields = redis.call('HMGET', sk, 'members', 'creator')
@@ -168,17 +186,40 @@ end
 return out
 `;
 
-/** ARGV: P, then per batch: rcpt, k, seq1..seqk. Returns how many were pending. */
+/**
+ * ARGV: P, then per batch: rcpt, k, seq1..seqk. Returns how many were pending. The entries are
+ * found with one range read when the seqs are dense (the usual ack of a run of deliveries), else
+ * one lookup each, and removed together.
+ */
 export const ACK_MANY = `${PRELUDE}
 local total = 0
 local i = 2
 while i <= #ARGV do
   local rcpt, k = ARGV[i], tonumber(ARGV[i+1])
   local q = P .. 'q:' .. rcpt
+  local want, lo, hi = {}, nil, nil
   for j = i + 2, i + 1 + k do
-    local hit = redis.call('ZRANGE', q, ARGV[j], ARGV[j], 'BYSCORE')
-    if hit[1] then total = total + unpend(rcpt, hit[1]) end
+    local s = tonumber(ARGV[j])
+    want[s] = true
+    if lo == nil or s < lo then lo = s end
+    if hi == nil or s > hi then hi = s end
   end
+  local members, seen = {}, {}
+  if lo ~= nil and hi - lo < 4 * k then
+    for _, m in ipairs(redis.call('ZRANGE', q, lo, hi, 'BYSCORE')) do
+      local s = tonumber(string.sub(m, 1, string.find(m, ':', 1, true) - 1))
+      if want[s] then members[#members + 1] = m end
+    end
+  else
+    for s in pairs(want) do
+      local hit = redis.call('ZRANGE', q, s, s, 'BYSCORE')
+      if hit[1] and not seen[hit[1]] then
+        seen[hit[1]] = true
+        members[#members + 1] = hit[1]
+      end
+    end
+  end
+  total = total + unpendMany(rcpt, members)
   i = i + 2 + k
 end
 return total

@@ -163,8 +163,10 @@ export class SqliteStore implements MailboxStore {
         `SELECT sid, sender, recipient, msg_id, tag, seq, ts, expires_at, ct FROM messages
          WHERE recipient = ? AND seq = ? AND ct IS NOT NULL AND expires_at > ?`,
       ),
+      // One statement per acked batch, not one per seq (an ack lists up to 1,000).
       ack: db.prepare(
-        'UPDATE messages SET ct = NULL WHERE recipient = ? AND seq = ? AND ct IS NOT NULL RETURNING size',
+        `UPDATE messages SET ct = NULL WHERE recipient = ? AND seq IN (SELECT value FROM json_each(?))
+         AND ct IS NOT NULL RETURNING size`,
       ),
       unpend: db.prepare(
         'UPDATE mailboxes SET pending_count = pending_count - ?, pending_bytes = pending_bytes - ? WHERE recipient = ?',
@@ -333,14 +335,12 @@ export class SqliteStore implements MailboxStore {
   }
 
   private ackInner(recipient: string, seqs: readonly number[]): number {
+    if (seqs.length === 0) return 0;
     let n = 0;
     let bytes = 0;
-    for (const seq of seqs) {
-      const r = this.q.ack.get(recipient, seq) as { size: number } | undefined;
-      if (r !== undefined) {
-        n++;
-        bytes += r.size;
-      }
+    for (const r of this.q.ack.all(recipient, JSON.stringify(seqs)) as { size: number }[]) {
+      n++;
+      bytes += r.size;
     }
     if (n > 0) this.q.unpend.run(n, bytes, recipient);
     return n;
