@@ -7,10 +7,11 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceIdentity } from '../../tss/src/transport/identity.ts';
 import { b64uEncode } from '../src/protocol/base64url.ts';
+import { PROFILES } from '../src/relay/config.ts';
 import { strictPoint } from '../src/relay/ed25519-check.ts';
 import { MemoryStore } from '../src/relay/store/memory.ts';
 import type { AckBatch, StoredMessage } from '../src/relay/store/types.ts';
-import { authed, device, idOf, Raw, type TestBridge, testBridge } from './helpers.ts';
+import { authed, device, idOf, Raw, type TestBridge, testBridge, until } from './helpers.ts';
 
 function sendFrame(sid: string, from: DeviceIdentity, to: DeviceIdentity, msgId: string, ct = 'AAAA') {
   return { t: 'send', rid: msgId, v: 1, sid, from: idOf(from), to: idOf(to), tag: 't', msgId, ct };
@@ -150,5 +151,29 @@ describe('finding 2: ack amplification', () => {
     } finally {
       await b.close();
     }
+  });
+});
+
+describe('finding 6: concurrent connections per IP are capped', () => {
+  it('the connection over the per-IP cap is refused with 429; a closed one frees its place', async () => {
+    const b = await testBridge({ limits: { maxConnectionsPerIp: 3 } });
+    try {
+      const open = [await Raw.open(b.url), await Raw.open(b.url), await Raw.open(b.url)];
+      await expect(Raw.open(b.url)).rejects.toThrow(/HTTP 429/);
+      expect(b.relay.connectionCount).toBe(3);
+      open[0]!.close();
+      await until(() => b.relay.connectionCount === 2);
+      open.push(await Raw.open(b.url));
+      await expect(Raw.open(b.url)).rejects.toThrow(/HTTP 429/);
+      for (const r of open) r.close();
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('the default profile has a per-IP cap; the load-test profile lifts it', () => {
+    expect(PROFILES.default.maxConnectionsPerIp).toBeGreaterThan(0);
+    expect(PROFILES.default.maxConnectionsPerIp).toBeLessThan(PROFILES.default.maxConnections);
+    expect(PROFILES.loadtest.maxConnectionsPerIp).toBeGreaterThanOrEqual(PROFILES.loadtest.maxConnections);
   });
 });

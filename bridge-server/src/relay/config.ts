@@ -34,6 +34,11 @@ export interface BridgeLimits {
   /** Pending ciphertext per mailbox, in base64url characters. */
   maxMailboxBytes: number;
   maxConnections: number;
+  /**
+   * Concurrent connections from one client IP (per node). Every device behind one NAT shares it,
+   * so it is well above one household's devices; a proxy in front must set `--trust-proxy`.
+   */
+  maxConnectionsPerIp: number;
   /** Per client IP, before auth: connections and `hello` frames. */
   ipRate: RateSpec;
   /** Per device, after auth: every frame. */
@@ -70,6 +75,7 @@ const DEFAULT_LIMITS = {
   maxMailboxMessages: 2_000,
   maxMailboxBytes: 64 * 1024 * 1024,
   maxConnections: 10_000,
+  maxConnectionsPerIp: 64,
   ipRate: { ratePerSec: 10, burst: 40 },
   deviceRate: { ratePerSec: 200, burst: 400 },
   rateLimitStrikes: 50,
@@ -90,6 +96,7 @@ export const PROFILES = {
     maxMailboxMessages: 100_000,
     maxMailboxBytes: 256 * 1024 * 1024,
     maxConnections: 50_000,
+    maxConnectionsPerIp: 50_000,
     ipRate: { ratePerSec: 1_000_000, burst: 1_000_000 },
     deviceRate: { ratePerSec: 10_000, burst: 20_000 },
     rateLimitStrikes: 1000,

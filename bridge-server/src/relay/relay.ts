@@ -42,6 +42,8 @@ export class Relay {
   /** Every open connection (the same set as the core's; tests reach it to cut sockets). */
   private readonly conns: Set<Connection>;
   private nextId = 1;
+  /** Open connections by client IP (the per-IP cap). */
+  private readonly perIp = new Map<string, number>();
   private timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(deps: RelayDeps) {
@@ -85,6 +87,12 @@ export class Relay {
     // catch up once it is back) instead of holding a socket that answers every send with an error.
     if (!this.ready) return { ok: false, status: 503, code: 'STORE_UNAVAILABLE' };
     if (this.conns.size >= r.limits.maxConnections) return { ok: false, status: 503, code: 'MAILBOX_FULL' };
+    // Concurrent connections per IP: without it one host could hold every socket (and every
+    // device it invents) at once; the rate below only bounds how fast it opens them.
+    if ((this.perIp.get(ip) ?? 0) >= r.limits.maxConnectionsPerIp) {
+      r.metrics.rateLimited.inc({ scope: 'ip_connections' });
+      return { ok: false, status: 429, code: 'RATE_LIMITED' };
+    }
     const wait = r.ipBuckets.take(ip, r.now());
     if (wait > 0) {
       r.metrics.rateLimited.inc({ scope: 'ip' });
@@ -111,6 +119,7 @@ export class Relay {
   attach(ws: WebSocket, ip: string, sock?: Corkable): void {
     const c = new Connection(this.nextId++, ws, ip, sock);
     this.conns.add(c);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     this.r.metrics.connections.inc();
     ws.on('message', (data, isBinary) => this.onMessage(c, data, isBinary));
     ws.on('pong', () => {
@@ -131,6 +140,9 @@ export class Relay {
     c.state = 'closed';
     if (c.authTimer) clearTimeout(c.authTimer);
     this.conns.delete(c);
+    const n = (this.perIp.get(c.ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(c.ip);
+    else this.perIp.set(c.ip, n);
     r.metrics.connections.dec();
     const dev = c.deviceId;
     if (dev !== undefined && r.devices.get(dev) === c) {
