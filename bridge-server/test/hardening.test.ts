@@ -177,3 +177,27 @@ describe('finding 6: concurrent connections per IP are capped', () => {
     expect(PROFILES.loadtest.maxConnectionsPerIp).toBeGreaterThanOrEqual(PROFILES.loadtest.maxConnections);
   });
 });
+
+describe('finding 7: no `accepted` is lost when a rate limit closes the connection', () => {
+  it('every stored send was acknowledged before the 1008 close', async () => {
+    const b = await testBridge({
+      limits: { deviceRate: { ratePerSec: 1, burst: 40 }, rateLimitStrikes: 5 },
+    });
+    try {
+      const A = device('rl-a');
+      const B = device('rl-b');
+      const a = await authed(b, A);
+      a.send({ t: 'create_session', rid: 'c', kind: 'dkg', members: [idOf(A), idOf(B)] });
+      const { session } = await a.next('session');
+      // One burst, well past the bucket: the relay stores what the bucket allows, then closes.
+      for (let i = 0; i < 200; i++) a.send(sendFrame(session.sid, A, B, `m${i}`));
+      expect(await a.closed).toBe(1008);
+      const stored = (await b.store.mailboxStats(idOf(B))).messages;
+      const accepted = a.frames.filter((f) => f.t === 'accepted').length;
+      expect(stored).toBeGreaterThan(0);
+      expect(accepted).toBe(stored);
+    } finally {
+      await b.close();
+    }
+  });
+});

@@ -157,7 +157,7 @@ export class Relay {
   // ---------------------------------------------------------------- inbound frames
 
   private onMessage(c: Connection, data: WebSocket.RawData, isBinary: boolean): void {
-    if (c.state === 'closed') return;
+    if (c.state === 'closed' || c.closing) return;
     if (isBinary) {
       this.invalid(c, 'binary frames are not supported');
       return;
@@ -202,7 +202,7 @@ export class Relay {
   private drain(c: Connection): void {
     const q = c.queue;
     c.queue = undefined;
-    while (q !== undefined && q.length > 0 && c.state !== 'closed') {
+    while (q !== undefined && q.length > 0 && c.state !== 'closed' && !c.closing) {
       this.dispatch(c, q.shift()!);
       const waiting = c.queue as ClientFrame[] | undefined; // set again by dispatch if it waits
       if (waiting !== undefined) {
@@ -228,11 +228,27 @@ export class Relay {
   private invalid(c: Connection, reason: string, rid?: string): void {
     this.r.countFrame('invalid');
     this.r.log.info({ conn: c.id, device: p8(c.deviceId), reason }, 'invalid frame');
-    if (c.state !== 'ready' || ++c.invalidFrames > this.r.limits.maxInvalidFrames) {
+    if (c.state !== 'ready') {
       this.r.fail(c, 'INVALID_FRAME', reason, rid);
       return;
     }
+    if (++c.invalidFrames > this.r.limits.maxInvalidFrames) {
+      this.r.guard(this.failAfterCommit(c, 'INVALID_FRAME', reason, rid), 'commit');
+      return;
+    }
     this.r.error(c, 'INVALID_FRAME', reason, rid);
+  }
+
+  /**
+   * Close a ready connection for misbehaviour, but only after the sends it already got stored are
+   * answered: they sit in this turn's group commit, and their `accepted` written after the close
+   * frame would be dropped, leaving the client to resend messages that were stored (and counted
+   * against its quotas). Frames after this one are not read any more.
+   */
+  private failAfterCommit(c: Connection, code: ErrorCode, message: string, rid?: string): Awaitable<void> {
+    if (c.closing) return;
+    c.closing = true;
+    return after(this.r.commit.commitPending(), () => this.r.fail(c, code, message, rid));
   }
 
   private onReady(c: Connection, f: ClientFrame): Awaitable<void> {
@@ -246,7 +262,7 @@ export class Relay {
       r.metrics.rateLimited.inc({ scope: 'device' });
       c.strikes++;
       if (c.strikes > r.limits.rateLimitStrikes) {
-        r.fail(c, 'RATE_LIMITED', 'rate limit exceeded repeatedly');
+        return this.failAfterCommit(c, 'RATE_LIMITED', 'rate limit exceeded repeatedly');
       } else if (c.strikes === 1) {
         r.error(c, 'RATE_LIMITED', 'slow down', 'rid' in f ? f.rid : undefined, { retryAfterMs: wait });
       }
