@@ -4,11 +4,16 @@
  * calls), never a time. Real `ws` relay on 127.0.0.1 with a random port.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
 import type { DeviceIdentity } from '../../tss/src/transport/identity.ts';
 import { b64uEncode } from '../src/protocol/base64url.ts';
-import { PROFILES } from '../src/relay/config.ts';
+import { limitsFor, PROFILES } from '../src/relay/config.ts';
+import { Connection } from '../src/relay/connection.ts';
+import { RelayCore } from '../src/relay/core.ts';
 import { strictPoint } from '../src/relay/ed25519-check.ts';
+import { createMetrics } from '../src/relay/metrics.ts';
 import { MemoryStore } from '../src/relay/store/memory.ts';
 import type { AckBatch, StoredMessage } from '../src/relay/store/types.ts';
 import { authed, device, idOf, Raw, type TestBridge, testBridge, until } from './helpers.ts';
@@ -71,7 +76,7 @@ describe('finding 1: small-order and non-canonical Ed25519 keys and points are r
         const sig = new Uint8Array(64);
         sig.set(R, 0); // S = 0
         r.send({ t: 'auth', rid: 'a', deviceId: b64uEncode(key), sig: b64uEncode(sig) });
-        const f = await Promise.race([r.next('welcome'), r.next('error')]);
+        const f = await r.nextAny(['welcome', 'error']);
         results.push(f.t === 'error' ? f.code : f.t);
         r.close();
       }
@@ -196,6 +201,140 @@ describe('finding 7: no `accepted` is lost when a rate limit closes the connecti
       const accepted = a.frames.filter((f) => f.t === 'accepted').length;
       expect(stored).toBeGreaterThan(0);
       expect(accepted).toBe(stored);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('finding 5: a slow reader never gets a frame queued past the buffer limit', () => {
+  /** A socket stand-in (unit test of RelayCore.sendRaw only): what was written, how it closed. */
+  function fakeSocket(buffered: number) {
+    const sent: string[] = [];
+    const ws = {
+      readyState: 1,
+      bufferedAmount: buffered,
+      closedWith: undefined as number | undefined,
+      terminated: false,
+      send(t: string) {
+        sent.push(t);
+        this.bufferedAmount += t.length;
+      },
+      close(code: number) {
+        this.closedWith = code;
+        this.readyState = 2;
+      },
+      terminate() {
+        this.terminated = true;
+        this.readyState = 3;
+      },
+    };
+    return { ws, sent };
+  }
+  function core(maxBufferedBytes: number) {
+    return new RelayCore({
+      store: new MemoryStore(),
+      limits: limitsFor('default', { maxBufferedBytes }),
+      origin: 'ws://127.0.0.1:1',
+      log: pino({ level: 'silent' }),
+      metrics: createMetrics({ defaultMetrics: false }),
+    });
+  }
+
+  it('a frame that would take the unsent buffer past the limit is not written; the socket is closed 4429', () => {
+    const r = core(1000);
+    const { ws, sent } = fakeSocket(900);
+    const c = new Connection(1, ws as unknown as WebSocket, '127.0.0.1', undefined);
+    r.sendRaw(c, 'x'.repeat(99)); // 999: fits
+    r.sendRaw(c, 'y'.repeat(200)); // 1199: does not
+    expect(sent.map((t) => t.length)).toEqual([99]);
+    expect(ws.bufferedAmount).toBeLessThanOrEqual(1000);
+    expect(ws.closedWith).toBe(4429);
+    expect(ws.terminated).toBe(true);
+  });
+
+  it('a whole page past the limit is never queued, even on an empty buffer', () => {
+    const r = core(1000);
+    const { ws, sent } = fakeSocket(0);
+    const c = new Connection(1, ws as unknown as WebSocket, '127.0.0.1', undefined);
+    r.sendRaw(c, 'z'.repeat(5000));
+    expect(sent).toEqual([]);
+    expect(ws.closedWith).toBe(4429);
+  });
+});
+
+describe('finding 4: re-reading unacknowledged pages is bounded and charged', () => {
+  const CT = 'Q'.repeat(100_000);
+  async function filled(limits: Partial<Parameters<typeof limitsFor>[1]>, now?: () => number) {
+    const b = await testBridge({ limits, ...(now === undefined ? {} : { now }) });
+    const S = device('fa-s');
+    const R = device('fa-r');
+    const s = await authed(b, S);
+    s.send({ t: 'create_session', rid: 'c', kind: 'dkg', members: [idOf(S), idOf(R)] });
+    const { session } = await s.next('session');
+    for (let i = 0; i < 20; i++) s.send(sendFrame(session.sid, S, R, `big${i}`, CT));
+    for (let i = 0; i < 20; i++) await s.next('accepted');
+    s.close();
+    return { b, r: await authed(b, R) };
+  }
+  const batchBytes = (r: Raw) =>
+    r.frames.filter((f) => f.t === 'batch').reduce((n, f) => n + JSON.stringify(f).length, 0);
+
+  it('21 fetches of the same unacked page: pages capped in bytes, re-reads charged until refused', async () => {
+    const { b, r } = await filled(
+      {
+        fetchPageChars: 1024 * 1024,
+        rereadCharsPerToken: 64 * 1024,
+        deviceRate: { ratePerSec: 1, burst: 100 },
+        rateLimitStrikes: 1000,
+        maxCiphertextChars: 200_000,
+      },
+      () => 1_000_000,
+    );
+    try {
+      // One at a time (the clock is frozen: no refill), until the relay refuses one.
+      let refused: string | undefined;
+      for (let i = 0; i < 21 && refused === undefined; i++) {
+        r.send({ t: 'fetch', rid: `f${i}`, afterSeq: 0 });
+        const answered = () =>
+          r.frames.find((f) => (f.t === 'batch' || f.t === 'error') && f.rid === `f${i}`);
+        await until(() => answered() !== undefined);
+        const f = answered()!;
+        if (f.t === 'error') refused = f.code;
+      }
+      expect(refused).toBe('RATE_LIMITED');
+      const pages = r.frames.filter((f) => f.t === 'batch');
+      for (const p of pages) expect(JSON.stringify(p).length).toBeLessThan(1024 * 1024 + 4096);
+      // One free first read, then what 100 tokens buy at 64 KiB each, plus the page that ran the
+      // bucket into debt; 21 pages of 2 MB (42 MB) before.
+      expect(batchBytes(r)).toBeLessThanOrEqual(1024 * 1024 + 100 * 64 * 1024 + 1024 * 1024 + 21 * 4096);
+      expect(pages.length).toBeLessThan(21);
+      r.close();
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('an honest catch-up pages through everything once, uncharged, in byte-capped pages', async () => {
+    const { b, r } = await filled({
+      fetchPageChars: 512 * 1024,
+      deviceRate: { ratePerSec: 1, burst: 30 },
+      maxCiphertextChars: 200_000,
+    });
+    try {
+      let afterSeq = 0;
+      const seen: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        r.send({ t: 'fetch', rid: `p${i}`, afterSeq });
+        const page = await r.next('batch');
+        expect(JSON.stringify(page).length).toBeLessThan(512 * 1024 + 4096);
+        seen.push(...page.messages.map((m) => m.seq));
+        afterSeq = Math.max(afterSeq, ...page.messages.map((m) => m.seq));
+        if (!page.hasMore) break;
+      }
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(r.frames.filter((f) => f.t === 'error')).toEqual([]);
+      r.close();
     } finally {
       await b.close();
     }

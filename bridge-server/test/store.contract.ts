@@ -175,6 +175,17 @@ export function storeContract(name: string, make: () => Awaitable<MailboxStore>)
       await s.close();
     });
 
+    it('listAfter stops once the ciphertexts reach maxChars (that message included)', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      for (let i = 0; i < 5; i++) await s.put(msg('s1', `m${i}`, { ct: 'abcd' }), limits);
+      expect((await s.listAfter(B, 0, 100, 3000, undefined, 9)).map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect((await s.listAfter(B, 0, 100, 3000, undefined, 8)).map((m) => m.seq)).toEqual([1, 2]);
+      expect((await s.listAfter(B, 0, 100, 3000, undefined, 1)).map((m) => m.seq)).toEqual([1]);
+      expect((await s.listAfter(B, 3, 100, 3000, 's1', 100)).map((m) => m.seq)).toEqual([4, 5]);
+      await s.close();
+    });
+
     it('enforces mailbox and session quotas without evicting', async () => {
       const s = await make();
       await s.createSession(session('s1'));

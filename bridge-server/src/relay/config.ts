@@ -51,6 +51,16 @@ export interface BridgeLimits {
   maxBufferedBytes: number;
   /** Page size ceiling for `fetch`. */
   fetchPageSize: number;
+  /**
+   * Ciphertext characters per `fetch` page (at least one message is always returned). Capped at
+   * half of `maxBufferedBytes` by the relay, so one page never trips the slow-consumer check.
+   */
+  fetchPageChars: number;
+  /**
+   * Re-reading messages already delivered on the connection and not acknowledged costs one
+   * device-rate token per this many ciphertext characters (first reads are free: the sender paid).
+   */
+  rereadCharsPerToken: number;
   /** Time given to sockets to close during shutdown before they are terminated. */
   shutdownGraceMs: number;
 }
@@ -82,6 +92,8 @@ const DEFAULT_LIMITS = {
   maxInvalidFrames: 10,
   maxBufferedBytes: 8 * 1024 * 1024,
   fetchPageSize: 100,
+  fetchPageChars: 4 * 1024 * 1024,
+  rereadCharsPerToken: 64 * 1024,
   shutdownGraceMs: 2_000,
 } as const satisfies BridgeLimits;
 

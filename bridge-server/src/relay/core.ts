@@ -93,7 +93,9 @@ export class RelayCore {
 
   sendRaw(c: Connection, text: string): void {
     if (c.ws.readyState !== 1) return;
-    if (c.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+    // Checked with this frame included (its JSON is ASCII: chars = bytes), so a paused reader never
+    // gets a whole page queued past the limit; fetch pages are capped well below it (config.ts).
+    if (c.ws.bufferedAmount + text.length > this.limits.maxBufferedBytes) {
       this.log.warn(
         { conn: c.id, device: p8(c.deviceId), buffered: c.ws.bufferedAmount },
         'slow consumer closed',

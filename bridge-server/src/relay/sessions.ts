@@ -168,25 +168,45 @@ export function onFetch(
   return after(checked, (ok) => {
     if (ok === undefined) return;
     const page = Math.min(limit ?? r.limits.fetchPageSize, r.limits.fetchPageSize);
+    const chars = pageChars(r);
     const now = r.now();
-    return after(r.store.listAfter(dev, afterSeq, page + 1, now, sid), (rows) =>
-      sendPage(r, c, rid, rows, page, now),
+    return after(r.store.listAfter(dev, afterSeq, page + 1, now, sid, chars), (rows) =>
+      sendPage(r, c, dev, rid, rows, page, chars, now),
     );
   });
 }
 
+/** Ciphertext per page: the configured cap, and never more than half the send-buffer limit. */
+export function pageChars(r: RelayCore): number {
+  return Math.max(1, Math.min(r.limits.fetchPageChars, Math.floor(r.limits.maxBufferedBytes / 2)));
+}
+
+/**
+ * One `batch`: at most `page` messages and `chars` of ciphertext (the first always goes, so a
+ * single large message is still readable). Messages already delivered on this connection and not
+ * acknowledged are re-reads: charged to the device's bucket by size (finding: 21 fetches of the
+ * same unacked page made the relay send 538 MB), so the next frames wait until that is paid back.
+ */
 function sendPage(
   r: RelayCore,
   c: Connection,
+  dev: string,
   rid: string,
   rows: StoredMessage[],
   page: number,
+  chars: number,
   now: number,
 ): void {
-  const hasMore = rows.length > page;
-  const messages = rows.slice(0, page).map((m) => {
+  let n = 0;
+  let total = 0;
+  let reread = 0;
+  const messages = [];
+  for (const m of rows) {
+    if (n >= page || (n > 0 && total + m.ct.length > chars)) break;
+    total += m.ct.length;
+    if (c.inflight.has(m.seq)) reread += m.ct.length;
     c.inflight.set(m.seq, now);
-    return {
+    messages.push({
       sid: m.sid,
       from: m.sender,
       to: m.recipient,
@@ -195,8 +215,11 @@ function sendPage(
       seq: m.seq,
       ts: m.ts,
       ct: m.ct,
-    };
-  });
+    });
+    n++;
+  }
+  const hasMore = rows.length > n;
+  if (reread > 0) r.deviceBuckets.charge(dev, now, Math.ceil(reread / r.limits.rereadCharsPerToken));
   r.metrics.hot.delivered += messages.length;
   r.send(c, { t: 'batch', rid, messages, hasMore });
 }

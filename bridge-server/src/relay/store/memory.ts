@@ -140,15 +140,24 @@ export class MemoryStore implements MailboxStore {
     };
   }
 
-  listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[] {
+  listAfter(
+    recipient: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    sid?: string,
+    maxChars = Number.POSITIVE_INFINITY,
+  ): StoredMessage[] {
     const m = this.mailboxes.get(recipient);
     const out: StoredMessage[] = [];
     if (m === undefined) return out;
+    let chars = 0;
     for (const r of m.pending.values()) {
-      if (out.length >= limit) break;
+      if (out.length >= limit || chars >= maxChars) break;
       if (r.seq <= afterSeq || r.expiresAt <= now) continue;
       if (sid !== undefined && r.sid !== sid) continue;
       out.push(this.view(r));
+      chars += r.ct.length;
     }
     return out;
   }

@@ -228,16 +228,18 @@ return total
 const MSG_FIELDS = `'sid', 'sender', 'msgId', 'tag', 'ts', 'exp', 'ct'`;
 
 /**
- * ARGV: P, rcpt, afterSeq, limit, now, sid ('' = any). Returns flat [seq sid sender msgId tag ts
- * exp ct]... of pending, unexpired messages, ascending. Scans in chunks so a sid filter over a full
+ * ARGV: P, rcpt, afterSeq, limit, now, sid ('' = any), maxChars (0 = no cap). Returns flat [seq sid
+ * sender msgId tag ts exp ct]... of pending, unexpired messages, ascending, stopping once their
+ * ciphertexts total maxChars (that one included). Scans in chunks so a sid filter over a full
  * mailbox still costs at most one pass over it.
  */
 export const LIST_AFTER = `${PRELUDE}
 local rcpt, after, limit, now, sid = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local maxChars = tonumber(ARGV[7])
 local q = P .. 'q:' .. rcpt
-local out, found = {}, 0
+local out, found, chars = {}, 0, 0
 local from = '(' .. after
-while found < limit do
+while found < limit and (maxChars == 0 or chars < maxChars) do
   local chunk = redis.call('ZRANGE', q, from, '+inf', 'BYSCORE', 'LIMIT', 0, 200)
   if #chunk == 0 then break end
   for _, member in ipairs(chunk) do
@@ -247,7 +249,8 @@ while found < limit do
       out[#out + 1] = seq
       for f = 1, 7 do out[#out + 1] = m[f] end
       found = found + 1
-      if found >= limit then break end
+      chars = chars + string.len(m[7])
+      if found >= limit or (maxChars > 0 and chars >= maxChars) then break end
     end
     from = '(' .. seq
   end

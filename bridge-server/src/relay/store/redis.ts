@@ -336,6 +336,7 @@ export class RedisStore implements MailboxStore {
     limit: number,
     now: number,
     sid?: string,
+    maxChars?: number,
   ): Promise<StoredMessage[]> {
     const flat = (await this.run(SCRIPTS.listAfter, [
       recipient,
@@ -343,6 +344,7 @@ export class RedisStore implements MailboxStore {
       limit,
       now,
       sid ?? '',
+      maxChars === undefined || !Number.isFinite(maxChars) ? 0 : maxChars,
     ])) as string[];
     return toMessages(recipient, flat);
   }

@@ -350,13 +350,28 @@ export class SqliteStore implements MailboxStore {
     return this.ackManyTx(batches);
   }
 
-  listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[] {
+  listAfter(
+    recipient: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    sid?: string,
+    maxChars = Number.POSITIVE_INFINITY,
+  ): StoredMessage[] {
+    // Stepped row by row, so a byte-capped page reads no more ciphertext than it returns.
     const rows = (
       sid === undefined
-        ? this.q.listAfter.all(recipient, afterSeq, now, limit)
-        : this.q.listAfterSid.all(recipient, afterSeq, now, sid, limit)
-    ) as MsgRow[];
-    return rows.map(toMessage);
+        ? this.q.listAfter.iterate(recipient, afterSeq, now, limit)
+        : this.q.listAfterSid.iterate(recipient, afterSeq, now, sid, limit)
+    ) as IterableIterator<MsgRow>;
+    const out: StoredMessage[] = [];
+    let chars = 0;
+    for (const r of rows) {
+      out.push(toMessage(r));
+      chars += r.ct.length;
+      if (chars >= maxChars) break;
+    }
+    return out;
   }
 
   getBySeqs(recipient: string, seqs: readonly number[], now: number): StoredMessage[] {

@@ -127,13 +127,18 @@ export interface MailboxStore {
   putMany(inputs: readonly PutInput[], limits: PutLimits): Awaitable<PutResult[]>;
   /** `ack` for several mailboxes in one transaction; returns how many were pending in total. */
   ackMany(batches: readonly AckBatch[]): Awaitable<number>;
-  /** Pending (unacknowledged, unexpired) messages with seq > afterSeq, ascending, at most `limit`. */
+  /**
+   * Pending (unacknowledged, unexpired) messages with seq > afterSeq, ascending, at most `limit`,
+   * and stopping once their ciphertexts total `maxChars` or more (the message that reaches it is
+   * included, so the caller can tell that more follow). The store reads no further than that.
+   */
   listAfter(
     recipient: string,
     afterSeq: number,
     limit: number,
     now: number,
     sid?: string,
+    maxChars?: number,
   ): Awaitable<StoredMessage[]>;
   /** Pending messages with exactly these seqs (for redelivery). */
   getBySeqs(recipient: string, seqs: readonly number[], now: number): Awaitable<StoredMessage[]>;
