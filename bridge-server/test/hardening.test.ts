@@ -340,3 +340,123 @@ describe('finding 4: re-reading unacknowledged pages is bounded and charged', ()
     }
   });
 });
+
+/** Send `n` messages and collect how each was answered: 'accepted' or the quota that refused it. */
+async function sendMany(
+  r: Raw,
+  sid: string,
+  from: DeviceIdentity,
+  to: DeviceIdentity,
+  tag: string,
+  n: number,
+) {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `${tag}-${i}`;
+    r.send(sendFrame(sid, from, to, id));
+    await until(() => r.frames.some((f) => (f.t === 'accepted' || f.t === 'error') && f.rid === id));
+    const f = r.frames.find((x) => (x.t === 'accepted' || x.t === 'error') && x.rid === id)!;
+    out.push(f.t === 'accepted' ? 'accepted' : f.t === 'error' ? (f.limit ?? f.code) : f.t);
+  }
+  return out;
+}
+const tally = (xs: string[]) =>
+  xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
+
+describe('finding 3: a mailbox cannot be filled without its owner’s consent', () => {
+  it('unjoined sessions share a slice of the mailbox; per-(recipient, session) and per-sender quotas; leave drops the spam', async () => {
+    const b = await testBridge({
+      limits: {
+        maxMailboxMessages: 100,
+        maxUnjoinedMailboxMessages: 10,
+        maxSessionMailboxMessages: 12,
+        maxSenderPendingMessages: 20,
+      },
+    });
+    try {
+      const V = device('victim');
+      const F = device('friend');
+      const spammers = Array.from({ length: 6 }, (_, i) => device(`throwaway-${i}`));
+      const spamSids: string[] = [];
+      const spam: string[] = [];
+      for (const T of spammers) {
+        const t = await authed(b, T);
+        t.send({ t: 'create_session', rid: 'c', kind: 'dkg', members: [idOf(T), idOf(V)] });
+        const { session } = await t.next('session');
+        spamSids.push(session.sid);
+        spam.push(...(await sendMany(t, session.sid, T, V, 'spam', 15)));
+        t.close();
+      }
+      // Only the share of sessions the victim never joined was filled.
+      expect(tally(spam)).toEqual({ accepted: 10, unjoined_messages: 80 });
+      expect((await b.store.mailboxStats(idOf(V))).messages).toBe(10);
+
+      // A session the victim joined has its own room: the per-(recipient, session) quota applies.
+      const v = await authed(b, V);
+      const f = await authed(b, F);
+      f.send({ t: 'create_session', rid: 'h', kind: 'sign', members: [idOf(F), idOf(V)] });
+      const h = (await f.next('session')).session.sid;
+      v.send({ t: 'join', rid: 'jh', sid: h });
+      await v.next('session', (s) => s.rid === 'jh');
+      expect(tally(await sendMany(f, h, F, V, 'h', 15))).toEqual({
+        accepted: 12,
+        session_mailbox_messages: 3,
+      });
+      // And one sender's pending messages are bounded across sessions.
+      f.send({ t: 'create_session', rid: 'h2', kind: 'sign', members: [idOf(F), idOf(V)] });
+      const h2 = (await f.next('session')).session.sid;
+      v.send({ t: 'join', rid: 'jh2', sid: h2 });
+      await v.next('session', (s) => s.rid === 'jh2');
+      expect(tally(await sendMany(f, h2, F, V, 'h2', 10))).toEqual({
+        accepted: 8,
+        sender_pending_messages: 2,
+      });
+
+      // Leaving the sessions it never wanted drops what they put in its mailbox.
+      for (const sid of spamSids) {
+        v.send({ t: 'leave', rid: `l-${sid}`, sid });
+        await v.next('closed', (c) => c.rid === `l-${sid}`);
+      }
+      expect((await b.store.mailboxStats(idOf(V))).messages).toBe(20);
+      const t0 = await authed(b, spammers[0]!);
+      expect(await sendMany(t0, spamSids[0]!, spammers[0]!, V, 'again', 1)).toEqual(['NOT_A_MEMBER']);
+      v.send({ t: 'list_sessions', rid: 'ls' });
+      expect((await v.next('sessions')).sessions.map((s) => s.sid).sort()).toEqual([h, h2].sort());
+      for (const r of [v, f, t0]) r.close();
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('finding 8: close_session does not purge messages already accepted for the others', () => {
+  it('the other members still receive what was accepted for them; the session takes no new sends', async () => {
+    const b = await testBridge();
+    try {
+      const A = device('cl-a');
+      const B = device('cl-b');
+      const C = device('cl-c');
+      const a = await authed(b, A);
+      a.send({ t: 'create_session', rid: 'c', kind: 'dkg', members: [idOf(A), idOf(B), idOf(C)] });
+      const { session } = await a.next('session');
+      expect(await sendMany(a, session.sid, A, B, 'toB', 2)).toEqual(['accepted', 'accepted']);
+      expect(await sendMany(a, session.sid, A, C, 'toC', 2)).toEqual(['accepted', 'accepted']);
+      const c = await authed(b, C);
+      c.send({ t: 'close_session', rid: 'x', sid: session.sid });
+      await c.next('closed', (f) => f.rid === 'x');
+      await a.next('closed', (f) => f.sid === session.sid);
+      // B, offline meanwhile, still gets both messages A had been told were accepted.
+      const bb = await authed(b, B);
+      bb.send({ t: 'fetch', rid: 'f', afterSeq: 0 });
+      expect((await bb.next('batch')).messages.map((m) => m.msgId)).toEqual(['toB-0', 'toB-1']);
+      // The closer's own messages in it are dropped, and the session takes nothing new.
+      expect((await b.store.mailboxStats(idOf(C))).messages).toBe(0);
+      expect(await sendMany(a, session.sid, A, B, 'late', 1)).toEqual(['SESSION_NOT_FOUND']);
+      bb.send({ t: 'list_sessions', rid: 'ls' });
+      expect((await bb.next('sessions')).sessions).toEqual([]);
+      for (const r of [a, bb, c]) r.close();
+    } finally {
+      await b.close();
+    }
+  });
+});

@@ -213,6 +213,65 @@ export function storeContract(name: string, make: () => Awaitable<MailboxStore>)
       await s.close();
     });
 
+    it('per-(recipient, session), per-sender and unjoined quotas; join moves messages out of the unjoined slice', async () => {
+      const s = await make();
+      await s.createSession(session('s1')); // creator A; B and C have not joined
+      await s.createSession(session('s2'));
+      const q: PutLimits = {
+        ...limits,
+        maxMailboxMessages: 100,
+        maxSessionMailboxMessages: 3,
+        maxSenderPendingMessages: 5,
+        maxUnjoinedMailboxMessages: 2,
+      };
+      const kinds = async (xs: PutInput[]) =>
+        (await s.putMany(xs, q)).map((r) => (r.kind === 'full' ? r.limit : r.kind));
+      expect(await kinds([msg('s1', 'a'), msg('s1', 'b'), msg('s2', 'c')])).toEqual([
+        'stored',
+        'stored',
+        'unjoined_messages',
+      ]);
+      expect(await s.joinSession('s1', B)).toBe(true);
+      expect(await s.joinSession('s1', 'X'.repeat(43))).toBe(false);
+      // B's two messages in s1 no longer count as unjoined: s2 has room again.
+      expect(
+        await kinds([msg('s1', 'd'), msg('s1', 'e'), msg('s2', 'f'), msg('s2', 'g'), msg('s2', 'h')]),
+      ).toEqual(['stored', 'session_mailbox_messages', 'stored', 'stored', 'sender_pending_messages']);
+      // Acks free every counter.
+      await s.ack(B, [1, 2]);
+      expect(await kinds([msg('s1', 'i'), msg('s1', 'j', { sender: C })])).toEqual(['stored', 'stored']);
+      await s.close();
+    });
+
+    it('leave drops the leaver’s pending messages and membership; close keeps the others’ messages', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      await s.put(msg('s1', 'toB'), limits);
+      await s.put(msg('s1', 'toC', { recipient: C }), limits);
+      await s.put(msg('s1', 'toC2', { recipient: C }), limits);
+      expect(await s.leaveSession('s1', C)).toBe(true);
+      expect(await s.leaveSession('s1', C)).toBe(false);
+      expect(await s.mailboxStats(C)).toEqual({ messages: 0, bytes: 0 });
+      expect((await s.getSession('s1'))?.members).toEqual([A, B]);
+      expect(await s.listSessions(C, 5000)).toEqual([]);
+      expect(await s.put(msg('s1', 'again', { recipient: C }), limits)).toEqual({ kind: 'not_member' });
+      // A retry of a message stored before the leave is still a duplicate (its tombstone stays).
+      expect(await s.put(msg('s1', 'toC', { recipient: C }), limits)).toMatchObject({ kind: 'duplicate' });
+      await s.put(msg('s1', 'toA', { sender: B, recipient: A }), limits);
+      await s.closeSession('s1', A);
+      expect((await s.getSession('s1'))?.closed).toBe(true);
+      expect(await s.listSessions(B, 5000)).toEqual([]);
+      expect(await s.countSessionsCreatedBy(A, 5000)).toBe(0);
+      expect((await s.listAfter(B, 0, 100, 3000)).map((m) => m.msgId)).toEqual(['toB']);
+      expect(await s.mailboxStats(A)).toEqual({ messages: 0, bytes: 0 }); // the closer's own dropped
+      expect(await s.put(msg('s1', 'late'), limits)).toEqual({ kind: 'session_missing' });
+      // The session is purged at its expiry like any other.
+      await s.sweep(200_000);
+      expect(await s.getSession('s1')).toBeUndefined();
+      expect(await s.mailboxStats(B)).toEqual({ messages: 0, bytes: 0 });
+      await s.close();
+    });
+
     it('sweep removes expired messages and sessions; purge removes a session', async () => {
       const s = await make();
       await s.createSession(session('s1'));

@@ -31,6 +31,15 @@ export interface BridgeLimits {
   maxMembersPerSession: number;
   maxMessagesPerSession: number;
   maxMailboxMessages: number;
+  /** Pending messages for one recipient in one session: no session takes the whole mailbox. */
+  maxSessionMailboxMessages: number;
+  /** Pending messages from one sender across all recipients and sessions. */
+  maxSenderPendingMessages: number;
+  /**
+   * Pending messages for one recipient from sessions it has not joined (`join` is consent; the
+   * creator has joined its own): strangers adding a device to sessions fill only this slice.
+   */
+  maxUnjoinedMailboxMessages: number;
   /** Pending ciphertext per mailbox, in base64url characters. */
   maxMailboxBytes: number;
   maxConnections: number;
@@ -83,6 +92,9 @@ const DEFAULT_LIMITS = {
   maxMembersPerSession: 16,
   maxMessagesPerSession: 20_000,
   maxMailboxMessages: 2_000,
+  maxSessionMailboxMessages: 500,
+  maxSenderPendingMessages: 1_000,
+  maxUnjoinedMailboxMessages: 500,
   maxMailboxBytes: 64 * 1024 * 1024,
   maxConnections: 10_000,
   maxConnectionsPerIp: 64,
@@ -106,6 +118,9 @@ export const PROFILES = {
     challengeTtlMs: 30_000,
     maxMessagesPerSession: 10_000_000,
     maxMailboxMessages: 100_000,
+    maxSessionMailboxMessages: 100_000,
+    maxSenderPendingMessages: 1_000_000,
+    maxUnjoinedMailboxMessages: 100_000,
     maxMailboxBytes: 256 * 1024 * 1024,
     maxConnections: 50_000,
     maxConnectionsPerIp: 50_000,

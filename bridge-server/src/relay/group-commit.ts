@@ -44,6 +44,9 @@ export class GroupCommit {
       maxSessionMessages: r.limits.maxMessagesPerSession,
       maxMailboxMessages: r.limits.maxMailboxMessages,
       maxMailboxBytes: r.limits.maxMailboxBytes,
+      maxSessionMailboxMessages: r.limits.maxSessionMailboxMessages,
+      maxSenderPendingMessages: r.limits.maxSenderPendingMessages,
+      maxUnjoinedMailboxMessages: r.limits.maxUnjoinedMailboxMessages,
     };
   }
 
@@ -167,6 +170,9 @@ export class GroupCommit {
     switch (res.kind) {
       case 'session_missing':
         r.error(c, 'SESSION_NOT_FOUND', 'no such session', f.rid);
+        return;
+      case 'not_member':
+        r.error(c, 'NOT_A_MEMBER', 'recipient is not another member of this session', f.rid);
         return;
       case 'conflict':
         // Misbehaviour worth a log line: same id, different body (BRIDGE.md §10).

@@ -28,7 +28,15 @@ import { deliverFromCluster, displacedFromCluster, pushFromCluster, resync } fro
 import { Connection, type Corkable, MAX_QUEUED_FRAMES, p8 } from './connection.ts';
 import { RelayCore, type RelayDeps } from './core.ts';
 import { heartbeat, redeliver, sweep } from './maintenance.ts';
-import { broadcastPresence, onCloseSession, onCreate, onFetch, onJoin, onListSessions } from './sessions.ts';
+import {
+  broadcastPresence,
+  onCloseSession,
+  onCreate,
+  onFetch,
+  onJoin,
+  onLeave,
+  onListSessions,
+} from './sessions.ts';
 import { type Awaitable, after, StoreUnavailableError } from './store/types.ts';
 
 export type { Corkable } from './connection.ts';
@@ -292,6 +300,8 @@ export class Relay {
         return onCreate(r, c, dev, f);
       case 'join':
         return onJoin(r, c, dev, f.rid, f.sid);
+      case 'leave':
+        return onLeave(r, c, dev, f.rid, f.sid);
       case 'list_sessions':
         return onListSessions(r, c, dev, f.rid);
       case 'close_session':

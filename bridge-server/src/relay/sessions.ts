@@ -47,6 +47,11 @@ function checkMember(
     r.error(c, 'EXPIRED', 'session expired', rid);
     return undefined;
   }
+  // Closed: what it holds stays deliverable (fetch without a sid), nothing else is served.
+  if (s.closed === true) {
+    r.error(c, 'SESSION_NOT_FOUND', 'session closed', rid);
+    return undefined;
+  }
   return s;
 }
 
@@ -131,10 +136,29 @@ function createSession(
   );
 }
 
+/** `join` is the member's consent: its mailbox then holds this session's messages in full. */
 export function onJoin(r: RelayCore, c: Connection, dev: string, rid: string, sid: string): Awaitable<void> {
   return after(memberSession(r, c, dev, sid, rid), (s) => {
     if (s === undefined) return;
-    return after(infos(r, [s]), ([session]) => r.send(c, { t: 'session', rid, session: session! }));
+    return after(r.store.joinSession(sid, dev), () =>
+      after(infos(r, [s]), ([session]) => r.send(c, { t: 'session', rid, session: session! })),
+    );
+  });
+}
+
+/**
+ * `leave`: a member refuses or leaves a session it was added to. It stops being a member (sends to
+ * it are refused), and what the session put in its mailbox is dropped. The others are not told:
+ * their next send to it answers NOT_A_MEMBER.
+ */
+export function onLeave(r: RelayCore, c: Connection, dev: string, rid: string, sid: string): Awaitable<void> {
+  return after(memberSession(r, c, dev, sid, rid), (s) => {
+    if (s === undefined) return;
+    return after(r.store.leaveSession(sid, dev), () => {
+      r.cluster?.purged(sid); // other nodes re-read the member list
+      r.send(c, { t: 'closed', rid, sid });
+      r.log.info({ sid: p6(sid), device: p8(dev) }, 'left session');
+    });
   });
 }
 
@@ -147,7 +171,9 @@ export function onCloseSession(
 ): Awaitable<void> {
   return after(memberSession(r, c, dev, sid, rid), (s) => {
     if (s === undefined) return;
-    return after(r.store.purgeSession(sid), () => {
+    // Closed, not purged: messages already accepted for the other members stay deliverable
+    // until they are acknowledged or expire (the sweeper purges the session at its expiry).
+    return after(r.store.closeSession(sid, dev), () => {
       r.cluster?.purged(sid);
       for (const m of s.members) r.sendTo(m, m === dev ? { t: 'closed', rid, sid } : { t: 'closed', sid });
       r.log.info({ sid: p6(sid), device: p8(dev) }, 'session closed');

@@ -47,7 +47,7 @@ import type {
   StoredMessage,
   SweepResult,
 } from './types.ts';
-import { StoreUnavailableError } from './types.ts';
+import { FULL_LIMITS, type FullLimit, StoreUnavailableError } from './types.ts';
 
 export { StoreUnavailableError };
 
@@ -108,6 +108,9 @@ const SCRIPTS = {
   listSessions: new Script(S.LIST_SESSIONS),
   purge: new Script(S.PURGE_SESSION),
   sweep: new Script(S.SWEEP),
+  join: new Script(S.JOIN_SESSION),
+  leave: new Script(S.LEAVE_SESSION),
+  close: new Script(S.CLOSE_SESSION),
 };
 
 /** Seq counters outlive their last message by this much, so a seq is not reused soon after. */
@@ -142,9 +145,11 @@ function toPutResult(r: string): PutResult {
       return { kind: 'conflict' };
     case 'm':
       return { kind: 'session_missing' };
+    case 'n':
+      return { kind: 'not_member' };
     case 'f':
-      if (f[1] === 'messages_per_session' || f[1] === 'mailbox_messages' || f[1] === 'mailbox_bytes')
-        return { kind: 'full', limit: f[1] };
+      if ((FULL_LIMITS as readonly string[]).includes(f[1]!))
+        return { kind: 'full', limit: f[1] as FullLimit };
   }
   throw new Error(`unexpected put result from Redis: ${r.slice(0, 40)}`);
 }
@@ -241,16 +246,17 @@ export class RedisStore implements MailboxStore {
         'createdAt',
         'expiresAt',
         'count',
+        'closed',
       ),
     ).then((f) => {
       if (f[0] === null) return undefined;
-      const s = this.record(sid, f as string[]);
+      const s = this.record(sid, f);
       this.cache(s);
       return s;
     });
   }
 
-  private record(sid: string, f: readonly string[]): SessionRecord {
+  private record(sid: string, f: readonly (string | null)[]): SessionRecord {
     return {
       sid,
       kind: f[0] as SessionKind,
@@ -259,6 +265,7 @@ export class RedisStore implements MailboxStore {
       createdAt: Number(f[3]),
       expiresAt: Number(f[4]),
       messageCount: Number(f[5]),
+      ...(f[6] !== null && f[6] !== undefined ? { closed: true } : {}),
     };
   }
 
@@ -289,6 +296,9 @@ export class RedisStore implements MailboxStore {
       limits.maxMailboxBytes,
       this.graceMs,
       COUNTER_KEEP_MS,
+      limits.maxSessionMailboxMessages ?? -1,
+      limits.maxSenderPendingMessages ?? -1,
+      limits.maxUnjoinedMailboxMessages ?? -1,
     ];
     for (const i of inputs) {
       args.push(
@@ -365,6 +375,22 @@ export class RedisStore implements MailboxStore {
   async purgeSession(sid: string): Promise<void> {
     await this.run(SCRIPTS.purge, [sid]);
     this.sessions.delete(sid);
+  }
+
+  async joinSession(sid: string, device: string): Promise<boolean> {
+    return (await this.run(SCRIPTS.join, [sid, device])) === 1;
+  }
+
+  async leaveSession(sid: string, device: string): Promise<boolean> {
+    const ok = (await this.run(SCRIPTS.leave, [sid, device])) === 1;
+    this.sessions.delete(sid); // re-read with its new member list
+    return ok;
+  }
+
+  async closeSession(sid: string, by: string): Promise<void> {
+    await this.run(SCRIPTS.close, [sid, by]);
+    const s = this.sessions.get(sid);
+    if (s !== undefined) s.closed = true;
   }
 
   async mailboxStats(recipient: string): Promise<MailboxStats> {
