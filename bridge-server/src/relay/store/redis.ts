@@ -61,6 +61,18 @@ export interface RedisStoreOptions {
   graceMs?: number;
   /** Sessions kept in this process's cache. Default 50,000. */
   sessionCacheSize?: number;
+  /** Told the duration of every command or script, and the kind of error if it failed (metrics). */
+  observe?: RedisObserver;
+}
+
+/** Kinds of Redis failure: no connection, no answer in time, or an error reply from Redis. */
+export type RedisErrorKind = 'unavailable' | 'timeout' | 'reply';
+
+export type RedisObserver = (op: string, seconds: number, error?: RedisErrorKind) => void;
+
+function errorKind(err: unknown): RedisErrorKind {
+  if (err instanceof ReplyError) return 'reply';
+  return /timed out/i.test((err as Error).message ?? '') ? 'timeout' : 'unavailable';
 }
 
 /**
@@ -162,6 +174,7 @@ export class RedisStore implements MailboxStore {
   private readonly graceMs: number;
   private readonly cacheSize: number;
   private readonly sessions = new Map<string, SessionRecord>();
+  private readonly observe: RedisObserver | undefined;
   private closed = false;
 
   constructor(opts: RedisStoreOptions) {
@@ -170,6 +183,7 @@ export class RedisStore implements MailboxStore {
     this.ownsClient = opts.ownsClient ?? false;
     this.graceMs = opts.graceMs ?? 3600_000;
     this.cacheSize = opts.sessionCacheSize ?? 50_000;
+    this.observe = opts.observe;
   }
 
   /** True while commands can be sent (the `/readyz` answer). */
@@ -184,21 +198,23 @@ export class RedisStore implements MailboxStore {
     return `${this.prefix}w:${device}`;
   }
 
-  private async run(script: Script, args: (string | number)[]): Promise<unknown> {
-    try {
-      return await script.run(this.client, [this.prefix, ...args]);
-    } catch (err) {
-      throw err instanceof ReplyError
-        ? err
-        : new StoreUnavailableError(`Redis unavailable: ${(err as Error).message}`);
-    }
+  private run(op: keyof typeof SCRIPTS, args: (string | number)[]): Promise<unknown> {
+    const script = SCRIPTS[op];
+    return this.command(op, () => script.run(this.client, [this.prefix, ...args]));
   }
 
-  /** Run a plain command; a lost connection becomes `StoreUnavailableError`. */
-  async command<T>(f: () => Promise<T>): Promise<T> {
+  /**
+   * Run a command (or script) named `op` for the metrics; a lost connection becomes
+   * `StoreUnavailableError`.
+   */
+  async command<T>(op: string, f: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
     try {
-      return await f();
+      const v = await f();
+      this.observe?.(op, (performance.now() - t0) / 1000);
+      return v;
     } catch (err) {
+      this.observe?.(op, (performance.now() - t0) / 1000, errorKind(err));
       throw err instanceof ReplyError
         ? err
         : new StoreUnavailableError(`Redis unavailable: ${(err as Error).message}`);
@@ -220,7 +236,7 @@ export class RedisStore implements MailboxStore {
   }
 
   async createSession(s: SessionRecord): Promise<void> {
-    const ok = await this.run(SCRIPTS.createSession, [
+    const ok = await this.run('createSession', [
       s.sid,
       s.kind,
       s.creator,
@@ -237,7 +253,7 @@ export class RedisStore implements MailboxStore {
   getSession(sid: string): SessionView | undefined | Promise<SessionView | undefined> {
     const hit = this.sessions.get(sid);
     if (hit !== undefined) return hit;
-    return this.command(() =>
+    return this.command('hmget', () =>
       this.client.hmget(
         `${this.prefix}s:${sid}`,
         'kind',
@@ -270,7 +286,7 @@ export class RedisStore implements MailboxStore {
   }
 
   async listSessions(device: string, now: number): Promise<SessionRecord[]> {
-    const flat = (await this.run(SCRIPTS.listSessions, [device, now])) as string[];
+    const flat = (await this.run('listSessions', [device, now])) as string[];
     const out: SessionRecord[] = [];
     for (let i = 0; i + 6 < flat.length; i += 7) {
       const s = this.record(flat[i]!, flat.slice(i + 1, i + 7));
@@ -281,7 +297,7 @@ export class RedisStore implements MailboxStore {
   }
 
   countSessionsCreatedBy(device: string, now: number): Promise<number> {
-    return this.command(() => this.client.zcount(`${this.prefix}cr:${device}`, `(${now}`, '+inf'));
+    return this.command('zcount', () => this.client.zcount(`${this.prefix}cr:${device}`, `(${now}`, '+inf'));
   }
 
   async put(input: PutInput, limits: PutLimits): Promise<PutResult> {
@@ -314,7 +330,7 @@ export class RedisStore implements MailboxStore {
         i.wake === true ? this.wakeChannel(i.recipient) : '',
       );
     }
-    const raw = (await this.run(SCRIPTS.putMany, args)) as string[];
+    const raw = (await this.run('putMany', args)) as string[];
     const results = raw.map(toPutResult);
     // Keep this node's cached counts near the truth (the script enforces the real quota).
     for (let k = 0; k < inputs.length; k++) {
@@ -333,7 +349,7 @@ export class RedisStore implements MailboxStore {
       args.push(b.recipient, b.seqs.length, ...b.seqs);
     }
     if (args.length === 0) return 0;
-    return (await this.run(SCRIPTS.ackMany, args)) as number;
+    return (await this.run('ackMany', args)) as number;
   }
 
   ack(recipient: string, seqs: readonly number[]): Promise<number> {
@@ -348,7 +364,7 @@ export class RedisStore implements MailboxStore {
     sid?: string,
     maxChars?: number,
   ): Promise<StoredMessage[]> {
-    const flat = (await this.run(SCRIPTS.listAfter, [
+    const flat = (await this.run('listAfter', [
       recipient,
       afterSeq,
       limit,
@@ -362,44 +378,48 @@ export class RedisStore implements MailboxStore {
   async getBySeqs(recipient: string, seqs: readonly number[], now: number): Promise<StoredMessage[]> {
     if (seqs.length === 0) return [];
     const sorted = [...seqs].sort((a, b) => a - b);
-    const flat = (await this.run(SCRIPTS.getBySeqs, [recipient, now, ...sorted])) as string[];
+    const flat = (await this.run('getBySeqs', [recipient, now, ...sorted])) as string[];
     return toMessages(recipient, flat);
   }
 
   async sweep(now: number): Promise<SweepResult> {
-    const [messages, sessions] = (await this.run(SCRIPTS.sweep, [now, 1000])) as [number, number];
+    const [messages, sessions] = (await this.run('sweep', [now, 1000])) as [number, number];
     for (const [sid, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(sid);
     return { messages, sessions };
   }
 
   async purgeSession(sid: string): Promise<void> {
-    await this.run(SCRIPTS.purge, [sid]);
+    await this.run('purge', [sid]);
     this.sessions.delete(sid);
   }
 
   async joinSession(sid: string, device: string): Promise<boolean> {
-    return (await this.run(SCRIPTS.join, [sid, device])) === 1;
+    return (await this.run('join', [sid, device])) === 1;
   }
 
   async leaveSession(sid: string, device: string): Promise<boolean> {
-    const ok = (await this.run(SCRIPTS.leave, [sid, device])) === 1;
+    const ok = (await this.run('leave', [sid, device])) === 1;
     this.sessions.delete(sid); // re-read with its new member list
     return ok;
   }
 
   async closeSession(sid: string, by: string): Promise<void> {
-    await this.run(SCRIPTS.close, [sid, by]);
+    await this.run('close', [sid, by]);
     const s = this.sessions.get(sid);
     if (s !== undefined) s.closed = true;
   }
 
   async mailboxStats(recipient: string): Promise<MailboxStats> {
-    const [n, b] = await this.command(() => this.client.hmget(`${this.prefix}c:${recipient}`, 'n', 'b'));
+    const [n, b] = await this.command('hmget', () =>
+      this.client.hmget(`${this.prefix}c:${recipient}`, 'n', 'b'),
+    );
     return { messages: Number(n ?? 0), bytes: Number(b ?? 0) };
   }
 
   async lastSeq(recipient: string): Promise<number> {
-    return Number((await this.command(() => this.client.hget(`${this.prefix}c:${recipient}`, 'last'))) ?? 0);
+    return Number(
+      (await this.command('hget', () => this.client.hget(`${this.prefix}c:${recipient}`, 'last'))) ?? 0,
+    );
   }
 
   async close(): Promise<void> {
