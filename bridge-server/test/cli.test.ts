@@ -107,6 +107,7 @@ describe('bridge CLI', () => {
       ['--allowed-origins', 'CONCORD_BRIDGE_ALLOWED_ORIGINS'],
       ['--deny-missing-origin', 'CONCORD_BRIDGE_DENY_MISSING_ORIGIN'],
       ['--trust-proxy', 'CONCORD_BRIDGE_TRUST_PROXY'],
+      ['--max-connections-per-ip', 'CONCORD_BRIDGE_MAX_CONNECTIONS_PER_IP'],
       ['--limit', 'CONCORD_BRIDGE_LIMITS'],
     ];
     for (const [flag, env] of options) {
@@ -130,6 +131,8 @@ describe('bridge CLI', () => {
       ['--store', 'redis', '--redis-url', 'http://127.0.0.1:6379'],
       ['--store', 'cassandra'],
       ['--limit', 'noSuchLimit=1'],
+      ['--max-connections-per-ip', '0'],
+      ['--max-connections-per-ip', 'many'],
       ['--profile', 'x'],
     ]) {
       const r = run(args);
@@ -184,7 +187,7 @@ describe('bridge CLI', () => {
     expect(r.stderr()).toContain('SIGTERM: shutting down');
   });
 
-  it('--store memory with --limit overrides starts, and the limit is enforced', async () => {
+  it('--store memory with --limit overrides and --max-connections-per-ip starts, and the cap is enforced', async () => {
     const dir = tempDir();
     const r = run([
       '--port',
@@ -196,7 +199,9 @@ describe('bridge CLI', () => {
       '--log-level',
       'silent',
       '--limit',
-      'maxConnections=1',
+      'maxConnections=5',
+      '--max-connections-per-ip',
+      '1',
     ]);
     const url = await listening(r);
     expect(existsSync(join(dir, 'bridge.sqlite'))).toBe(false);
@@ -205,14 +210,14 @@ describe('bridge CLI', () => {
       a.once('message', res);
       a.once('error', rej);
     });
-    // The second connection is over the cap: refused at the upgrade with 503.
+    // The second connection from this IP is over --max-connections-per-ip: refused with 429.
     const status = await new Promise<number>((res) => {
       const b = new WebSocket(url, SUBPROTOCOL);
       b.once('unexpected-response', (_req, resp) => res(resp.statusCode ?? 0));
       b.once('open', () => res(101));
       b.once('error', () => undefined);
     });
-    expect(status).toBe(503);
+    expect(status).toBe(429);
     a.close();
     r.child.kill('SIGTERM');
     expect((await r.exited).code).toBe(0);

@@ -35,6 +35,40 @@ describe('bridge client', () => {
     await b.close();
   });
 
+  it('join consents to a session and leave refuses one: the relay then drops its messages and refuses sends to it', async () => {
+    const b = await testBridge({ limits: { maxUnjoinedMailboxMessages: 1 } });
+    const A = device('jlA');
+    const B = device('jlB');
+    const ca = client(b, A);
+    const cb = client(b, B, { autoAck: false });
+    await Promise.all([ca.connect(), cb.connect()]);
+    const s1 = await ca.createSession('sign', [idOf(A), idOf(B)]);
+    const s2 = await ca.createSession('sign', [idOf(A), idOf(B)]);
+    const env = new Uint8Array([1]);
+    await ca.send({ sid: s1.sid, to: idOf(B), tag: 't', msgId: 'a', envelope: env });
+    // B has joined neither: the unjoined share (1 here) is full.
+    await expect(
+      ca.send({ sid: s2.sid, to: idOf(B), tag: 't', msgId: 'b', envelope: env }),
+    ).rejects.toMatchObject({
+      code: 'MAILBOX_FULL',
+      extra: { limit: 'unjoined_messages' },
+    });
+    await cb.join(s2.sid);
+    await ca.send({ sid: s2.sid, to: idOf(B), tag: 't', msgId: 'b2', envelope: env });
+    await cb.leave(s1.sid);
+    expect(cb.knownSessions().map((x) => x.sid)).toEqual([s2.sid]);
+    expect((await b.store.mailboxStats(idOf(B))).messages).toBe(1);
+    await expect(
+      ca.send({ sid: s1.sid, to: idOf(B), tag: 't', msgId: 'c', envelope: env }),
+    ).rejects.toMatchObject({
+      code: 'NOT_A_MEMBER',
+    });
+    await expect(cb.leave(s1.sid)).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    ca.close();
+    cb.close();
+    await b.close();
+  });
+
   it('drops redeliveries before the application (dedupe) and re-acks them', async () => {
     const b = await testBridge({ limits: { redeliverAfterMs: 100 } });
     const A = device('dA');

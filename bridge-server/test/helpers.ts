@@ -112,6 +112,32 @@ export class Raw {
     });
   }
 
+  /**
+   * The next frame of any of these types. Unlike racing `next` calls, it leaves no waiter behind
+   * that would later swallow a frame of the type that lost the race.
+   */
+  nextAny<T extends ServerFrame['t']>(
+    types: readonly T[],
+    ms = 3000,
+  ): Promise<Extract<ServerFrame, { t: T }>> {
+    const match = (f: ServerFrame): f is Extract<ServerFrame, { t: T }> =>
+      (types as readonly string[]).includes(f.t);
+    const i = this.frames.findIndex(match);
+    if (i >= 0) return Promise.resolve(this.frames.splice(i, 1)[0] as Extract<ServerFrame, { t: T }>);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timeout waiting for ${types.join('/')}`)), ms);
+      this.waiters.push({
+        pred: match,
+        resolve: (f) => {
+          clearTimeout(timer);
+          const j = this.frames.indexOf(f);
+          if (j >= 0) this.frames.splice(j, 1);
+          resolve(f as Extract<ServerFrame, { t: T }>);
+        },
+      });
+    });
+  }
+
   send(frame: unknown): void {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
@@ -121,7 +147,7 @@ export class Raw {
     const ch = await this.next('challenge');
     const sig = signer.sign(authMessage(origin, b64uDecode(ch.nonce), id.deviceId));
     this.send({ t: 'auth', rid: 'a1', deviceId: idOf(id), sig: b64uEncode(sig) });
-    return Promise.race([this.next('welcome'), this.next('error')]);
+    return this.nextAny(['welcome', 'error']);
   }
 
   close(): void {

@@ -159,6 +159,33 @@ export function storeContract(name: string, make: () => Awaitable<MailboxStore>)
       await s.close();
     });
 
+    it('one ack of many seqs (dense or sparse, repeated, unknown) drops exactly the pending ones', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      const big: PutLimits = { maxSessionMessages: 1000, maxMailboxMessages: 1000, maxMailboxBytes: 100_000 };
+      for (let i = 0; i < 40; i++) await s.put(msg('s1', `m${i}`, { ct: 'ab' }), big);
+      // dense: seqs 1..10 twice, plus unknown ones just past the end
+      expect(await s.ack(B, [...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 10, 1, 41, 42])).toBe(10);
+      // sparse: two seqs far apart among many unknown ones
+      expect(await s.ack(B, [11, 40, ...Array.from({ length: 900 }, (_, i) => 10_000 + i * 7)])).toBe(2);
+      expect(await s.mailboxStats(B)).toEqual({ messages: 28, bytes: 56 });
+      expect((await s.listAfter(B, 0, 100, 3000)).map((m) => m.seq)).toEqual(
+        Array.from({ length: 28 }, (_, i) => i + 12),
+      );
+      await s.close();
+    });
+
+    it('listAfter stops once the ciphertexts reach maxChars (that message included)', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      for (let i = 0; i < 5; i++) await s.put(msg('s1', `m${i}`, { ct: 'abcd' }), limits);
+      expect((await s.listAfter(B, 0, 100, 3000, undefined, 9)).map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect((await s.listAfter(B, 0, 100, 3000, undefined, 8)).map((m) => m.seq)).toEqual([1, 2]);
+      expect((await s.listAfter(B, 0, 100, 3000, undefined, 1)).map((m) => m.seq)).toEqual([1]);
+      expect((await s.listAfter(B, 3, 100, 3000, 's1', 100)).map((m) => m.seq)).toEqual([4, 5]);
+      await s.close();
+    });
+
     it('enforces mailbox and session quotas without evicting', async () => {
       const s = await make();
       await s.createSession(session('s1'));
@@ -183,6 +210,65 @@ export function storeContract(name: string, make: () => Awaitable<MailboxStore>)
       });
       expect((await s.listAfter(B, 0, 100, 3000)).map((m) => m.msgId)).toEqual(['b', 'e']);
       expect(await s.put(msg('nope', 'x'), small)).toEqual({ kind: 'session_missing' });
+      await s.close();
+    });
+
+    it('per-(recipient, session), per-sender and unjoined quotas; join moves messages out of the unjoined slice', async () => {
+      const s = await make();
+      await s.createSession(session('s1')); // creator A; B and C have not joined
+      await s.createSession(session('s2'));
+      const q: PutLimits = {
+        ...limits,
+        maxMailboxMessages: 100,
+        maxSessionMailboxMessages: 3,
+        maxSenderPendingMessages: 5,
+        maxUnjoinedMailboxMessages: 2,
+      };
+      const kinds = async (xs: PutInput[]) =>
+        (await s.putMany(xs, q)).map((r) => (r.kind === 'full' ? r.limit : r.kind));
+      expect(await kinds([msg('s1', 'a'), msg('s1', 'b'), msg('s2', 'c')])).toEqual([
+        'stored',
+        'stored',
+        'unjoined_messages',
+      ]);
+      expect(await s.joinSession('s1', B)).toBe(true);
+      expect(await s.joinSession('s1', 'X'.repeat(43))).toBe(false);
+      // B's two messages in s1 no longer count as unjoined: s2 has room again.
+      expect(
+        await kinds([msg('s1', 'd'), msg('s1', 'e'), msg('s2', 'f'), msg('s2', 'g'), msg('s2', 'h')]),
+      ).toEqual(['stored', 'session_mailbox_messages', 'stored', 'stored', 'sender_pending_messages']);
+      // Acks free every counter.
+      await s.ack(B, [1, 2]);
+      expect(await kinds([msg('s1', 'i'), msg('s1', 'j', { sender: C })])).toEqual(['stored', 'stored']);
+      await s.close();
+    });
+
+    it('leave drops the leaver’s pending messages and membership; close keeps the others’ messages', async () => {
+      const s = await make();
+      await s.createSession(session('s1'));
+      await s.put(msg('s1', 'toB'), limits);
+      await s.put(msg('s1', 'toC', { recipient: C }), limits);
+      await s.put(msg('s1', 'toC2', { recipient: C }), limits);
+      expect(await s.leaveSession('s1', C)).toBe(true);
+      expect(await s.leaveSession('s1', C)).toBe(false);
+      expect(await s.mailboxStats(C)).toEqual({ messages: 0, bytes: 0 });
+      expect((await s.getSession('s1'))?.members).toEqual([A, B]);
+      expect(await s.listSessions(C, 5000)).toEqual([]);
+      expect(await s.put(msg('s1', 'again', { recipient: C }), limits)).toEqual({ kind: 'not_member' });
+      // A retry of a message stored before the leave is still a duplicate (its tombstone stays).
+      expect(await s.put(msg('s1', 'toC', { recipient: C }), limits)).toMatchObject({ kind: 'duplicate' });
+      await s.put(msg('s1', 'toA', { sender: B, recipient: A }), limits);
+      await s.closeSession('s1', A);
+      expect((await s.getSession('s1'))?.closed).toBe(true);
+      expect(await s.listSessions(B, 5000)).toEqual([]);
+      expect(await s.countSessionsCreatedBy(A, 5000)).toBe(0);
+      expect((await s.listAfter(B, 0, 100, 3000)).map((m) => m.msgId)).toEqual(['toB']);
+      expect(await s.mailboxStats(A)).toEqual({ messages: 0, bytes: 0 }); // the closer's own dropped
+      expect(await s.put(msg('s1', 'late'), limits)).toEqual({ kind: 'session_missing' });
+      // The session is purged at its expiry like any other.
+      await s.sweep(200_000);
+      expect(await s.getSession('s1')).toBeUndefined();
+      expect(await s.mailboxStats(B)).toEqual({ messages: 0, bytes: 0 });
       await s.close();
     });
 

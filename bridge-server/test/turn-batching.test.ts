@@ -108,7 +108,9 @@ for (const store of ['memory', 'sqlite'] as const) {
       burst(a, [send('r6', 'm3'), { t: 'close_session', rid: 'x', sid }]);
       await until(() => replies(fromA).length >= 2);
       expect(replies(fromA).map((f) => f.t)).toEqual(['accepted', 'closed']);
-      expect(await b.store.getSession(sid)).toBeUndefined();
+      // Closed, not purged: what was accepted for B (m3 included) stays deliverable.
+      expect((await b.store.getSession(sid))?.closed).toBe(true);
+      expect((await b.store.mailboxStats(idOf(B))).messages).toBe(2);
       a.close();
       r.close();
     });

@@ -79,6 +79,12 @@ const OPTIONS = {
     def: 'false',
     help: 'take client IPs from X-Forwarded-For (only behind your proxy)',
   },
+  'max-connections-per-ip': {
+    type: 'string',
+    env: 'CONCORD_BRIDGE_MAX_CONNECTIONS_PER_IP',
+    def: String(PROFILES.default.maxConnectionsPerIp),
+    help: 'concurrent connections from one client IP on this node (the loadtest profile lifts it)',
+  },
   limit: {
     type: 'string',
     env: 'CONCORD_BRIDGE_LIMITS',
@@ -158,6 +164,12 @@ async function main(): Promise<void> {
     ...((values.limit as string[] | undefined) ?? []),
     process.env.CONCORD_BRIDGE_LIMITS ?? '',
   ];
+  // The flag (or its env var) wins over the profile; otherwise the profile decides.
+  const perIpRaw =
+    values['max-connections-per-ip'] ?? process.env.CONCORD_BRIDGE_MAX_CONNECTIONS_PER_IP ?? undefined;
+  const perIp = perIpRaw === undefined ? undefined : Number(perIpRaw);
+  if (perIp !== undefined && !(Number.isSafeInteger(perIp) && perIp >= 1))
+    throw new Error('--max-connections-per-ip must be a whole number ≥ 1');
   const store = get('store');
   if (store !== 'sqlite' && store !== 'memory' && store !== 'redis')
     throw new Error('--store must be sqlite, memory or redis');
@@ -180,7 +192,7 @@ async function main(): Promise<void> {
     ...(store === 'redis' ? { redisUrl, redisPrefix: get('redis-prefix') } : {}),
     ...(get('node-id') ? { nodeId: get('node-id') } : {}),
     profile,
-    limits: parseLimits(limitSpecs),
+    limits: { ...parseLimits(limitSpecs), ...(perIp === undefined ? {} : { maxConnectionsPerIp: perIp }) },
     logLevel: get('log-level'),
     ...(get('public-origin') ? { publicOrigin: get('public-origin') } : {}),
     allowedOrigins: origins,

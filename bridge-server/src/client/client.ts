@@ -539,6 +539,17 @@ export class BridgeClient {
     return (f as Extract<ServerFrame, { t: 'session' }>).session;
   }
 
+  /**
+   * Leave (or refuse) a session this device was added to: it is no longer a member, and what the
+   * session put in its mailbox is dropped by the relay. `join` is the opposite: consent, after
+   * which the session's messages are no longer limited to the mailbox's share for unjoined ones.
+   */
+  async leave(sid: string): Promise<void> {
+    await this.request({ t: 'leave', rid: this.rid('v'), sid });
+    this.sessions.delete(sid);
+    this.updatePing();
+  }
+
   async listSessions(): Promise<SessionInfo[]> {
     const f = await this.request({ t: 'list_sessions', rid: this.rid('l') });
     return (f as Extract<ServerFrame, { t: 'sessions' }>).sessions;

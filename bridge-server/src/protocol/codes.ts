@@ -53,6 +53,9 @@ export type QuotaLimit =
   | 'messages_per_session'
   | 'mailbox_messages'
   | 'mailbox_bytes'
+  | 'session_mailbox_messages'
+  | 'sender_pending_messages'
+  | 'unjoined_messages'
   | 'connections';
 
 export function closeCodeFor(code: ErrorCode): number {

@@ -43,6 +43,8 @@ export const CreateSessionSchema = v.strictObject({
   ttlMs: v.optional(Ms),
 });
 export const JoinSchema = v.strictObject({ t: v.literal('join'), rid: Rid, sid: SidSchema });
+/** Leave (or refuse) a session one was added to; answered with `closed {rid, sid}`. */
+export const LeaveSchema = v.strictObject({ t: v.literal('leave'), rid: Rid, sid: SidSchema });
 export const ListSessionsSchema = v.strictObject({ t: v.literal('list_sessions'), rid: Rid });
 export const SendSchema = v.strictObject({
   t: v.literal('send'),
@@ -76,6 +78,7 @@ export const ClientFrameSchema = v.variant('t', [
   AuthSchema,
   CreateSessionSchema,
   JoinSchema,
+  LeaveSchema,
   ListSessionsSchema,
   SendSchema,
   AckSchema,

@@ -10,6 +10,7 @@ import type { ClientFrame } from '../protocol/frames.ts';
 import type { Connection } from './connection.ts';
 import { p8 } from './connection.ts';
 import type { RelayCore } from './core.ts';
+import { strictPoint } from './ed25519-check.ts';
 import { broadcastPresence, infos } from './sessions.ts';
 import { type Awaitable, after } from './store/types.ts';
 
@@ -59,7 +60,12 @@ export function onPreAuth(r: RelayCore, c: Connection, f: ClientFrame): Awaitabl
   try {
     const pub = b64uDecode(f.deviceId);
     const sig = b64uDecode(f.sig);
-    ok = verify(null, authMessage(r.origin, ch.bytes, pub), publicKey(r, f.deviceId, pub), sig);
+    // Small-order or non-canonical key or R: refused before OpenSSL, which accepts them.
+    const key = publicKey(r, f.deviceId, pub);
+    ok =
+      key !== undefined &&
+      strictPoint(sig.subarray(0, 32)) &&
+      verify(null, authMessage(r.origin, ch.bytes, pub), key, sig);
   } catch {
     ok = false;
   }
@@ -100,9 +106,16 @@ export function onPreAuth(r: RelayCore, c: Connection, f: ClientFrame): Awaitabl
   );
 }
 
-function publicKey(r: RelayCore, id: string, raw: Uint8Array): KeyObject {
+/** The device key as a KeyObject, or undefined for a weak key (cached either way). */
+function publicKey(r: RelayCore, id: string, raw: Uint8Array): KeyObject | undefined {
   let k = r.keyCache.get(id);
+  if (k === null) return undefined;
   if (k === undefined) {
+    if (raw.length !== 32 || !strictPoint(raw)) {
+      if (r.keyCache.size > 100_000) r.keyCache.clear();
+      r.keyCache.set(id, null);
+      return undefined;
+    }
     const der = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
     der.set(ED25519_SPKI_PREFIX);
     der.set(raw, ED25519_SPKI_PREFIX.length);

@@ -4,6 +4,7 @@
  * newer connection elsewhere, and the catch-up after missed wake-ups.
  */
 import type { RelayCore } from './core.ts';
+import { pageChars } from './sessions.ts';
 import { after } from './store/types.ts';
 
 /**
@@ -45,7 +46,7 @@ export function resync(r: RelayCore): void {
     const dev = c.deviceId!;
     const page = r.limits.fetchPageSize;
     r.guard(
-      after(r.store.listAfter(dev, 0, page, now), (rows) => {
+      after(r.store.listAfter(dev, 0, page, now, undefined, pageChars(r)), (rows) => {
         for (const m of rows) if (!c.inflight.has(m.seq) && c.state === 'ready') r.deliver(c, m, false);
       }),
       'resync',

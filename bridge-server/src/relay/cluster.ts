@@ -133,10 +133,10 @@ export class RedisCluster implements ClusterLink {
     // Subscribe first: from here on a message stored for the device wakes this node, and the
     // client's catch-up fetch (after `welcome`) reads everything stored before.
     await this.sub.subscribe(this.wake(device));
-    const gen = await this.store.command(() => this.client.incr(`${this.p}pg:${device}`));
+    const gen = await this.store.command('incr', () => this.client.incr(`${this.p}pg:${device}`));
     const value = `${this.nodeId} ${gen}`;
     this.local.set(device, value);
-    const res = await this.store.command(() =>
+    const res = await this.store.command('join', () =>
       this.client
         .multi()
         .pexpire(`${this.p}pg:${device}`, 7 * 24 * 3600_000)
@@ -181,7 +181,9 @@ export class RedisCluster implements ClusterLink {
 
   async online(devices: readonly string[]): Promise<ReadonlySet<string>> {
     if (devices.length === 0) return new Set();
-    const vals = await this.store.command(() => this.client.mget(devices.map((d) => `${this.p}p:${d}`)));
+    const vals = await this.store.command('mget', () =>
+      this.client.mget(devices.map((d) => `${this.p}p:${d}`)),
+    );
     return new Set(devices.filter((_, i) => vals[i] !== null));
   }
 

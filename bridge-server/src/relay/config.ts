@@ -31,9 +31,23 @@ export interface BridgeLimits {
   maxMembersPerSession: number;
   maxMessagesPerSession: number;
   maxMailboxMessages: number;
+  /** Pending messages for one recipient in one session: no session takes the whole mailbox. */
+  maxSessionMailboxMessages: number;
+  /** Pending messages from one sender across all recipients and sessions. */
+  maxSenderPendingMessages: number;
+  /**
+   * Pending messages for one recipient from sessions it has not joined (`join` is consent; the
+   * creator has joined its own): strangers adding a device to sessions fill only this slice.
+   */
+  maxUnjoinedMailboxMessages: number;
   /** Pending ciphertext per mailbox, in base64url characters. */
   maxMailboxBytes: number;
   maxConnections: number;
+  /**
+   * Concurrent connections from one client IP (per node). Every device behind one NAT shares it,
+   * so it is well above one household's devices; a proxy in front must set `--trust-proxy`.
+   */
+  maxConnectionsPerIp: number;
   /** Per client IP, before auth: connections and `hello` frames. */
   ipRate: RateSpec;
   /** Per device, after auth: every frame. */
@@ -46,6 +60,16 @@ export interface BridgeLimits {
   maxBufferedBytes: number;
   /** Page size ceiling for `fetch`. */
   fetchPageSize: number;
+  /**
+   * Ciphertext characters per `fetch` page (at least one message is always returned). Capped at
+   * half of `maxBufferedBytes` by the relay, so one page never trips the slow-consumer check.
+   */
+  fetchPageChars: number;
+  /**
+   * Re-reading messages already delivered on the connection and not acknowledged costs one
+   * device-rate token per this many ciphertext characters (first reads are free: the sender paid).
+   */
+  rereadCharsPerToken: number;
   /** Time given to sockets to close during shutdown before they are terminated. */
   shutdownGraceMs: number;
 }
@@ -68,14 +92,20 @@ const DEFAULT_LIMITS = {
   maxMembersPerSession: 16,
   maxMessagesPerSession: 20_000,
   maxMailboxMessages: 2_000,
+  maxSessionMailboxMessages: 500,
+  maxSenderPendingMessages: 1_000,
+  maxUnjoinedMailboxMessages: 500,
   maxMailboxBytes: 64 * 1024 * 1024,
   maxConnections: 10_000,
+  maxConnectionsPerIp: 64,
   ipRate: { ratePerSec: 10, burst: 40 },
   deviceRate: { ratePerSec: 200, burst: 400 },
   rateLimitStrikes: 50,
   maxInvalidFrames: 10,
   maxBufferedBytes: 8 * 1024 * 1024,
   fetchPageSize: 100,
+  fetchPageChars: 4 * 1024 * 1024,
+  rereadCharsPerToken: 64 * 1024,
   shutdownGraceMs: 2_000,
 } as const satisfies BridgeLimits;
 
@@ -88,8 +118,12 @@ export const PROFILES = {
     challengeTtlMs: 30_000,
     maxMessagesPerSession: 10_000_000,
     maxMailboxMessages: 100_000,
+    maxSessionMailboxMessages: 100_000,
+    maxSenderPendingMessages: 1_000_000,
+    maxUnjoinedMailboxMessages: 100_000,
     maxMailboxBytes: 256 * 1024 * 1024,
     maxConnections: 50_000,
+    maxConnectionsPerIp: 50_000,
     ipRate: { ratePerSec: 1_000_000, burst: 1_000_000 },
     deviceRate: { ratePerSec: 10_000, burst: 20_000 },
     rateLimitStrikes: 1000,

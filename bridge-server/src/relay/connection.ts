@@ -29,6 +29,8 @@ export class Connection {
   challenge: { bytes: Uint8Array; expiresAt: number } | undefined;
   invalidFrames = 0;
   strikes = 0;
+  /** Being closed for misbehaviour once the pending commit is answered: read no more frames. */
+  closing = false;
   alive = true;
   /** seq → time of (re)delivery, for redelivery and ack latency. */
   readonly inflight = new Map<number, number>();

@@ -54,7 +54,8 @@ export class RelayCore {
   readonly devices = new Map<string, Connection>();
   readonly ipBuckets: KeyedBuckets;
   readonly deviceBuckets: KeyedBuckets;
-  readonly keyCache = new Map<string, KeyObject>();
+  /** Device keys by id; null for a key refused by the strict point check. */
+  readonly keyCache = new Map<string, KeyObject | null>();
   draining = false;
   /** Cached because `log.debug(...)` still builds its argument object at level `warn`. */
   readonly debugLog: boolean;
@@ -92,7 +93,9 @@ export class RelayCore {
 
   sendRaw(c: Connection, text: string): void {
     if (c.ws.readyState !== 1) return;
-    if (c.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+    // Checked with this frame included (its JSON is ASCII: chars = bytes), so a paused reader never
+    // gets a whole page queued past the limit; fetch pages are capped well below it (config.ts).
+    if (c.ws.bufferedAmount + text.length > this.limits.maxBufferedBytes) {
       this.log.warn(
         { conn: c.id, device: p8(c.deviceId), buffered: c.ws.bufferedAmount },
         'slow consumer closed',

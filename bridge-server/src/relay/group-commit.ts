@@ -44,6 +44,9 @@ export class GroupCommit {
       maxSessionMessages: r.limits.maxMessagesPerSession,
       maxMailboxMessages: r.limits.maxMailboxMessages,
       maxMailboxBytes: r.limits.maxMailboxBytes,
+      maxSessionMailboxMessages: r.limits.maxSessionMailboxMessages,
+      maxSenderPendingMessages: r.limits.maxSenderPendingMessages,
+      maxUnjoinedMailboxMessages: r.limits.maxUnjoinedMailboxMessages,
     };
   }
 
@@ -168,6 +171,9 @@ export class GroupCommit {
       case 'session_missing':
         r.error(c, 'SESSION_NOT_FOUND', 'no such session', f.rid);
         return;
+      case 'not_member':
+        r.error(c, 'NOT_A_MEMBER', 'recipient is not another member of this session', f.rid);
+        return;
       case 'conflict':
         // Misbehaviour worth a log line: same id, different body (BRIDGE.md §10).
         r.log.warn({ sid: p6(f.sid), device: p8(dev), msgId: f.msgId.slice(0, 32) }, 'msgId conflict');
@@ -220,18 +226,25 @@ export class GroupCommit {
   }
 
   onAck(c: Connection, dev: string, seqs: number[]): void {
-    // Committed at the end of the turn with the others (one transaction); the ack sends no
-    // reply, and any frame that could observe the mailbox commits pending acks first.
-    this.pendingAcks.push({ recipient: dev, seqs });
-    this.r.scheduleTurnEnd();
+    // Only seqs delivered on this connection and not yet acknowledged reach the store: an ack of
+    // 1,000 made-up seqs costs a map lookup each, not 1,000 store updates (the relay delivered each
+    // seq at most once per delivery, so the store work an ack can cause is bounded by what this
+    // connection was sent). A seq delivered on an earlier connection is simply delivered again by
+    // the client's catch-up and acked then. The ack sends no reply; it is committed at the end of
+    // the turn with the others, and any frame that could observe the mailbox commits it first.
     const now = this.r.now();
+    const known: number[] = [];
     for (const seq of seqs) {
       const at = c.inflight.get(seq);
       if (at !== undefined) {
         c.inflight.delete(seq);
         this.r.metrics.ackLatency.observe((now - at) / 1000);
+        known.push(seq);
       }
     }
+    if (known.length === 0) return;
+    this.pendingAcks.push({ recipient: dev, seqs: known });
+    this.r.scheduleTurnEnd();
   }
 
   private commitAcks(): Awaitable<void> {

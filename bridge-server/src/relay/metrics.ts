@@ -113,6 +113,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         this.set(source.inflight());
       },
     }),
+    redisLatency: new Histogram({
+      name: 'concord_bridge_redis_command_seconds',
+      help: 'Redis command and script round trips (--store redis), by operation',
+      labelNames: ['op'] as const,
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2, 5],
+      registers: [registry],
+    }),
+    redisErrors: new Counter({
+      name: 'concord_bridge_redis_errors_total',
+      help: 'Redis failures by kind: unavailable (no connection), timeout, reply (error from Redis), connection (link lost)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     ackLatency: new Histogram({
       name: 'concord_bridge_ack_latency_seconds',
       help: 'Time from delivery to acknowledgement',

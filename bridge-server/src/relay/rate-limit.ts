@@ -41,6 +41,15 @@ export class TokenBucket {
     return Math.ceil(((cost - this.tokens) / this.spec.ratePerSec) * 1000);
   }
 
+  /**
+   * Take `cost` tokens unconditionally, for work already done (the bucket may go negative: the
+   * debt is paid back before the next frame is admitted).
+   */
+  charge(now: number, cost: number): void {
+    this.refill(now);
+    this.tokens -= cost;
+  }
+
   /** The bucket's state, to hand it to another node (cluster.ts). */
   export(): BucketState {
     return { tokens: this.tokens, last: this.last };
@@ -70,6 +79,15 @@ export class KeyedBuckets {
       this.buckets.set(key, b);
     }
     return b.take(now, cost);
+  }
+
+  charge(key: string, now: number, cost: number): void {
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = new TokenBucket(this.spec, now);
+      this.buckets.set(key, b);
+    }
+    b.charge(now, cost);
   }
 
   /** A key's bucket state (undefined if it has none: full). */

@@ -28,17 +28,30 @@ import { deliverFromCluster, displacedFromCluster, pushFromCluster, resync } fro
 import { Connection, type Corkable, MAX_QUEUED_FRAMES, p8 } from './connection.ts';
 import { RelayCore, type RelayDeps } from './core.ts';
 import { heartbeat, redeliver, sweep } from './maintenance.ts';
-import { broadcastPresence, onCloseSession, onCreate, onFetch, onJoin, onListSessions } from './sessions.ts';
+import {
+  broadcastPresence,
+  onCloseSession,
+  onCreate,
+  onFetch,
+  onJoin,
+  onLeave,
+  onListSessions,
+} from './sessions.ts';
 import { type Awaitable, after, StoreUnavailableError } from './store/types.ts';
 
 export type { Corkable } from './connection.ts';
 export { deliverJson, type RelayDeps } from './core.ts';
+
+/** Tokens an `ack` of `n` seqs costs: one per started hundred. */
+export const ackCost = (n: number): number => Math.max(1, Math.ceil(n / 100));
 
 export class Relay {
   private readonly r: RelayCore;
   /** Every open connection (the same set as the core's; tests reach it to cut sockets). */
   private readonly conns: Set<Connection>;
   private nextId = 1;
+  /** Open connections by client IP (the per-IP cap). */
+  private readonly perIp = new Map<string, number>();
   private timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(deps: RelayDeps) {
@@ -82,6 +95,12 @@ export class Relay {
     // catch up once it is back) instead of holding a socket that answers every send with an error.
     if (!this.ready) return { ok: false, status: 503, code: 'STORE_UNAVAILABLE' };
     if (this.conns.size >= r.limits.maxConnections) return { ok: false, status: 503, code: 'MAILBOX_FULL' };
+    // Concurrent connections per IP: without it one host could hold every socket (and every
+    // device it invents) at once; the rate below only bounds how fast it opens them.
+    if ((this.perIp.get(ip) ?? 0) >= r.limits.maxConnectionsPerIp) {
+      r.metrics.rateLimited.inc({ scope: 'ip_connections' });
+      return { ok: false, status: 429, code: 'RATE_LIMITED' };
+    }
     const wait = r.ipBuckets.take(ip, r.now());
     if (wait > 0) {
       r.metrics.rateLimited.inc({ scope: 'ip' });
@@ -108,6 +127,7 @@ export class Relay {
   attach(ws: WebSocket, ip: string, sock?: Corkable): void {
     const c = new Connection(this.nextId++, ws, ip, sock);
     this.conns.add(c);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     this.r.metrics.connections.inc();
     ws.on('message', (data, isBinary) => this.onMessage(c, data, isBinary));
     ws.on('pong', () => {
@@ -128,6 +148,9 @@ export class Relay {
     c.state = 'closed';
     if (c.authTimer) clearTimeout(c.authTimer);
     this.conns.delete(c);
+    const n = (this.perIp.get(c.ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(c.ip);
+    else this.perIp.set(c.ip, n);
     r.metrics.connections.dec();
     const dev = c.deviceId;
     if (dev !== undefined && r.devices.get(dev) === c) {
@@ -142,7 +165,7 @@ export class Relay {
   // ---------------------------------------------------------------- inbound frames
 
   private onMessage(c: Connection, data: WebSocket.RawData, isBinary: boolean): void {
-    if (c.state === 'closed') return;
+    if (c.state === 'closed' || c.closing) return;
     if (isBinary) {
       this.invalid(c, 'binary frames are not supported');
       return;
@@ -187,7 +210,7 @@ export class Relay {
   private drain(c: Connection): void {
     const q = c.queue;
     c.queue = undefined;
-    while (q !== undefined && q.length > 0 && c.state !== 'closed') {
+    while (q !== undefined && q.length > 0 && c.state !== 'closed' && !c.closing) {
       this.dispatch(c, q.shift()!);
       const waiting = c.queue as ClientFrame[] | undefined; // set again by dispatch if it waits
       if (waiting !== undefined) {
@@ -213,22 +236,41 @@ export class Relay {
   private invalid(c: Connection, reason: string, rid?: string): void {
     this.r.countFrame('invalid');
     this.r.log.info({ conn: c.id, device: p8(c.deviceId), reason }, 'invalid frame');
-    if (c.state !== 'ready' || ++c.invalidFrames > this.r.limits.maxInvalidFrames) {
+    if (c.state !== 'ready') {
       this.r.fail(c, 'INVALID_FRAME', reason, rid);
+      return;
+    }
+    if (++c.invalidFrames > this.r.limits.maxInvalidFrames) {
+      this.r.guard(this.failAfterCommit(c, 'INVALID_FRAME', reason, rid), 'commit');
       return;
     }
     this.r.error(c, 'INVALID_FRAME', reason, rid);
   }
 
+  /**
+   * Close a ready connection for misbehaviour, but only after the sends it already got stored are
+   * answered: they sit in this turn's group commit, and their `accepted` written after the close
+   * frame would be dropped, leaving the client to resend messages that were stored (and counted
+   * against its quotas). Frames after this one are not read any more.
+   */
+  private failAfterCommit(c: Connection, code: ErrorCode, message: string, rid?: string): Awaitable<void> {
+    if (c.closing) return;
+    c.closing = true;
+    return after(this.r.commit.commitPending(), () => this.r.fail(c, code, message, rid));
+  }
+
   private onReady(c: Connection, f: ClientFrame): Awaitable<void> {
     const r = this.r;
     const dev = c.deviceId!;
-    const wait = r.deviceBuckets.take(dev, r.now());
+    // Charged by work: an ack listing up to 1,000 seqs costs one token per 100 (finding: one
+    // token for 1,000 store updates let ten devices burn seconds of relay CPU per second).
+    const cost = f.t === 'ack' ? ackCost(f.seqs.length) : 1;
+    const wait = r.deviceBuckets.take(dev, r.now(), cost);
     if (wait > 0) {
       r.metrics.rateLimited.inc({ scope: 'device' });
       c.strikes++;
       if (c.strikes > r.limits.rateLimitStrikes) {
-        r.fail(c, 'RATE_LIMITED', 'rate limit exceeded repeatedly');
+        return this.failAfterCommit(c, 'RATE_LIMITED', 'rate limit exceeded repeatedly');
       } else if (c.strikes === 1) {
         r.error(c, 'RATE_LIMITED', 'slow down', 'rid' in f ? f.rid : undefined, { retryAfterMs: wait });
       }
@@ -258,6 +300,8 @@ export class Relay {
         return onCreate(r, c, dev, f);
       case 'join':
         return onJoin(r, c, dev, f.rid, f.sid);
+      case 'leave':
+        return onLeave(r, c, dev, f.rid, f.sid);
       case 'list_sessions':
         return onListSessions(r, c, dev, f.rid);
       case 'close_session':

@@ -125,9 +125,10 @@ export function createLogger(opts: Pick<BridgeOptions, 'logLevel' | 'logStream'>
  * Log a Redis connection's outages once each (ioredis emits an error per reconnect attempt, and an
  * unhandled one would be printed by ioredis itself), with a clear line when it comes back.
  */
-function watch(r: Redis, role: string, log: Logger): Redis {
+function watch(r: Redis, role: string, log: Logger, metrics: BridgeMetrics): Redis {
   let down = false;
   r.on('error', (err: Error) => {
+    metrics.redisErrors.inc({ kind: 'connection' });
     if (!down)
       log.error({ redis: role, err: err.message }, 'Redis unreachable: refusing new work until it is back');
     down = true;
@@ -155,9 +156,13 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<RunningBrid
   else if (opts.store === 'redis') {
     if (!opts.redisUrl) throw new Error('store redis needs a Redis URL (--redis-url / CONCORD_REDIS_URL)');
     const rs = new RedisStore({
-      client: watch(connectRedis(opts.redisUrl), 'store', log),
+      client: watch(connectRedis(opts.redisUrl), 'store', log, metrics),
       prefix: opts.redisPrefix,
       ownsClient: true,
+      observe: (op, seconds, error) => {
+        metrics.redisLatency.observe({ op }, seconds);
+        if (error !== undefined) metrics.redisErrors.inc({ kind: error });
+      },
     });
     // The subscriber may queue SUBSCRIBEs while Redis is away: they are idempotent, and sent on
     // reconnect together with every local device's channel (cluster.ts).
@@ -171,6 +176,7 @@ export async function startBridge(opts: BridgeOptions = {}): Promise<RunningBrid
       }),
       'pubsub',
       log,
+      metrics,
     );
     store = rs;
     cluster = new RedisCluster({

@@ -47,6 +47,11 @@ function checkMember(
     r.error(c, 'EXPIRED', 'session expired', rid);
     return undefined;
   }
+  // Closed: what it holds stays deliverable (fetch without a sid), nothing else is served.
+  if (s.closed === true) {
+    r.error(c, 'SESSION_NOT_FOUND', 'session closed', rid);
+    return undefined;
+  }
   return s;
 }
 
@@ -131,10 +136,29 @@ function createSession(
   );
 }
 
+/** `join` is the member's consent: its mailbox then holds this session's messages in full. */
 export function onJoin(r: RelayCore, c: Connection, dev: string, rid: string, sid: string): Awaitable<void> {
   return after(memberSession(r, c, dev, sid, rid), (s) => {
     if (s === undefined) return;
-    return after(infos(r, [s]), ([session]) => r.send(c, { t: 'session', rid, session: session! }));
+    return after(r.store.joinSession(sid, dev), () =>
+      after(infos(r, [s]), ([session]) => r.send(c, { t: 'session', rid, session: session! })),
+    );
+  });
+}
+
+/**
+ * `leave`: a member refuses or leaves a session it was added to. It stops being a member (sends to
+ * it are refused), and what the session put in its mailbox is dropped. The others are not told:
+ * their next send to it answers NOT_A_MEMBER.
+ */
+export function onLeave(r: RelayCore, c: Connection, dev: string, rid: string, sid: string): Awaitable<void> {
+  return after(memberSession(r, c, dev, sid, rid), (s) => {
+    if (s === undefined) return;
+    return after(r.store.leaveSession(sid, dev), () => {
+      r.cluster?.purged(sid); // other nodes re-read the member list
+      r.send(c, { t: 'closed', rid, sid });
+      r.log.info({ sid: p6(sid), device: p8(dev) }, 'left session');
+    });
   });
 }
 
@@ -147,7 +171,9 @@ export function onCloseSession(
 ): Awaitable<void> {
   return after(memberSession(r, c, dev, sid, rid), (s) => {
     if (s === undefined) return;
-    return after(r.store.purgeSession(sid), () => {
+    // Closed, not purged: messages already accepted for the other members stay deliverable
+    // until they are acknowledged or expire (the sweeper purges the session at its expiry).
+    return after(r.store.closeSession(sid, dev), () => {
       r.cluster?.purged(sid);
       for (const m of s.members) r.sendTo(m, m === dev ? { t: 'closed', rid, sid } : { t: 'closed', sid });
       r.log.info({ sid: p6(sid), device: p8(dev) }, 'session closed');
@@ -168,25 +194,45 @@ export function onFetch(
   return after(checked, (ok) => {
     if (ok === undefined) return;
     const page = Math.min(limit ?? r.limits.fetchPageSize, r.limits.fetchPageSize);
+    const chars = pageChars(r);
     const now = r.now();
-    return after(r.store.listAfter(dev, afterSeq, page + 1, now, sid), (rows) =>
-      sendPage(r, c, rid, rows, page, now),
+    return after(r.store.listAfter(dev, afterSeq, page + 1, now, sid, chars), (rows) =>
+      sendPage(r, c, dev, rid, rows, page, chars, now),
     );
   });
 }
 
+/** Ciphertext per page: the configured cap, and never more than half the send-buffer limit. */
+export function pageChars(r: RelayCore): number {
+  return Math.max(1, Math.min(r.limits.fetchPageChars, Math.floor(r.limits.maxBufferedBytes / 2)));
+}
+
+/**
+ * One `batch`: at most `page` messages and `chars` of ciphertext (the first always goes, so a
+ * single large message is still readable). Messages already delivered on this connection and not
+ * acknowledged are re-reads: charged to the device's bucket by size (finding: 21 fetches of the
+ * same unacked page made the relay send 538 MB), so the next frames wait until that is paid back.
+ */
 function sendPage(
   r: RelayCore,
   c: Connection,
+  dev: string,
   rid: string,
   rows: StoredMessage[],
   page: number,
+  chars: number,
   now: number,
 ): void {
-  const hasMore = rows.length > page;
-  const messages = rows.slice(0, page).map((m) => {
+  let n = 0;
+  let total = 0;
+  let reread = 0;
+  const messages = [];
+  for (const m of rows) {
+    if (n >= page || (n > 0 && total + m.ct.length > chars)) break;
+    total += m.ct.length;
+    if (c.inflight.has(m.seq)) reread += m.ct.length;
     c.inflight.set(m.seq, now);
-    return {
+    messages.push({
       sid: m.sid,
       from: m.sender,
       to: m.recipient,
@@ -195,8 +241,11 @@ function sendPage(
       seq: m.seq,
       ts: m.ts,
       ct: m.ct,
-    };
-  });
+    });
+    n++;
+  }
+  const hasMore = rows.length > n;
+  if (reread > 0) r.deviceBuckets.charge(dev, now, Math.ceil(reread / r.limits.rereadCharsPerToken));
   r.metrics.hot.delivered += messages.length;
   r.send(c, { t: 'batch', rid, messages, hasMore });
 }

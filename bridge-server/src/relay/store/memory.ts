@@ -26,6 +26,8 @@ interface Mailbox {
   /** Pending rows by seq; Map keeps insertion (= seq) order. */
   pending: Map<number, Row>;
   bytes: number;
+  /** Pending rows from sessions this recipient has not joined. */
+  unjoined: number;
 }
 
 const key = (sid: string, sender: string, msgId: string) => `${sid}\u0000${sender}\u0000${msgId}`;
@@ -36,11 +38,26 @@ export class MemoryStore implements MailboxStore {
   private readonly byDevice = new Map<string, Set<string>>();
   private readonly rows = new Map<string, Row>();
   private readonly mailboxes = new Map<string, Mailbox>();
+  /** Members who consented, by sid (the creator from the start). */
+  private readonly joined = new Map<string, Set<string>>();
+  /** Pending count by recipient‖sid, and by sender. */
+  private readonly perSession = new Map<string, number>();
+  private readonly perSender = new Map<string, number>();
+
+  private bump(map: Map<string, number>, k: string, d: number): void {
+    const n = (map.get(k) ?? 0) + d;
+    if (n <= 0) map.delete(k);
+    else map.set(k, n);
+  }
+
+  private isJoined(sid: string, device: string): boolean {
+    return this.joined.get(sid)?.has(device) === true;
+  }
 
   private mailbox(recipient: string): Mailbox {
     let m = this.mailboxes.get(recipient);
     if (m === undefined) {
-      m = { lastSeq: 0, pending: new Map(), bytes: 0 };
+      m = { lastSeq: 0, pending: new Map(), bytes: 0, unjoined: 0 };
       this.mailboxes.set(recipient, m);
     }
     return m;
@@ -49,6 +66,7 @@ export class MemoryStore implements MailboxStore {
   createSession(s: SessionRecord): void {
     if (this.sessions.has(s.sid)) throw new Error('session id collision');
     this.sessions.set(s.sid, { ...s, members: [...s.members] });
+    this.joined.set(s.sid, new Set([s.creator]));
     for (const d of s.members) {
       let set = this.byDevice.get(d);
       if (set === undefined) {
@@ -67,7 +85,8 @@ export class MemoryStore implements MailboxStore {
     const out: SessionRecord[] = [];
     for (const sid of this.byDevice.get(device) ?? []) {
       const s = this.sessions.get(sid);
-      if (s !== undefined && s.expiresAt > now) out.push({ ...s, members: [...s.members] });
+      if (s !== undefined && s.expiresAt > now && s.closed !== true)
+        out.push({ ...s, members: [...s.members] });
     }
     return out.sort((a, b) => a.createdAt - b.createdAt || (a.sid < b.sid ? -1 : 1));
   }
@@ -76,14 +95,14 @@ export class MemoryStore implements MailboxStore {
     let n = 0;
     for (const sid of this.byDevice.get(device) ?? []) {
       const s = this.sessions.get(sid);
-      if (s !== undefined && s.creator === device && s.expiresAt > now) n++;
+      if (s !== undefined && s.creator === device && s.expiresAt > now && s.closed !== true) n++;
     }
     return n;
   }
 
   put(input: PutInput, limits: PutLimits): PutResult {
     const s = this.sessions.get(input.sid);
-    if (s === undefined) return { kind: 'session_missing' };
+    if (s === undefined || s.closed === true) return { kind: 'session_missing' };
     const k = key(input.sid, input.sender, input.msgId);
     const existing = this.rows.get(k);
     if (existing !== undefined) {
@@ -91,10 +110,24 @@ export class MemoryStore implements MailboxStore {
         ? { kind: 'duplicate', seq: existing.seq, ts: existing.ts }
         : { kind: 'conflict' };
     }
+    if (!s.members.includes(input.recipient)) return { kind: 'not_member' };
     if (s.messageCount >= limits.maxSessionMessages) return { kind: 'full', limit: 'messages_per_session' };
     const m = this.mailbox(input.recipient);
     if (m.pending.size >= limits.maxMailboxMessages) return { kind: 'full', limit: 'mailbox_messages' };
     if (m.bytes + input.ct.length > limits.maxMailboxBytes) return { kind: 'full', limit: 'mailbox_bytes' };
+    const rs = `${input.recipient}\u0000${input.sid}`;
+    if ((this.perSession.get(rs) ?? 0) >= (limits.maxSessionMailboxMessages ?? Number.POSITIVE_INFINITY))
+      return { kind: 'full', limit: 'session_mailbox_messages' };
+    if (
+      (this.perSender.get(input.sender) ?? 0) >= (limits.maxSenderPendingMessages ?? Number.POSITIVE_INFINITY)
+    )
+      return { kind: 'full', limit: 'sender_pending_messages' };
+    const joined = this.isJoined(input.sid, input.recipient);
+    if (!joined && m.unjoined >= (limits.maxUnjoinedMailboxMessages ?? Number.POSITIVE_INFINITY))
+      return { kind: 'full', limit: 'unjoined_messages' };
+    this.bump(this.perSession, rs, 1);
+    this.bump(this.perSender, input.sender, 1);
+    if (!joined) m.unjoined++;
     const seq = ++m.lastSeq;
     const row: Row = {
       sid: input.sid,
@@ -140,15 +173,24 @@ export class MemoryStore implements MailboxStore {
     };
   }
 
-  listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[] {
+  listAfter(
+    recipient: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    sid?: string,
+    maxChars = Number.POSITIVE_INFINITY,
+  ): StoredMessage[] {
     const m = this.mailboxes.get(recipient);
     const out: StoredMessage[] = [];
     if (m === undefined) return out;
+    let chars = 0;
     for (const r of m.pending.values()) {
-      if (out.length >= limit) break;
+      if (out.length >= limit || chars >= maxChars) break;
       if (r.seq <= afterSeq || r.expiresAt <= now) continue;
       if (sid !== undefined && r.sid !== sid) continue;
       out.push(this.view(r));
+      chars += r.ct.length;
     }
     return out;
   }
@@ -170,6 +212,45 @@ export class MemoryStore implements MailboxStore {
     m.pending.delete(r.seq);
     m.bytes -= r.ct.length;
     r.ct = '';
+    this.bump(this.perSession, `${r.recipient}\u0000${r.sid}`, -1);
+    this.bump(this.perSender, r.sender, -1);
+    if (!this.isJoined(r.sid, r.recipient)) m.unjoined--;
+  }
+
+  /** Drop `device`'s pending messages in `sid` (tombstones stay). */
+  private dropFor(sid: string, device: string): void {
+    const m = this.mailboxes.get(device);
+    if (m === undefined) return;
+    for (const r of [...m.pending.values()]) if (r.sid === sid) this.drop(m, r);
+  }
+
+  joinSession(sid: string, device: string): boolean {
+    const s = this.sessions.get(sid);
+    if (s === undefined || !s.members.includes(device)) return false;
+    const j = this.joined.get(sid)!;
+    if (!j.has(device)) {
+      j.add(device);
+      const m = this.mailboxes.get(device);
+      if (m !== undefined) m.unjoined -= this.perSession.get(`${device}\u0000${sid}`) ?? 0;
+    }
+    return true;
+  }
+
+  leaveSession(sid: string, device: string): boolean {
+    const s = this.sessions.get(sid);
+    if (s === undefined || !s.members.includes(device)) return false;
+    this.dropFor(sid, device);
+    s.members = s.members.filter((d) => d !== device);
+    this.joined.get(sid)?.delete(device);
+    this.byDevice.get(device)?.delete(sid);
+    return true;
+  }
+
+  closeSession(sid: string, by: string): void {
+    const s = this.sessions.get(sid);
+    if (s === undefined) return;
+    s.closed = true;
+    this.dropFor(sid, by);
   }
 
   ack(recipient: string, seqs: readonly number[]): number {
@@ -218,6 +299,7 @@ export class MemoryStore implements MailboxStore {
         this.rows.delete(k);
       }
     }
+    this.joined.delete(sid);
   }
 
   mailboxStats(recipient: string): MailboxStats {

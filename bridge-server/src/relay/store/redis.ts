@@ -47,7 +47,7 @@ import type {
   StoredMessage,
   SweepResult,
 } from './types.ts';
-import { StoreUnavailableError } from './types.ts';
+import { FULL_LIMITS, type FullLimit, StoreUnavailableError } from './types.ts';
 
 export { StoreUnavailableError };
 
@@ -61,6 +61,18 @@ export interface RedisStoreOptions {
   graceMs?: number;
   /** Sessions kept in this process's cache. Default 50,000. */
   sessionCacheSize?: number;
+  /** Told the duration of every command or script, and the kind of error if it failed (metrics). */
+  observe?: RedisObserver;
+}
+
+/** Kinds of Redis failure: no connection, no answer in time, or an error reply from Redis. */
+export type RedisErrorKind = 'unavailable' | 'timeout' | 'reply';
+
+export type RedisObserver = (op: string, seconds: number, error?: RedisErrorKind) => void;
+
+function errorKind(err: unknown): RedisErrorKind {
+  if (err instanceof ReplyError) return 'reply';
+  return /timed out/i.test((err as Error).message ?? '') ? 'timeout' : 'unavailable';
 }
 
 /**
@@ -108,6 +120,9 @@ const SCRIPTS = {
   listSessions: new Script(S.LIST_SESSIONS),
   purge: new Script(S.PURGE_SESSION),
   sweep: new Script(S.SWEEP),
+  join: new Script(S.JOIN_SESSION),
+  leave: new Script(S.LEAVE_SESSION),
+  close: new Script(S.CLOSE_SESSION),
 };
 
 /** Seq counters outlive their last message by this much, so a seq is not reused soon after. */
@@ -142,9 +157,11 @@ function toPutResult(r: string): PutResult {
       return { kind: 'conflict' };
     case 'm':
       return { kind: 'session_missing' };
+    case 'n':
+      return { kind: 'not_member' };
     case 'f':
-      if (f[1] === 'messages_per_session' || f[1] === 'mailbox_messages' || f[1] === 'mailbox_bytes')
-        return { kind: 'full', limit: f[1] };
+      if ((FULL_LIMITS as readonly string[]).includes(f[1]!))
+        return { kind: 'full', limit: f[1] as FullLimit };
   }
   throw new Error(`unexpected put result from Redis: ${r.slice(0, 40)}`);
 }
@@ -157,6 +174,7 @@ export class RedisStore implements MailboxStore {
   private readonly graceMs: number;
   private readonly cacheSize: number;
   private readonly sessions = new Map<string, SessionRecord>();
+  private readonly observe: RedisObserver | undefined;
   private closed = false;
 
   constructor(opts: RedisStoreOptions) {
@@ -165,6 +183,7 @@ export class RedisStore implements MailboxStore {
     this.ownsClient = opts.ownsClient ?? false;
     this.graceMs = opts.graceMs ?? 3600_000;
     this.cacheSize = opts.sessionCacheSize ?? 50_000;
+    this.observe = opts.observe;
   }
 
   /** True while commands can be sent (the `/readyz` answer). */
@@ -179,21 +198,23 @@ export class RedisStore implements MailboxStore {
     return `${this.prefix}w:${device}`;
   }
 
-  private async run(script: Script, args: (string | number)[]): Promise<unknown> {
-    try {
-      return await script.run(this.client, [this.prefix, ...args]);
-    } catch (err) {
-      throw err instanceof ReplyError
-        ? err
-        : new StoreUnavailableError(`Redis unavailable: ${(err as Error).message}`);
-    }
+  private run(op: keyof typeof SCRIPTS, args: (string | number)[]): Promise<unknown> {
+    const script = SCRIPTS[op];
+    return this.command(op, () => script.run(this.client, [this.prefix, ...args]));
   }
 
-  /** Run a plain command; a lost connection becomes `StoreUnavailableError`. */
-  async command<T>(f: () => Promise<T>): Promise<T> {
+  /**
+   * Run a command (or script) named `op` for the metrics; a lost connection becomes
+   * `StoreUnavailableError`.
+   */
+  async command<T>(op: string, f: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
     try {
-      return await f();
+      const v = await f();
+      this.observe?.(op, (performance.now() - t0) / 1000);
+      return v;
     } catch (err) {
+      this.observe?.(op, (performance.now() - t0) / 1000, errorKind(err));
       throw err instanceof ReplyError
         ? err
         : new StoreUnavailableError(`Redis unavailable: ${(err as Error).message}`);
@@ -215,7 +236,7 @@ export class RedisStore implements MailboxStore {
   }
 
   async createSession(s: SessionRecord): Promise<void> {
-    const ok = await this.run(SCRIPTS.createSession, [
+    const ok = await this.run('createSession', [
       s.sid,
       s.kind,
       s.creator,
@@ -232,7 +253,7 @@ export class RedisStore implements MailboxStore {
   getSession(sid: string): SessionView | undefined | Promise<SessionView | undefined> {
     const hit = this.sessions.get(sid);
     if (hit !== undefined) return hit;
-    return this.command(() =>
+    return this.command('hmget', () =>
       this.client.hmget(
         `${this.prefix}s:${sid}`,
         'kind',
@@ -241,16 +262,17 @@ export class RedisStore implements MailboxStore {
         'createdAt',
         'expiresAt',
         'count',
+        'closed',
       ),
     ).then((f) => {
       if (f[0] === null) return undefined;
-      const s = this.record(sid, f as string[]);
+      const s = this.record(sid, f);
       this.cache(s);
       return s;
     });
   }
 
-  private record(sid: string, f: readonly string[]): SessionRecord {
+  private record(sid: string, f: readonly (string | null)[]): SessionRecord {
     return {
       sid,
       kind: f[0] as SessionKind,
@@ -259,11 +281,12 @@ export class RedisStore implements MailboxStore {
       createdAt: Number(f[3]),
       expiresAt: Number(f[4]),
       messageCount: Number(f[5]),
+      ...(f[6] !== null && f[6] !== undefined ? { closed: true } : {}),
     };
   }
 
   async listSessions(device: string, now: number): Promise<SessionRecord[]> {
-    const flat = (await this.run(SCRIPTS.listSessions, [device, now])) as string[];
+    const flat = (await this.run('listSessions', [device, now])) as string[];
     const out: SessionRecord[] = [];
     for (let i = 0; i + 6 < flat.length; i += 7) {
       const s = this.record(flat[i]!, flat.slice(i + 1, i + 7));
@@ -274,7 +297,7 @@ export class RedisStore implements MailboxStore {
   }
 
   countSessionsCreatedBy(device: string, now: number): Promise<number> {
-    return this.command(() => this.client.zcount(`${this.prefix}cr:${device}`, `(${now}`, '+inf'));
+    return this.command('zcount', () => this.client.zcount(`${this.prefix}cr:${device}`, `(${now}`, '+inf'));
   }
 
   async put(input: PutInput, limits: PutLimits): Promise<PutResult> {
@@ -289,6 +312,9 @@ export class RedisStore implements MailboxStore {
       limits.maxMailboxBytes,
       this.graceMs,
       COUNTER_KEEP_MS,
+      limits.maxSessionMailboxMessages ?? -1,
+      limits.maxSenderPendingMessages ?? -1,
+      limits.maxUnjoinedMailboxMessages ?? -1,
     ];
     for (const i of inputs) {
       args.push(
@@ -304,7 +330,7 @@ export class RedisStore implements MailboxStore {
         i.wake === true ? this.wakeChannel(i.recipient) : '',
       );
     }
-    const raw = (await this.run(SCRIPTS.putMany, args)) as string[];
+    const raw = (await this.run('putMany', args)) as string[];
     const results = raw.map(toPutResult);
     // Keep this node's cached counts near the truth (the script enforces the real quota).
     for (let k = 0; k < inputs.length; k++) {
@@ -323,7 +349,7 @@ export class RedisStore implements MailboxStore {
       args.push(b.recipient, b.seqs.length, ...b.seqs);
     }
     if (args.length === 0) return 0;
-    return (await this.run(SCRIPTS.ackMany, args)) as number;
+    return (await this.run('ackMany', args)) as number;
   }
 
   ack(recipient: string, seqs: readonly number[]): Promise<number> {
@@ -336,13 +362,15 @@ export class RedisStore implements MailboxStore {
     limit: number,
     now: number,
     sid?: string,
+    maxChars?: number,
   ): Promise<StoredMessage[]> {
-    const flat = (await this.run(SCRIPTS.listAfter, [
+    const flat = (await this.run('listAfter', [
       recipient,
       afterSeq,
       limit,
       now,
       sid ?? '',
+      maxChars === undefined || !Number.isFinite(maxChars) ? 0 : maxChars,
     ])) as string[];
     return toMessages(recipient, flat);
   }
@@ -350,28 +378,48 @@ export class RedisStore implements MailboxStore {
   async getBySeqs(recipient: string, seqs: readonly number[], now: number): Promise<StoredMessage[]> {
     if (seqs.length === 0) return [];
     const sorted = [...seqs].sort((a, b) => a - b);
-    const flat = (await this.run(SCRIPTS.getBySeqs, [recipient, now, ...sorted])) as string[];
+    const flat = (await this.run('getBySeqs', [recipient, now, ...sorted])) as string[];
     return toMessages(recipient, flat);
   }
 
   async sweep(now: number): Promise<SweepResult> {
-    const [messages, sessions] = (await this.run(SCRIPTS.sweep, [now, 1000])) as [number, number];
+    const [messages, sessions] = (await this.run('sweep', [now, 1000])) as [number, number];
     for (const [sid, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(sid);
     return { messages, sessions };
   }
 
   async purgeSession(sid: string): Promise<void> {
-    await this.run(SCRIPTS.purge, [sid]);
+    await this.run('purge', [sid]);
     this.sessions.delete(sid);
   }
 
+  async joinSession(sid: string, device: string): Promise<boolean> {
+    return (await this.run('join', [sid, device])) === 1;
+  }
+
+  async leaveSession(sid: string, device: string): Promise<boolean> {
+    const ok = (await this.run('leave', [sid, device])) === 1;
+    this.sessions.delete(sid); // re-read with its new member list
+    return ok;
+  }
+
+  async closeSession(sid: string, by: string): Promise<void> {
+    await this.run('close', [sid, by]);
+    const s = this.sessions.get(sid);
+    if (s !== undefined) s.closed = true;
+  }
+
   async mailboxStats(recipient: string): Promise<MailboxStats> {
-    const [n, b] = await this.command(() => this.client.hmget(`${this.prefix}c:${recipient}`, 'n', 'b'));
+    const [n, b] = await this.command('hmget', () =>
+      this.client.hmget(`${this.prefix}c:${recipient}`, 'n', 'b'),
+    );
     return { messages: Number(n ?? 0), bytes: Number(b ?? 0) };
   }
 
   async lastSeq(recipient: string): Promise<number> {
-    return Number((await this.command(() => this.client.hget(`${this.prefix}c:${recipient}`, 'last'))) ?? 0);
+    return Number(
+      (await this.command('hget', () => this.client.hget(`${this.prefix}c:${recipient}`, 'last'))) ?? 0,
+    );
   }
 
   async close(): Promise<void> {

@@ -32,7 +32,21 @@ export interface SqliteStoreOptions {
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
 }
 
-const SCHEMA_VERSION = 1;
+/**
+ * 2: members.joined (consent), sessions.closed, mailboxes.unjoined, pend (per recipient and
+ * session) and senders (per sender) pending counts. A version-1 file is upgraded in place.
+ */
+const SCHEMA_VERSION = 2;
+
+const MIGRATE_1_TO_2 = `
+ALTER TABLE members ADD COLUMN joined INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sessions ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN unjoined INTEGER NOT NULL DEFAULT 0;
+INSERT INTO pend (recipient, sid, n)
+  SELECT recipient, sid, count(*) FROM messages WHERE ct IS NOT NULL GROUP BY recipient, sid;
+INSERT INTO senders (sender, n)
+  SELECT sender, count(*) FROM messages WHERE ct IS NOT NULL GROUP BY sender;
+`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -75,6 +89,20 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_mailbox ON messages (recipient, seq);
 CREATE INDEX IF NOT EXISTS messages_expiry ON messages (expires_at);
 CREATE INDEX IF NOT EXISTS messages_sid ON messages (sid);
+CREATE TABLE IF NOT EXISTS pend (
+  recipient TEXT NOT NULL,
+  sid TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (recipient, sid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS senders (sender TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+/** Columns added in schema 2, for a file created at schema 2 (a version-1 file gets them by ALTER). */
+const SCHEMA_2_COLUMNS = `
+ALTER TABLE members ADD COLUMN joined INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sessions ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN unjoined INTEGER NOT NULL DEFAULT 0;
 `;
 
 interface MsgRow {
@@ -87,6 +115,23 @@ interface MsgRow {
   ts: number;
   expires_at: number;
   ct: string;
+}
+
+/** A message whose ciphertext was dropped (ack, leave, close). */
+interface DroppedRow {
+  recipient: string;
+  sid: string;
+  sender: string;
+  size: number;
+}
+
+/** Pending messages of one (recipient, sid, sender): `n` of them, `b` characters. */
+interface PendingGroup {
+  recipient: string;
+  sid: string;
+  sender: string;
+  n: number;
+  b: number;
 }
 
 const toMessage = (r: MsgRow): StoredMessage => ({
@@ -105,6 +150,8 @@ export class SqliteStore implements MailboxStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly sessions = new Map<string, SessionRecord>();
+  /** Members who consented, by sid (cached like the sessions). */
+  private readonly joined = new Map<string, Set<string>>();
   private readonly q;
   private readonly putTx: (input: PutInput, limits: PutLimits) => PutResult;
   private readonly ackTx: (recipient: string, seqs: readonly number[]) => number;
@@ -122,7 +169,15 @@ export class SqliteStore implements MailboxStore {
     this.db.exec(SCHEMA);
     const ver = this.db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
     if (ver === undefined) {
-      this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+      this.db.transaction(() => {
+        this.db.exec(SCHEMA_2_COLUMNS);
+        this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+      })();
+    } else if (Number(ver.v) === 1) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATE_1_TO_2);
+        this.db.prepare('UPDATE meta SET v = ? WHERE k = ?').run(String(SCHEMA_VERSION), 'schema');
+      })();
     } else if (Number(ver.v) !== SCHEMA_VERSION) {
       throw new Error(`unsupported bridge store schema ${ver.v}`);
     }
@@ -131,15 +186,37 @@ export class SqliteStore implements MailboxStore {
       insertSession: db.prepare(
         'INSERT INTO sessions (sid, kind, creator, created_at, expires_at, message_count) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      insertMember: db.prepare('INSERT INTO members (sid, device, pos) VALUES (?, ?, ?)'),
       allSessions: db.prepare(
-        'SELECT sid, kind, creator, created_at, expires_at, message_count FROM sessions',
+        'SELECT sid, kind, creator, created_at, expires_at, message_count, closed FROM sessions',
       ),
-      allMembers: db.prepare('SELECT sid, device FROM members ORDER BY sid, pos'),
+      allMembers: db.prepare('SELECT sid, device, joined FROM members ORDER BY sid, pos'),
+      insertMemberJoined: db.prepare('INSERT INTO members (sid, device, pos, joined) VALUES (?, ?, ?, ?)'),
+      setJoined: db.prepare('UPDATE members SET joined = 1 WHERE sid = ? AND device = ?'),
+      deleteMember: db.prepare('DELETE FROM members WHERE sid = ? AND device = ?'),
+      closeSession: db.prepare('UPDATE sessions SET closed = 1 WHERE sid = ?'),
+      pendGet: db.prepare('SELECT n FROM pend WHERE recipient = ? AND sid = ?'),
+      pendAdd: db.prepare(
+        `INSERT INTO pend (recipient, sid, n) VALUES (?, ?, ?)
+         ON CONFLICT (recipient, sid) DO UPDATE SET n = n + excluded.n`,
+      ),
+      pendPrune: db.prepare('DELETE FROM pend WHERE recipient = ? AND sid = ? AND n <= 0'),
+      pendDropSid: db.prepare('DELETE FROM pend WHERE sid = ?'),
+      senderGet: db.prepare('SELECT n FROM senders WHERE sender = ?'),
+      senderAdd: db.prepare(
+        `INSERT INTO senders (sender, n) VALUES (?, ?) ON CONFLICT (sender) DO UPDATE SET n = n + excluded.n`,
+      ),
+      senderPrune: db.prepare('DELETE FROM senders WHERE sender = ? AND n <= 0'),
+      unjoinedAdd: db.prepare('UPDATE mailboxes SET unjoined = unjoined + ? WHERE recipient = ?'),
+      dropFor: db.prepare(
+        `UPDATE messages SET ct = NULL WHERE sid = ? AND recipient = ? AND ct IS NOT NULL
+         RETURNING recipient, sid, sender, size`,
+      ),
       existing: db.prepare(
         'SELECT seq, ts, digest FROM messages WHERE sid = ? AND sender = ? AND msg_id = ?',
       ),
-      mailbox: db.prepare('SELECT last_seq, pending_count, pending_bytes FROM mailboxes WHERE recipient = ?'),
+      mailbox: db.prepare(
+        'SELECT last_seq, pending_count, pending_bytes, unjoined FROM mailboxes WHERE recipient = ?',
+      ),
       upsertMailbox: db.prepare(
         `INSERT INTO mailboxes (recipient, last_seq, pending_count, pending_bytes) VALUES (?, ?, 1, ?)
          ON CONFLICT (recipient) DO UPDATE SET last_seq = excluded.last_seq,
@@ -163,19 +240,21 @@ export class SqliteStore implements MailboxStore {
         `SELECT sid, sender, recipient, msg_id, tag, seq, ts, expires_at, ct FROM messages
          WHERE recipient = ? AND seq = ? AND ct IS NOT NULL AND expires_at > ?`,
       ),
+      // One statement per acked batch, not one per seq (an ack lists up to 1,000).
       ack: db.prepare(
-        'UPDATE messages SET ct = NULL WHERE recipient = ? AND seq = ? AND ct IS NOT NULL RETURNING size',
+        `UPDATE messages SET ct = NULL WHERE recipient = ? AND seq IN (SELECT value FROM json_each(?))
+         AND ct IS NOT NULL RETURNING recipient, sid, sender, size`,
       ),
       unpend: db.prepare(
         'UPDATE mailboxes SET pending_count = pending_count - ?, pending_bytes = pending_bytes - ? WHERE recipient = ?',
       ),
       pendingBySid: db.prepare(
-        `SELECT recipient, count(*) AS n, sum(size) AS b FROM messages WHERE sid = ? AND ct IS NOT NULL
-         GROUP BY recipient`,
+        `SELECT recipient, sid, sender, count(*) AS n, sum(size) AS b FROM messages
+         WHERE sid = ? AND ct IS NOT NULL GROUP BY recipient, sender`,
       ),
       pendingExpired: db.prepare(
-        `SELECT recipient, count(*) AS n, sum(size) AS b FROM messages WHERE expires_at <= ? AND ct IS NOT NULL
-         GROUP BY recipient`,
+        `SELECT recipient, sid, sender, count(*) AS n, sum(size) AS b FROM messages
+         WHERE expires_at <= ? AND ct IS NOT NULL GROUP BY recipient, sid, sender`,
       ),
       deleteBySid: db.prepare('DELETE FROM messages WHERE sid = ?'),
       deleteExpired: db.prepare('DELETE FROM messages WHERE expires_at <= ?'),
@@ -209,9 +288,7 @@ export class SqliteStore implements MailboxStore {
           sessions++;
         }
       }
-      for (const r of this.q.pendingExpired.all(now) as { recipient: string; n: number; b: number }[]) {
-        this.q.unpend.run(r.n, r.b, r.recipient);
-      }
+      this.unpendGroups(this.q.pendingExpired.all(now) as PendingGroup[]);
       const messages = this.q.deleteExpired.run(now).changes;
       return { messages, sessions };
     });
@@ -225,6 +302,7 @@ export class SqliteStore implements MailboxStore {
       created_at: number;
       expires_at: number;
       message_count: number;
+      closed: number;
     }[]) {
       this.sessions.set(r.sid, {
         sid: r.sid,
@@ -234,19 +312,24 @@ export class SqliteStore implements MailboxStore {
         createdAt: r.created_at,
         expiresAt: r.expires_at,
         messageCount: r.message_count,
+        ...(r.closed === 1 ? { closed: true } : {}),
       });
+      this.joined.set(r.sid, new Set());
     }
-    for (const m of this.q.allMembers.all() as { sid: string; device: string }[]) {
+    for (const m of this.q.allMembers.all() as { sid: string; device: string; joined: number }[]) {
       this.sessions.get(m.sid)?.members.push(m.device);
+      if (m.joined === 1) this.joined.get(m.sid)?.add(m.device);
     }
   }
 
   createSession(s: SessionRecord): void {
     this.db.transaction(() => {
       this.q.insertSession.run(s.sid, s.kind, s.creator, s.createdAt, s.expiresAt, s.messageCount);
-      for (const [i, d] of s.members.entries()) this.q.insertMember.run(s.sid, d, i);
+      for (const [i, d] of s.members.entries())
+        this.q.insertMemberJoined.run(s.sid, d, i, d === s.creator ? 1 : 0);
     })();
     this.sessions.set(s.sid, { ...s, members: [...s.members] });
+    this.joined.set(s.sid, new Set([s.creator]));
   }
 
   getSession(sid: string): SessionView | undefined {
@@ -256,20 +339,22 @@ export class SqliteStore implements MailboxStore {
   listSessions(device: string, now: number): SessionRecord[] {
     const out: SessionRecord[] = [];
     for (const s of this.sessions.values()) {
-      if (s.expiresAt > now && s.members.includes(device)) out.push({ ...s, members: [...s.members] });
+      if (s.expiresAt > now && s.closed !== true && s.members.includes(device))
+        out.push({ ...s, members: [...s.members] });
     }
     return out.sort((a, b) => a.createdAt - b.createdAt || (a.sid < b.sid ? -1 : 1));
   }
 
   countSessionsCreatedBy(device: string, now: number): number {
     let n = 0;
-    for (const s of this.sessions.values()) if (s.creator === device && s.expiresAt > now) n++;
+    for (const s of this.sessions.values())
+      if (s.creator === device && s.expiresAt > now && s.closed !== true) n++;
     return n;
   }
 
   private putInner(input: PutInput, limits: PutLimits): PutResult {
     const s = this.sessions.get(input.sid);
-    if (s === undefined) return { kind: 'session_missing' };
+    if (s === undefined || s.closed === true) return { kind: 'session_missing' };
     const ex = this.q.existing.get(input.sid, input.sender, input.msgId) as
       | { seq: number; ts: number; digest: string }
       | undefined;
@@ -278,17 +363,34 @@ export class SqliteStore implements MailboxStore {
         ? { kind: 'duplicate', seq: ex.seq, ts: ex.ts }
         : { kind: 'conflict' };
     }
+    if (!s.members.includes(input.recipient)) return { kind: 'not_member' };
     if (s.messageCount >= limits.maxSessionMessages) return { kind: 'full', limit: 'messages_per_session' };
     const mb = this.q.mailbox.get(input.recipient) as
-      | { last_seq: number; pending_count: number; pending_bytes: number }
+      | { last_seq: number; pending_count: number; pending_bytes: number; unjoined: number }
       | undefined;
     if ((mb?.pending_count ?? 0) >= limits.maxMailboxMessages)
       return { kind: 'full', limit: 'mailbox_messages' };
     if ((mb?.pending_bytes ?? 0) + input.ct.length > limits.maxMailboxBytes) {
       return { kind: 'full', limit: 'mailbox_bytes' };
     }
+    if (limits.maxSessionMailboxMessages !== undefined) {
+      const p = this.q.pendGet.get(input.recipient, input.sid) as { n: number } | undefined;
+      if ((p?.n ?? 0) >= limits.maxSessionMailboxMessages)
+        return { kind: 'full', limit: 'session_mailbox_messages' };
+    }
+    if (limits.maxSenderPendingMessages !== undefined) {
+      const p = this.q.senderGet.get(input.sender) as { n: number } | undefined;
+      if ((p?.n ?? 0) >= limits.maxSenderPendingMessages)
+        return { kind: 'full', limit: 'sender_pending_messages' };
+    }
+    const joined = this.joined.get(input.sid)?.has(input.recipient) === true;
+    if (!joined && (mb?.unjoined ?? 0) >= (limits.maxUnjoinedMailboxMessages ?? Number.POSITIVE_INFINITY))
+      return { kind: 'full', limit: 'unjoined_messages' };
     const seq = (mb?.last_seq ?? 0) + 1;
     this.q.upsertMailbox.run(input.recipient, seq, input.ct.length);
+    this.q.pendAdd.run(input.recipient, input.sid, 1);
+    this.q.senderAdd.run(input.sender, 1);
+    if (!joined) this.q.unjoinedAdd.run(1, input.recipient);
     this.q.insertMessage.run(
       input.sid,
       input.sender,
@@ -333,30 +435,103 @@ export class SqliteStore implements MailboxStore {
   }
 
   private ackInner(recipient: string, seqs: readonly number[]): number {
-    let n = 0;
-    let bytes = 0;
-    for (const seq of seqs) {
-      const r = this.q.ack.get(recipient, seq) as { size: number } | undefined;
-      if (r !== undefined) {
-        n++;
-        bytes += r.size;
+    if (seqs.length === 0) return 0;
+    const rows = this.q.ack.all(recipient, JSON.stringify(seqs)) as DroppedRow[];
+    this.unpendRows(rows);
+    return rows.length;
+  }
+
+  /** Counters for rows whose ciphertext was just dropped (one message each). */
+  private unpendRows(rows: readonly DroppedRow[]): void {
+    if (rows.length === 0) return;
+    const groups = new Map<string, PendingGroup>();
+    for (const r of rows) {
+      const k = `${r.recipient}\u0000${r.sid}\u0000${r.sender}`;
+      const g = groups.get(k);
+      if (g === undefined)
+        groups.set(k, { recipient: r.recipient, sid: r.sid, sender: r.sender, n: 1, b: r.size });
+      else {
+        g.n++;
+        g.b += r.size;
       }
     }
-    if (n > 0) this.q.unpend.run(n, bytes, recipient);
-    return n;
+    this.unpendGroups([...groups.values()]);
+  }
+
+  /** Take pending messages, grouped by (recipient, sid, sender), off every counter. */
+  private unpendGroups(groups: readonly PendingGroup[]): void {
+    for (const g of groups) {
+      this.q.unpend.run(g.n, g.b, g.recipient);
+      this.q.pendAdd.run(g.recipient, g.sid, -g.n);
+      this.q.pendPrune.run(g.recipient, g.sid);
+      this.q.senderAdd.run(g.sender, -g.n);
+      this.q.senderPrune.run(g.sender);
+      if (this.joined.get(g.sid)?.has(g.recipient) !== true) this.q.unjoinedAdd.run(-g.n, g.recipient);
+    }
+  }
+
+  joinSession(sid: string, device: string): boolean {
+    const s = this.sessions.get(sid);
+    if (s === undefined || !s.members.includes(device)) return false;
+    const j = this.joined.get(sid)!;
+    if (j.has(device)) return true;
+    this.db.transaction(() => {
+      this.q.setJoined.run(sid, device);
+      const p = this.q.pendGet.get(device, sid) as { n: number } | undefined;
+      if (p !== undefined) this.q.unjoinedAdd.run(-p.n, device);
+    })();
+    j.add(device);
+    return true;
+  }
+
+  leaveSession(sid: string, device: string): boolean {
+    const s = this.sessions.get(sid);
+    if (s === undefined || !s.members.includes(device)) return false;
+    this.db.transaction(() => {
+      this.unpendRows(this.q.dropFor.all(sid, device) as DroppedRow[]);
+      this.q.deleteMember.run(sid, device);
+    })();
+    s.members = s.members.filter((d) => d !== device);
+    this.joined.get(sid)?.delete(device);
+    return true;
+  }
+
+  closeSession(sid: string, by: string): void {
+    const s = this.sessions.get(sid);
+    if (s === undefined) return;
+    this.db.transaction(() => {
+      this.q.closeSession.run(sid);
+      this.unpendRows(this.q.dropFor.all(sid, by) as DroppedRow[]);
+    })();
+    s.closed = true;
   }
 
   ackMany(batches: readonly AckBatch[]): number {
     return this.ackManyTx(batches);
   }
 
-  listAfter(recipient: string, afterSeq: number, limit: number, now: number, sid?: string): StoredMessage[] {
+  listAfter(
+    recipient: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    sid?: string,
+    maxChars = Number.POSITIVE_INFINITY,
+  ): StoredMessage[] {
+    // Stepped row by row, so a byte-capped page reads no more ciphertext than it returns.
     const rows = (
       sid === undefined
-        ? this.q.listAfter.all(recipient, afterSeq, now, limit)
-        : this.q.listAfterSid.all(recipient, afterSeq, now, sid, limit)
-    ) as MsgRow[];
-    return rows.map(toMessage);
+        ? this.q.listAfter.iterate(recipient, afterSeq, now, limit)
+        : this.q.listAfterSid.iterate(recipient, afterSeq, now, sid, limit)
+    ) as IterableIterator<MsgRow>;
+    const out: StoredMessage[] = [];
+    let chars = 0;
+    for (const r of rows) {
+      out.push(toMessage(r));
+      chars += r.ct.length;
+      if (chars >= maxChars) break;
+    }
+    return out;
   }
 
   getBySeqs(recipient: string, seqs: readonly number[], now: number): StoredMessage[] {
@@ -373,13 +548,13 @@ export class SqliteStore implements MailboxStore {
   }
 
   private purgeInner(sid: string): void {
-    for (const r of this.q.pendingBySid.all(sid) as { recipient: string; n: number; b: number }[]) {
-      this.q.unpend.run(r.n, r.b, r.recipient);
-    }
+    this.unpendGroups(this.q.pendingBySid.all(sid) as PendingGroup[]);
+    this.q.pendDropSid.run(sid);
     this.q.deleteBySid.run(sid);
     this.q.deleteMembers.run(sid);
     this.q.deleteSession.run(sid);
     this.sessions.delete(sid);
+    this.joined.delete(sid);
   }
 
   sweep(now: number): SweepResult {

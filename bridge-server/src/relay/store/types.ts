@@ -42,6 +42,11 @@ export interface SessionRecord {
   expiresAt: number;
   /** Messages accepted so far (counts toward the per-session quota). */
   messageCount: number;
+  /**
+   * Closed by a member: takes no new sends and is not listed, but what was accepted for the other
+   * members stays deliverable until acknowledged or expired.
+   */
+  closed?: boolean;
 }
 
 /**
@@ -85,14 +90,42 @@ export interface PutLimits {
   maxSessionMessages: number;
   maxMailboxMessages: number;
   maxMailboxBytes: number;
+  /** Pending messages for one recipient in one session (absent: no such quota). */
+  maxSessionMailboxMessages?: number;
+  /** Pending messages from one sender, all recipients and sessions together. */
+  maxSenderPendingMessages?: number;
+  /**
+   * Pending messages for one recipient from sessions it has not joined (consented to): a stranger
+   * who adds a device to sessions can fill only this slice of its mailbox.
+   */
+  maxUnjoinedMailboxMessages?: number;
 }
+
+export type FullLimit =
+  | 'messages_per_session'
+  | 'mailbox_messages'
+  | 'mailbox_bytes'
+  | 'session_mailbox_messages'
+  | 'sender_pending_messages'
+  | 'unjoined_messages';
+
+export const FULL_LIMITS: readonly FullLimit[] = [
+  'messages_per_session',
+  'mailbox_messages',
+  'mailbox_bytes',
+  'session_mailbox_messages',
+  'sender_pending_messages',
+  'unjoined_messages',
+];
 
 export type PutResult =
   | { kind: 'stored'; seq: number; ts: number }
   | { kind: 'duplicate'; seq: number; ts: number }
   | { kind: 'conflict' }
   | { kind: 'session_missing' }
-  | { kind: 'full'; limit: 'messages_per_session' | 'mailbox_messages' | 'mailbox_bytes' };
+  /** The recipient is no longer a member (it left the session). */
+  | { kind: 'not_member' }
+  | { kind: 'full'; limit: FullLimit };
 
 export interface AckBatch {
   recipient: string;
@@ -127,13 +160,18 @@ export interface MailboxStore {
   putMany(inputs: readonly PutInput[], limits: PutLimits): Awaitable<PutResult[]>;
   /** `ack` for several mailboxes in one transaction; returns how many were pending in total. */
   ackMany(batches: readonly AckBatch[]): Awaitable<number>;
-  /** Pending (unacknowledged, unexpired) messages with seq > afterSeq, ascending, at most `limit`. */
+  /**
+   * Pending (unacknowledged, unexpired) messages with seq > afterSeq, ascending, at most `limit`,
+   * and stopping once their ciphertexts total `maxChars` or more (the message that reaches it is
+   * included, so the caller can tell that more follow). The store reads no further than that.
+   */
   listAfter(
     recipient: string,
     afterSeq: number,
     limit: number,
     now: number,
     sid?: string,
+    maxChars?: number,
   ): Awaitable<StoredMessage[]>;
   /** Pending messages with exactly these seqs (for redelivery). */
   getBySeqs(recipient: string, seqs: readonly number[], now: number): Awaitable<StoredMessage[]>;
@@ -143,6 +181,21 @@ export interface MailboxStore {
   sweep(now: number): Awaitable<SweepResult>;
   /** Delete a session with its members and all its messages. */
   purgeSession(sid: string): Awaitable<void>;
+  /**
+   * `device` consents to the session (the creator has from the start): its pending messages there
+   * leave the unjoined slice of its mailbox. False if it is not a member.
+   */
+  joinSession(sid: string, device: string): Awaitable<boolean>;
+  /**
+   * `device` leaves (or refuses) the session: it is no longer a member, and its pending messages
+   * there are dropped (tombstones stay). False if it was not a member.
+   */
+  leaveSession(sid: string, device: string): Awaitable<boolean>;
+  /**
+   * Close the session on behalf of member `by`: no new sends, not listed, `by`'s own pending
+   * messages there dropped; the other members' stay deliverable until acked or expired.
+   */
+  closeSession(sid: string, by: string): Awaitable<void>;
   mailboxStats(recipient: string): Awaitable<MailboxStats>;
   /** Highest seq ever assigned to the recipient (0 if none). */
   lastSeq(recipient: string): Awaitable<number>;
