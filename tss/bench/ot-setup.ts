@@ -5,7 +5,9 @@
  *   npx tsx tss/bench/ot-setup.ts [runs=5]
  *
  * Also prints where the time goes, from a per-primitive micro-measurement of the operations each
- * step performs (counts per ordered pair are fixed by the protocol).
+ * step performs (counts per ordered pair are fixed by the protocol), for the current setup (v2: one
+ * sender key-agreement message per batch, docs/PROTOCOL.md "Base OT v2") beside the counts of v1
+ * (one per OT), both priced with the unit costs of this run.
  */
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { aboReceiverEval, aboSenderBuild } from '../src/ot/allbutone.ts';
@@ -90,6 +92,10 @@ const u64 = cryptoRandomBytes(64);
 const enc = Q.toBytes();
 const varMul = unit(60, () => Q.multiply(scalar()));
 const fixMul = unit(200, () => G8.multiply(scalar()));
+// The receiver's a_i·B: one width-6 table for B per batch, then 256 table walks.
+const tableBuild = unit(5, () => P.fromBytes(enc).precompute(6, false));
+const B6 = P.fromBytes(enc).precompute(6, false);
+const tabMul = unit(200, () => B6.multiply(scalar()));
 const h2g = unit(200, () => ristretto255_hasher.deriveToCurve!(u64));
 const encode = unit(400, () => Q.toBytes());
 const decode = unit(400, () => P.fromBytes(enc));
@@ -102,16 +108,30 @@ const aboSend = unit(5, () => aboSenderBuild(sid, keys0, keys1));
 const aboRecv = unit(5, () =>
   aboReceiverEval(sid, cryptoRandomBytes(32).fill(0), keys0, abo.message, 'peer'),
 );
-const row = (what: string, n: number, each: number) =>
+let totalV1 = 0;
+let totalV2 = 0;
+const row = (what: string, v1: number, v2: number, each: number) => {
+  totalV1 += v1 * each;
+  totalV2 += v2 * each;
   console.log(
-    `  ${what.padEnd(44)} ${String(n).padStart(4)} × ${each.toFixed(3)} ms = ${(n * each).toFixed(0).padStart(5)} ms`,
+    `  ${what.padEnd(52)} ${each.toFixed(3).padStart(7)} ms × ${String(v1).padStart(4)} = ${(v1 * each).toFixed(0).padStart(5)} ms   × ${String(v2).padStart(4)} = ${(v2 * each).toFixed(0).padStart(5)} ms`,
   );
+};
 console.log('Where the time goes (CPU unit cost × count per ordered pair):');
-row('variable-base CT multiply (S: b·M_0, b·M_1; R: a·B)', 768, varMul);
-row('fixed-base CT multiply, W=8 table (a·G, b·G)', 512, fixMul);
-row('hash-to-group, 2 Elligator maps (H ×3, r_{1-c})', 1024, h2g);
-row('ristretto encode (r_c)', 256, encode);
-row('batched double-and-encode (r_{1-c}, B, K ×3)', 1280, dblEnc);
-row('ristretto decode + validate (r_0, r_1, B)', 768, decode);
-row('all-but-one sender (64 GGM trees + proofs)', 1, aboSend);
-row('all-but-one receiver (eval + check, CT)', 1, aboRecv);
+console.log(
+  `  ${''.padEnd(52)} ${'unit'.padStart(10)}   ${'v1 (one B per OT)'.padStart(19)}   ${'v2 (one B per batch)'.padStart(19)}`,
+);
+row('variable-base CT multiply (S: β·M_0, β·M_1; v1 R: a·B)', 768, 512, varMul);
+row('table walk a_i·B, width-6 table of B (v2 R)', 0, 256, tabMul);
+row('table of B, built once (v2 R)', 0, 1, tableBuild);
+row('fixed-base CT multiply, W=8 table (a·G, b·G / β·G)', 512, 257, fixMul);
+row('hash-to-group, 2 Elligator maps (H ×3, r_{1-c})', 1024, 1024, h2g);
+row('ristretto encode (r_c; v2 also B)', 256, 257, encode);
+row('batched double-and-encode (r_{1-c}, K ×3; v1 also B)', 1280, 1024, dblEnc);
+row('ristretto decode + validate (r_0, r_1, B)', 768, 513, decode);
+row('all-but-one sender (64 GGM trees + proofs)', 1, 1, aboSend);
+row('all-but-one receiver (eval + check, CT)', 1, 1, aboRecv);
+console.log(
+  `  ${'modelled total'.padEnd(52)} ${''.padStart(10)}   ${''.padStart(7)}${totalV1.toFixed(0).padStart(5)} ms   ${''.padStart(7)}${totalV2.toFixed(0).padStart(5)} ms`,
+);
+console.log(`  measured total (v2, CPU, above): ${cSum.toFixed(0)} ms`);

@@ -25,7 +25,8 @@ export const TAGS = {
   // base OT (MR19 endemic OT over ristretto255) and all-but-one (SoftSpoken k=4)
   baseOtSession: 'concord/ot/base/session/v1',
   baseOtHashToGroup: 'concord/ot/base/h2g/v1',
-  baseOtKey: 'concord/ot/base/key/v1',
+  baseOtKey: 'concord/ot/base/key/v2',
+  baseOtTranscript: 'concord/ot/base/transcript/v2',
   baseOtRandomPoint: 'concord/ot/base/random-point/v1',
   aboSession: 'concord/ot/abo/session/v1',
   aboPrg: 'concord/ot/abo/prg/v1',

@@ -16,6 +16,12 @@ export { WIRE_VERSION };
  * so a party on the old layout can never finish a ceremony whose pairs were not confirmed.
  */
 export const CONFIRM_VERSION = 2;
+/**
+ * Layout version of the messages that carry the pairwise OT setup (dkg.r2/r3, reshare.r2/r3). 2:
+ * OT setup v2 (one sender key-agreement message per batch, ot/baseot.ts). A version-1 message is
+ * refused with UNSUPPORTED_VERSION before its OT bytes are read, as for the confirm messages.
+ */
+export const OT_CARRIER_VERSION = 2;
 export const MSG_TYPE = {
   dkgR1: 0x11,
   dkgR2: 0x12,
@@ -77,7 +83,7 @@ export function decodeCommitMessage(b: Uint8Array, type: number, what: string): 
 }
 
 export function encodeOpeningMessage(type: number, m: DkgR2ToPeer): Uint8Array {
-  return messageWriter(type)
+  return messageWriter(type, OT_CARRIER_VERSION)
     .raw(m.echo)
     .list(m.feldman, (w, P) => w.point(P))
     .raw(m.salt)
@@ -127,7 +133,7 @@ export function encodeDkgR2(m: DkgR2ToPeer): Uint8Array {
 }
 
 export function decodeDkgR2(b: Uint8Array, threshold: number): DkgR2ToPeer {
-  const r = messageReader(b, MSG_TYPE.dkgR2, 'dkg.r2');
+  const r = messageReader(b, MSG_TYPE.dkgR2, 'dkg.r2', OT_CARRIER_VERSION);
   const echo = r.raw(32);
   const nF = r.u32();
   exactCount(nF, threshold, 'dkg.r2 Feldman commitment');
@@ -144,7 +150,7 @@ export function decodeDkgR2(b: Uint8Array, threshold: number): DkgR2ToPeer {
 }
 
 export function encodeDkgR3(m: DkgR3ToPeer): Uint8Array {
-  return messageWriter(MSG_TYPE.dkgR3)
+  return messageWriter(MSG_TYPE.dkgR3, OT_CARRIER_VERSION)
     .raw(m.echo)
     .list(m.shares, (w, s) => w.scalar(s))
     .raw(m.zeroSeed)
@@ -153,7 +159,7 @@ export function encodeDkgR3(m: DkgR3ToPeer): Uint8Array {
 }
 
 export function decodeDkgR3(b: Uint8Array, recipientPower: number): DkgR3ToPeer {
-  const r = messageReader(b, MSG_TYPE.dkgR3, 'dkg.r3');
+  const r = messageReader(b, MSG_TYPE.dkgR3, 'dkg.r3', OT_CARRIER_VERSION);
   const echo = r.raw(32);
   const shares = r.list(0, MAX_LIST, (rr, i) => rr.scalar(`share[${i}]`));
   exactCount(shares.length, recipientPower, 'dkg.r3 shares');

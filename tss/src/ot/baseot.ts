@@ -1,28 +1,33 @@
 /**
  * Batched endemic 1-of-2 random OT over ristretto255: Masny–Rindal, "Endemic Oblivious Transfer"
  * (CCS'19, ePrint 2019/706), the two-message OT from key agreement (Fig. 8), instantiated with
- * Diffie–Hellman in ristretto255 and a random oracle H onto the group (PROTOCOL.md 3.4).
+ * Diffie–Hellman in ristretto255 and a random oracle H onto the group, with the sender's
+ * key-agreement message shared by the whole batch (docs/PROTOCOL.md "Base OT v2").
  *
  * For each OT index i (one of `count`, 256 per ordered pair):
- *   receiver (choice c):  a ← Z_ℓ*, r_{1−c} ← uniform group element,
- *                          r_c := a·G − H(sid, i, c, r_{1−c});             sends (r_0, r_1)
- *   sender:               M_j := r_j + H(sid, i, j, r_{1−j})   (j = 0, 1),
- *                          β ← Z_ℓ*, B := β·G;                               sends B
- *                          ρ_j := H′(sid, i, j, r_0, r_1, B, enc([2]·β·M_j))
- *   receiver:             ρ_c := H′(sid, i, c, r_0, r_1, B, enc([2]·a·B))   (M_c = a·G)
+ *   receiver (choice c):  a_i ← Z_ℓ*, r_{1−c} ← uniform group element,
+ *                          r_c := a_i·G − H(sid, i, c, r_{1−c});           sends (r_0, r_1)
+ * once per batch, sender: β ← Z_ℓ*, B := β·G;                                sends B
+ *                          T := H_T(sid, all (r_0, r_1), B)   (the whole transcript)
+ *   sender, per index:    M_j := r_j + H(sid, i, j, r_{1−j})   (j = 0, 1)
+ *                          ρ_j := H′(sid, T, i, j, r_0, r_1, enc([2]·β·M_j))
+ *   receiver, per index:  ρ_c := H′(sid, T, i, c, r_0, r_1, enc([2]·a_i·B))   (M_c = a_i·G)
  * The DH value K enters the key as enc([2]K) rather than enc(K): an injective function of the same
  * shared element, chosen because [2]K can be encoded in a batch with one shared inversion (see
- * `doubleAndEncodeBatch`). For the same reason β = 2b and r_{1−c} = [2]·(uniform) are generated
- * as doubles; both are still uniform.
+ * `doubleAndEncodeBatch`). For the same reason r_{1−c} = [2]·(uniform) is generated as a double;
+ * it is still uniform.
  *
- * One fresh b per OT, as in the paper: nothing is shared between OT indices except the session id.
- * H is the RFC 9496 element derivation (two Elligator maps) applied to 64 bytes of tagged SHA-256
- * output, so it is a random oracle onto the prime-order group whose outputs have unknown discrete
- * logs; the unused r_{1−c} is a genuinely uniform group element (Elligator of fresh random bytes),
- * never raw random bytes ("Devious Transfer", PROTOCOL.md 8.2).
+ * One B for the batch (as libOTe's Masny–Rindal sender does): every key is still bound to its own
+ * index i and, through T, to the whole transcript, so each OT's key is an independent random-oracle
+ * output; the receiver's a_i·B all run against one fixed point with a precomputed table. H is the
+ * RFC 9496 element derivation (two Elligator maps) applied to 64 bytes of tagged SHA-256 output, so
+ * it is a random oracle onto the prime-order group whose outputs have unknown discrete logs; the
+ * unused r_{1−c} is a genuinely uniform group element (Elligator of fresh random bytes), never raw
+ * random bytes ("Devious Transfer", PROTOCOL.md 8.2).
  *
- * Side channels: secret scalars (a, b) only meet constant-time `multiply`; the choice bit only
- * enters as hash input bytes and through a masked byte swap, never through a branch.
+ * Side channels: secret scalars (a_i, β) only meet constant-time `multiply` (noble's fixed-window
+ * or cached-table walk, one addition per window whatever the digit); the choice bit only enters as
+ * hash input bytes and through a masked byte swap, never through a branch.
  */
 import { ed25519, ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
@@ -135,6 +140,13 @@ export function doubleAndEncodeBatch(points: readonly RPoint[]): Uint8Array[] {
   return out;
 }
 
+/**
+ * Window of the table the receiver builds for the sender's B: 44 windows × 32 points (≈1,400 point
+ * additions, built once per batch) against 256 multiplies by it; wider tables cost more to build
+ * than they save at this batch size.
+ */
+const BATCH_KEY_WINDOW = 6;
+
 /** Uniform non-zero scalar from 64 random bytes (bias < 2^-250). Returned as 32 LE bytes. */
 function randomScalarBytes(rng: RandomBytes): Uint8Array {
   for (;;) {
@@ -159,17 +171,25 @@ function hashToGroup(sid: Uint8Array, iBytes: Uint8Array, j: Uint8Array, r: Uint
   return ristretto255_hasher.deriveToCurve!(uniform);
 }
 
-/** H′(sid, i, j, r_0, r_1, B, K): the OT output key, bound to the whole per-index transcript. */
+/**
+ * T = H_T(sid, receiver message, B): the whole transcript of the batch, hashed once and bound into
+ * every key, so a change to any index's points or to B changes every key of the batch.
+ */
+function transcriptHash(sid: Uint8Array, receiverMessage: Uint8Array, B: Uint8Array): Uint8Array {
+  return taggedHash(TAGS.baseOtTranscript, sid, receiverMessage, B);
+}
+
+/** H′(sid, T, i, j, r_0, r_1, K): the OT output key, bound to the index and the whole transcript. */
 function deriveKey(
   sid: Uint8Array,
+  T: Uint8Array,
   iBytes: Uint8Array,
   j: Uint8Array,
   r0: Uint8Array,
   r1: Uint8Array,
-  B: Uint8Array,
   K: Uint8Array,
 ): Uint8Array {
-  return taggedHash(TAGS.baseOtKey, sid, iBytes, j, r0, r1, B, K);
+  return taggedHash(TAGS.baseOtKey, sid, T, iBytes, j, r0, r1, K);
 }
 
 /** Constant-time conditional swap of two equal-length byte arrays (swap iff bit = 1). */
@@ -194,8 +214,12 @@ function isZero32(b: Uint8Array, off: number): boolean {
 }
 
 function equal32(b: Uint8Array, x: number, y: number): boolean {
+  return equal32Across(b, x, b, y);
+}
+
+function equal32Across(a: Uint8Array, x: number, b: Uint8Array, y: number): boolean {
   let acc = 0;
-  for (let k = 0; k < POINT_BYTES; k++) acc |= b[x + k]! ^ b[y + k]!;
+  for (let k = 0; k < POINT_BYTES; k++) acc |= a[x + k]! ^ b[y + k]!;
   return acc === 0;
 }
 
@@ -233,7 +257,7 @@ export interface BaseOtReceiverState {
 }
 
 export interface BaseOtSenderOutput {
-  /** The sender's reply: count × B_i (32 bytes each). */
+  /** The sender's reply: B, its one key-agreement message for the batch (32 bytes). */
   readonly message: Uint8Array;
   /** ρ_0 of every OT, count × 32 bytes. Secret. */
   readonly keys0: Uint8Array;
@@ -252,8 +276,9 @@ export function baseOtReceiverMessageBytes(count: number): number {
   return count * 2 * POINT_BYTES;
 }
 
-export function baseOtSenderMessageBytes(count: number): number {
-  return count * POINT_BYTES;
+/** The sender's message is one point whatever the batch size. */
+export function baseOtSenderMessageBytes(_count: number): number {
+  return POINT_BYTES;
 }
 
 /** Receiver, step 1: pick random choice bits and produce (r_0, r_1) for every OT. */
@@ -318,7 +343,6 @@ export function baseOtSenderRespond(
   )
     throw banError('BAD_LENGTH', peer, 'base-OT receiver message has the wrong length', 'base-ot');
   const G = generator();
-  const message = new Uint8Array(baseOtSenderMessageBytes(count));
   const keys0 = new Uint8Array(count * BASE_OT_KEY_BYTES);
   const keys1 = new Uint8Array(count * BASE_OT_KEY_BYTES);
   // Pass 1, public work only: validate every received point and compute M_0, M_1 for every OT, so
@@ -339,36 +363,32 @@ export function baseOtSenderRespond(
     M[2 * i] = M0;
     M[2 * i + 1] = M1;
   }
-  // Pass 2: a fresh b per OT. The published B is [2]·(b·G), i.e. β·G with β = 2b (uniform too),
-  // so it can be double-and-encoded; the DH values are β·M_j and, on the receiver side, a·B.
-  const halfB: RPoint[] = new Array(count);
+  // Pass 2: one secret β for the batch, B = β·G published once; K_j = β·M_j for every OT.
+  const betaBytes = randomScalarBytes(rng);
+  const beta = scalarFromBytes(betaBytes);
+  zeroize(betaBytes);
+  const B = G.multiply(beta).toBytes();
   const K: RPoint[] = new Array(2 * count);
-  for (let i = 0; i < count; i++) {
-    const bBytes = randomScalarBytes(rng);
-    const b = scalarFromBytes(bBytes);
-    zeroize(bBytes);
-    const beta = Fn.add(b, b); // non-zero: ℓ is odd
-    halfB[i] = G.multiply(b);
-    K[2 * i] = M[2 * i]!.multiply(beta);
-    K[2 * i + 1] = M[2 * i + 1]!.multiply(beta);
-  }
-  const Benc = doubleAndEncodeBatch(halfB);
+  for (let i = 0; i < 2 * count; i++) K[i] = M[i]!.multiply(beta);
   const Kenc = doubleAndEncodeBatch(K);
+  const T = transcriptHash(sid, receiverMessage, B);
   for (let i = 0; i < count; i++) {
     const off = i * 64;
     const iBytes = u32be(i);
     const r0 = receiverMessage.subarray(off, off + 32);
     const r1 = receiverMessage.subarray(off + 32, off + 64);
-    const B = Benc[i]!;
-    message.set(B, i * 32);
-    keys0.set(deriveKey(sid, iBytes, U8[0], r0, r1, B, Kenc[2 * i]!), i * 32);
-    keys1.set(deriveKey(sid, iBytes, U8[1], r0, r1, B, Kenc[2 * i + 1]!), i * 32);
+    keys0.set(deriveKey(sid, T, iBytes, U8[0], r0, r1, Kenc[2 * i]!), i * 32);
+    keys1.set(deriveKey(sid, T, iBytes, U8[1], r0, r1, Kenc[2 * i + 1]!), i * 32);
   }
   zeroize(...Kenc);
-  return { message, keys0, keys1 };
+  return { message: B, keys0, keys1 };
 }
 
-/** Receiver, step 2: validate every B_i and derive ρ_{c_i}. Does not destroy `state`. */
+/**
+ * Receiver, step 2: validate B and derive ρ_{c_i}. Does not destroy `state`. B must be a canonical
+ * encoding of a point other than the identity and other than any point of the receiver's own
+ * message (a reflected point is never an honest β·G; refusing it costs 512 byte comparisons).
+ */
 export function baseOtReceiverFinish(
   sid: Uint8Array,
   state: BaseOtReceiverState,
@@ -379,25 +399,30 @@ export function baseOtReceiverFinish(
   const { count } = state;
   if (!(senderMessage instanceof Uint8Array) || senderMessage.length !== baseOtSenderMessageBytes(count))
     throw banError('BAD_LENGTH', peer, 'base-OT sender message has the wrong length', 'base-ot');
-  // Validate every B_i before touching the secret scalars.
-  const Bs: RPoint[] = new Array(count);
-  for (let i = 0; i < count; i++) Bs[i] = decodePoint(senderMessage, i * 32, peer, `B[${i}]`);
+  const m = state.message;
+  // Validate B before touching the secret scalars.
+  const B = decodePoint(senderMessage, 0, peer, 'B');
+  for (let k = 0; k < 2 * count; k++)
+    if (equal32Across(senderMessage, 0, m, k * 32))
+      throw banError('BASE_OT_FAILED', peer, `B repeats the receiver's point ${k}`, 'base-ot');
+  // A fixed-base table for B (public), so each a_i·B is a constant-time table walk.
+  B.precompute(BATCH_KEY_WINDOW, false);
   const K: RPoint[] = new Array(count);
   for (let i = 0; i < count; i++)
-    K[i] = Bs[i]!.multiply(scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32)));
+    K[i] = B.multiply(scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32)));
   const Kenc = doubleAndEncodeBatch(K);
+  const T = transcriptHash(sid, m, senderMessage);
   const keys = new Uint8Array(count * BASE_OT_KEY_BYTES);
   const cByte = new Uint8Array(1);
-  const m = state.message;
   for (let i = 0; i < count; i++) {
     cByte[0] = getBit(state.choiceBits, i);
     const key = deriveKey(
       sid,
+      T,
       u32be(i),
       cByte,
       m.subarray(i * 64, i * 64 + 32),
       m.subarray(i * 64 + 32, i * 64 + 64),
-      senderMessage.subarray(i * 32, i * 32 + 32),
       Kenc[i]!,
     );
     keys.set(key, i * 32);

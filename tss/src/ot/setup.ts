@@ -8,8 +8,12 @@
  *   R: otSetupReceiverFinish → AboPuncturedSeeds                    (R is done)
  *
  * Wire format (compact binary, fixed length; the DKG message codec carries these bytes):
- *   message 1: version (1) ‖ kind 0x01 ‖ 256 × (r_0 ‖ r_1)              = 16,386 bytes
- *   message 2: version (1) ‖ kind 0x02 ‖ 256 × B ‖ 64 × PPRF block (320) = 28,674 bytes
+ *   message 1: version (2) ‖ kind 0x01 ‖ 256 × (r_0 ‖ r_1)            = 16,386 bytes
+ *   message 2: version (2) ‖ kind 0x02 ‖ B ‖ 64 × PPRF block (320)     = 20,514 bytes
+ * Version 2 (one sender key-agreement message B per batch, keys bound to the whole transcript;
+ * docs/PROTOCOL.md "Base OT v2") replaced version 1 (one B per OT, 28,674-byte message 2); a
+ * version-1 message is refused with a ban like any other malformed message, since an honest peer
+ * of this release never sends one.
  * Anything wrong in a received message aborts with `abortKind: 'ban'` naming `peer`: a party that
  * sends a malformed or inconsistent OT message is misbehaving, and OT failures may leak choice bits.
  *
@@ -32,14 +36,14 @@ import {
 } from './baseot.ts';
 import { type AboFullSeeds, type AboPuncturedSeeds, BASE_OT_COUNT } from './types.ts';
 
-export const OT_SETUP_VERSION = 1;
+export const OT_SETUP_VERSION = 2;
 const KIND_RECEIVER = 0x01;
 const KIND_SENDER = 0x02;
 const HEADER_BYTES = 2;
 
 /** Byte size of message 1 (R → S): 16,386. */
 export const OT_SETUP_RECEIVER_MESSAGE_BYTES = HEADER_BYTES + baseOtReceiverMessageBytes(BASE_OT_COUNT);
-/** Byte size of message 2 (S → R): 28,674. */
+/** Byte size of message 2 (S → R): 20,514. */
 export const OT_SETUP_SENDER_MESSAGE_BYTES =
   HEADER_BYTES + baseOtSenderMessageBytes(BASE_OT_COUNT) + ABO_MESSAGE_BYTES;
 

@@ -21,6 +21,7 @@ import {
   encodeConfirmMessage,
   encodeOpeningMessage,
   MAX_OT_PAYLOAD,
+  OT_CARRIER_VERSION,
 } from '../dkg/messages.ts';
 import { TssError } from '../errors.ts';
 import { decodeSchnorr, SCHNORR_PROOF_BYTES, type SchnorrProof } from '../proofs/schnorr.ts';
@@ -86,7 +87,7 @@ export function encodeReshareR2(m: ReshareR2ToPeer): Uint8Array {
 }
 
 export function decodeReshareR2(b: Uint8Array, e: Expect): ReshareR2ToPeer {
-  const r = messageReader(b, RESHARE_MSG_TYPE.r2, 'reshare.r2');
+  const r = messageReader(b, RESHARE_MSG_TYPE.r2, 'reshare.r2', OT_CARRIER_VERSION);
   const echo = r.raw(32);
   const feldman = r.list(0, MAX_LIST, (rr, k) => rr.point(`feldman[${k}]`));
   exactCount(feldman.length, e.feldman, 'reshare.r2 Feldman commitment');
@@ -99,7 +100,7 @@ export function decodeReshareR2(b: Uint8Array, e: Expect): ReshareR2ToPeer {
 }
 
 export function encodeReshareR3(m: ReshareR3ToPeer): Uint8Array {
-  return messageWriter(RESHARE_MSG_TYPE.r3)
+  return messageWriter(RESHARE_MSG_TYPE.r3, OT_CARRIER_VERSION)
     .raw(m.echo)
     .list(m.shares, (w, s) => w.scalar(s))
     .bytes(m.zeroSeed)
@@ -108,7 +109,7 @@ export function encodeReshareR3(m: ReshareR3ToPeer): Uint8Array {
 }
 
 export function decodeReshareR3(b: Uint8Array, e: Expect): ReshareR3ToPeer {
-  const r = messageReader(b, RESHARE_MSG_TYPE.r3, 'reshare.r3');
+  const r = messageReader(b, RESHARE_MSG_TYPE.r3, 'reshare.r3', OT_CARRIER_VERSION);
   const echo = r.raw(32);
   const shares = r.list(0, MAX_LIST, (rr, i) => rr.scalar(`share[${i}]`));
   exactCount(shares.length, e.shares, 'reshare.r3 shares');

@@ -15,6 +15,7 @@ import {
   encodeDkgR3,
   encodeDkgR4,
   MSG_TYPE,
+  OT_CARRIER_VERSION,
 } from '../../src/dkg/messages.ts';
 import { DkgSession } from '../../src/dkg/session.ts';
 import type { TssError } from '../../src/errors.ts';
@@ -387,6 +388,28 @@ describe('DKG zero-share seed confirmation (docs/PROTOCOL.md)', () => {
     expect(e!.abortKind).toBe('retry');
     expect(run.outcomes[1]!.ok).toBe(false);
   });
+});
+
+describe('OT setup v2 carriers (dkg.r2, dkg.r3)', () => {
+  for (const round of [2, 3]) {
+    it(`a round-${round} message of layout version 1 (OT setup v1) → UNSUPPORTED_VERSION naming the sender, retry`, () => {
+      const run = runDkg({
+        ...two,
+        seed: `ot/v1/${round}`,
+        intercept: tamper(round, (p) => {
+          expect(p[0]).toBe(OT_CARRIER_VERSION);
+          const old = p.slice();
+          old[0] = 1;
+          return old;
+        }),
+      });
+      const e = errorsOf(run).find((x) => x.code === 'UNSUPPORTED_VERSION');
+      expect(e).toBeDefined();
+      expect(e!.culprits).toEqual([P0]);
+      expect(e!.abortKind).toBe('retry');
+      expect(run.outcomes[1]!.ok).toBe(false);
+    });
+  }
 });
 
 describe('DKG broadcast equivocation', () => {

@@ -69,6 +69,55 @@ describe('endemic base OT (MR19) over ristretto255', () => {
       );
   });
 
+  it('the sender answers the whole batch with one key-agreement point B', () => {
+    expect(sender.message.length).toBe(32);
+    const B = ristretto255.Point.fromBytes(sender.message);
+    expect(B.is0()).toBe(false);
+    expect(equal(B.toBytes(), sender.message)).toBe(true);
+    const bigger = baseOtReceiverStart(SID, seededRandom('base/r64'), 2 * COUNT);
+    expect(
+      baseOtSenderRespond(SID, bigger.message, seededRandom('base/s'), R_ID, 2 * COUNT).message.length,
+    ).toBe(32);
+  });
+
+  it('keys of one index differ from those of every other index (index bound into each key)', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < COUNT; i++) {
+      seen.add(Buffer.from(sender.keys0.subarray(i * 32, i * 32 + 32)).toString('hex'));
+      seen.add(Buffer.from(sender.keys1.subarray(i * 32, i * 32 + 32)).toString('hex'));
+    }
+    expect(seen.size).toBe(2 * COUNT);
+  });
+
+  it('binds every key to the whole transcript: changing one index changes the keys of all others', () => {
+    // The sender answers a message in which only index 5's r_1 differs (another valid point).
+    const j = 5;
+    const changed = state.message.slice();
+    const r1 = ristretto255.Point.fromBytes(changed.subarray(j * 64 + 32, j * 64 + 64));
+    changed.set(r1.double().toBytes(), j * 64 + 32);
+    const s2 = baseOtSenderRespond(SID, changed, seededRandom('base/s'), R_ID, COUNT);
+    // Same β (same seeded RNG), so only the transcript binding can make the other indices differ.
+    expect(equal(s2.message, sender.message)).toBe(true);
+    for (let i = 0; i < COUNT; i++) {
+      if (i === j) continue;
+      const k = (keys: Uint8Array) => keys.subarray(i * 32, i * 32 + 32);
+      expect(equal(k(s2.keys0), k(sender.keys0))).toBe(false);
+      expect(equal(k(s2.keys1), k(sender.keys1))).toBe(false);
+    }
+  });
+
+  it('refuses an identity, non-canonical or reflected B before using any secret', () => {
+    expectBan(() => baseOtReceiverFinish(SID, state, new Uint8Array(32), S_ID), 'INVALID_POINT', S_ID);
+    const nonCanonical = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xed : i === 31 ? 0x7f : 0xff));
+    expectBan(() => baseOtReceiverFinish(SID, state, nonCanonical, S_ID), 'INVALID_POINT', S_ID);
+    for (const k of [0, 1, 2 * COUNT - 1])
+      expectBan(
+        () => baseOtReceiverFinish(SID, state, state.message.slice(k * 32, k * 32 + 32), S_ID),
+        'BASE_OT_FAILED',
+        S_ID,
+      );
+  });
+
   it('destroy() zeroes the receiver secrets', () => {
     const s = baseOtReceiverStart(SID, seededRandom('base/destroy'), 8);
     s.destroy();

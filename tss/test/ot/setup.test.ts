@@ -5,6 +5,7 @@ import { ABO_BLOCK_BYTES, ABO_CORRECTION_BYTES } from '../../src/ot/allbutone.ts
 import {
   OT_SETUP_RECEIVER_MESSAGE_BYTES,
   OT_SETUP_SENDER_MESSAGE_BYTES,
+  OT_SETUP_VERSION,
   otSetupReceiverFinish,
   otSetupReceiverStart,
   otSetupSenderRespond,
@@ -28,8 +29,8 @@ import {
 const HDR = 2;
 const r0At = (i: number) => HDR + i * 64;
 const r1At = (i: number) => HDR + i * 64 + 32;
-const bAt = (i: number) => HDR + i * 32;
-const pprfAt = (block: number) => HDR + 256 * 32 + block * ABO_BLOCK_BYTES;
+const B_AT = HDR; // the sender's one key-agreement message B for the batch
+const pprfAt = (block: number) => HDR + 32 + block * ABO_BLOCK_BYTES;
 
 /** A canonical encoding of a point other than `enc`: 2·P. */
 function otherPoint(enc: Uint8Array): Uint8Array {
@@ -52,7 +53,10 @@ describe('pairwise OT setup (endemic OT + SoftSpoken all-but-one)', () => {
     expect(run.receiverMessage.length).toBe(OT_SETUP_RECEIVER_MESSAGE_BYTES);
     expect(run.senderMessage.length).toBe(OT_SETUP_SENDER_MESSAGE_BYTES);
     expect(OT_SETUP_RECEIVER_MESSAGE_BYTES).toBe(16_386);
-    expect(OT_SETUP_SENDER_MESSAGE_BYTES).toBe(28_674);
+    expect(OT_SETUP_SENDER_MESSAGE_BYTES).toBe(20_514);
+    expect(run.receiverMessage[0]).toBe(2);
+    expect(run.senderMessage[0]).toBe(2);
+    expect(OT_SETUP_VERSION).toBe(2);
   });
 
   it('gives the receiver all of the sender leaves except one per block, at a secret Δ', () => {
@@ -128,32 +132,61 @@ describe('pairwise OT setup (endemic OT + SoftSpoken all-but-one)', () => {
     it('wrong version / kind header', () => {
       expectBan(respond(mutated(run.receiverMessage, 0, Uint8Array.of(1, 2))), 'DECODE_FAILED', R_ID);
     });
+    it('a version-1 message (the previous format, same length) is refused', () => {
+      expectBan(respond(mutated(run.receiverMessage, 0, Uint8Array.of(1))), 'DECODE_FAILED', R_ID);
+    });
+    // The keys of every index hash the whole transcript: a valid change to one index's points
+    // (before the sender answers) changes the keys of other indices the receiver derives, so the
+    // receiver's tree disagrees with the sender's commitment.
+    it('transcript mismatch between OT indices (one index changed in transit)', () => {
+      const i = 100;
+      const changed = mutated(
+        run.receiverMessage,
+        r1At(i),
+        otherPoint(run.receiverMessage.subarray(r1At(i), r1At(i) + 32)),
+      );
+      const s = otSetupSenderRespond(SID, changed, seededRandom(SENDER_SEED), R_ID);
+      expectBan(() => otSetupReceiverFinish(SID, freshKeep(), s.message, S_ID), 'ALL_BUT_ONE_FAILED', S_ID);
+    });
   });
 
   describe('sender message (S → R) tampering bans S', () => {
     const finish = (m: Uint8Array) => () => otSetupReceiverFinish(SID, freshKeep(), m, S_ID);
 
     it('identity B', () => {
-      expectBan(finish(mutated(run.senderMessage, bAt(200), new Uint8Array(32))), 'INVALID_POINT', S_ID);
+      expectBan(finish(mutated(run.senderMessage, B_AT, new Uint8Array(32))), 'INVALID_POINT', S_ID);
     });
     it('non-canonical B', () => {
-      expectBan(finish(mutated(run.senderMessage, bAt(0), P_LE)), 'INVALID_POINT', S_ID);
+      expectBan(finish(mutated(run.senderMessage, B_AT, P_LE)), 'INVALID_POINT', S_ID);
+    });
+    it('malformed B (not a point: sign bit of s set)', () => {
+      const m = run.senderMessage.slice();
+      flip(m, B_AT, 1);
+      expectBan(finish(m), 'INVALID_POINT', S_ID);
+    });
+    it("B reusing one of the receiver's own points (r_0 or r_1 reflected back)", () => {
+      for (const off of [r0At(0), r1At(17), r0At(255)]) {
+        const reflected = run.receiverMessage.subarray(off, off + 32);
+        expectBan(finish(mutated(run.senderMessage, B_AT, reflected)), 'BASE_OT_FAILED', S_ID);
+      }
     });
     it('truncated message', () => {
       expectBan(finish(run.senderMessage.subarray(0, OT_SETUP_SENDER_MESSAGE_BYTES - 1)), 'BAD_LENGTH', S_ID);
     });
-    it('wrong version / kind header', () => {
-      expectBan(finish(mutated(run.senderMessage, 0, Uint8Array.of(1, 1))), 'DECODE_FAILED', S_ID);
+    it('a version-1 message (256 keys, 28,674 bytes) is refused', () => {
+      const v1 = new Uint8Array(28_674);
+      v1.set([1, 2]);
+      expectBan(finish(v1), 'BAD_LENGTH', S_ID);
     });
-    // A valid but different B_i changes the receiver's key ρ_c, so its tree disagrees with the
-    // sender's commitment: caught by the all-but-one check, whatever the choice bit.
+    it('wrong version / kind header', () => {
+      expectBan(finish(mutated(run.senderMessage, 0, Uint8Array.of(1, 2))), 'DECODE_FAILED', S_ID);
+      expectBan(finish(mutated(run.senderMessage, 0, Uint8Array.of(2, 1))), 'DECODE_FAILED', S_ID);
+      expectBan(finish(mutated(run.senderMessage, 0, Uint8Array.of(3, 2))), 'DECODE_FAILED', S_ID);
+    });
+    // A valid but different B changes every key ρ_c of the receiver, so its trees disagree with
+    // the sender's commitment: caught by the all-but-one check, whatever the choice bits.
     it('tampered B (another valid point)', () => {
-      const i = 42;
-      const m = mutated(
-        run.senderMessage,
-        bAt(i),
-        otherPoint(run.senderMessage.subarray(bAt(i), bAt(i) + 32)),
-      );
+      const m = mutated(run.senderMessage, B_AT, otherPoint(run.senderMessage.subarray(B_AT, B_AT + 32)));
       expectBan(finish(m), 'ALL_BUT_ONE_FAILED', S_ID);
     });
     it('tampered PPRF correction words (both sides of one level: one of them is used)', () => {
