@@ -186,6 +186,23 @@ export interface BanRecord {
 }
 
 /**
+ * This device's envelope identity for one vault after a reshare rotated it (schema v4,
+ * envelope-keys.ts): the same Ed25519 device key with a fresh X25519 key. Which one a vault uses is
+ * what its (authenticated) vault record lists for this device; rows no one lists are deleted.
+ */
+export interface EnvelopeKeyRecord {
+  /** Lowercase hex of the X25519 public key. */
+  id: string;
+  /** The vault's local id. */
+  vaultId: string;
+  /** The epoch whose certificate binds the key. */
+  epoch: number;
+  /** tss `encodeDeviceIdentity` of the rotated identity, sealed under the DEK (AD: id, vault, epoch). */
+  sealed: SealedBlob;
+  createdAt: number;
+}
+
+/**
  * A share restored from a backup file on a device restored from its backup (schema v2). It holds the
  * point shares only (no pairwise state), so it cannot sign; it waits until a refresh of the vault
  * arrives, deals in it from this record, and is deleted when the refreshed share becomes active.

@@ -55,6 +55,7 @@ import type { Platform } from '../platform.ts';
 import { SessionChannel } from './ceremony-runner.ts';
 import type { ChainService } from './chain.ts';
 import { EarlyBuffer } from './early-buffer.ts';
+import { type EnvelopeKeyring, openWithAny } from './envelope-keys.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
 import {
@@ -133,6 +134,8 @@ export interface RequestServiceDeps {
   repos: Repositories;
   platform: Platform;
   chain: ChainService;
+  /** Rotated envelope keys (envelope-keys.ts): a session uses the key its member list names for us. */
+  envelopeKeys?: EnvelopeKeyring;
   unlocked: () => Promise<Unlocked | null>;
   connect: () => Promise<BridgeClient>;
   attention?: Attention;
@@ -316,7 +319,9 @@ export class RequestService {
   private async onRequestMessage(msg: DeliveredMessage): Promise<void> {
     const identity = this.identity;
     if (identity === null || this.bySid.has(msg.sid)) return;
-    const { sender, plaintext } = openInvitation(identity, msg, Q.request, 'request');
+    const { sender, plaintext } = openWithAny(this.d.envelopeKeys?.all() ?? [identity], (id) =>
+      openInvitation(id, msg, Q.request, 'request'),
+    );
     const c = decodeControl(plaintext);
     if (c.t !== 'request') throw new Error('not a request');
     const request = decodeRequest(c.request);
@@ -403,7 +408,7 @@ export class RequestService {
     for (const p of this.partiesFromRequest(request)) parties.set(toHex(p.deviceId), p);
     const channel = new SessionChannel({
       client,
-      identity,
+      identity: this.envelopeIdentity(parties, identity),
       sid: request.sid,
       members: [...parties.values()],
       ttlMs: Math.max(1, request.expiresAt - this.now()),
@@ -443,6 +448,11 @@ export class RequestService {
       .catch((e: unknown) => this.log('JOIN', e));
     for (const m of this.early.take(request.sid)) channel.deliver(m);
     return live;
+  }
+
+  /** The identity whose envelope key the session's member list names for this device (rotation). */
+  private envelopeIdentity(parties: ReadonlyMap<string, PublicDeviceIdentity>, base: DeviceIdentity) {
+    return this.d.envelopeKeys?.identityFor(parties.get(toHex(base.deviceId))) ?? base;
   }
 
   /** Everyone in the request's session: the request's joiners plus the vault's current members. */
@@ -832,7 +842,7 @@ export class RequestService {
     const client = this.client;
     const identity = this.identity;
     if (client === null || identity === null || sig === undefined) return;
-    const self = publicIdentity(identity);
+    const self = publicIdentity(this.envelopeIdentity(live.parties, identity));
     const plaintext = encodeControl({ t: 'request', request: live.bytes, sig });
     for (const [hex, p] of live.parties) {
       if (hex === toHex(self.deviceId)) continue;

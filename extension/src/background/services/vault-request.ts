@@ -347,7 +347,7 @@ const ControlSchema = v.variant('t', [
   v.strictObject({
     t: v.literal('certificate'),
     hash: B64(64),
-    sig: B64(128),
+    sig: B64(260), // a signature and the signer's new envelope identity (envelope-rotation.ts)
     attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
   }),
 ]);
