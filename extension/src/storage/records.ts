@@ -144,6 +144,8 @@ export interface CeremonyRecord {
   certSigs?: Record<string, string>;
   /** Reshare: new members (hex) that confirmed activating the new epoch (certificate-delivery.ts). */
   certConfirmed?: string[];
+  /** Signers a victim reported as banned: left out of this request's next attempts (ban-reports.ts). */
+  excluded?: string[];
 }
 
 export type TxStatus = 'pending' | 'mined' | 'failed';

@@ -52,6 +52,7 @@ import type { CeremonyRecord, ProposalRecord, TxRecord, VaultRecord } from '../.
 import type { Repositories } from '../../storage/repositories/index.ts';
 import { SharesRepository } from '../../storage/repositories/shares.ts';
 import type { Platform } from '../platform.ts';
+import { banCulprits, excludedFor, type RunningAttempt, sessionsWith, withReport } from './ban-reports.ts';
 import { SessionChannel } from './ceremony-runner.ts';
 import type { ChainService } from './chain.ts';
 import { EarlyBuffer } from './early-buffer.ts';
@@ -495,7 +496,7 @@ export class RequestService {
       case 'start':
         return this.onStart(live, sender, c);
       case 'retry':
-        return this.onRetry(live, c.attempt);
+        return this.onRetry(live, c.attempt, sender, c.banned);
       case 'broadcast':
         return this.onBroadcast(live, c.raw);
       case 'certificate':
@@ -606,7 +607,7 @@ export class RequestService {
     return c?.coordinator ?? live.request.initiator;
   }
 
-  private async onRetry(live: Live, attempt: number): Promise<void> {
+  private async onRetry(live: Live, attempt: number, from?: string, banned?: string[]): Promise<void> {
     const tx = await this.d.repos.db.transactions.get(live.id);
     if (tx !== undefined) {
       // Already signed (whoever coordinates): tell everyone again instead of signing twice.
@@ -617,6 +618,10 @@ export class RequestService {
     const c = await this.d.repos.ceremonies.get(live.id);
     if (this.coordinatorOf(live, c) !== self) return;
     if (c === undefined || c.status !== 'running' || c.attempt !== attempt) return;
+    if (from !== undefined && banned !== undefined) {
+      // A victim's ban, reported as a reason (ban-reports.ts): left out of this request from now on.
+      await this.d.repos.ceremonies.put(withReport(c, from, banned, new Set(c.signers ?? [])));
+    }
     await this.newAttempt(live, attempt + 1);
   }
 
@@ -1059,7 +1064,10 @@ export class RequestService {
     decisions: ReadonlyMap<string, Decision>,
     self: string,
   ): Promise<string[] | null> {
-    const bans = new Set((await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId));
+    const bans = excludedFor(
+      await this.d.repos.ceremonies.get(live.id),
+      (await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId),
+    );
     const approvers = q.members.filter((m) => decisions.get(m.deviceId) === 'approve');
     return chooseSigners(approvers, q.threshold, this.online.get(live.request.sid) ?? new Set(), self, bans);
   }
@@ -1169,13 +1177,45 @@ export class RequestService {
    * After attempt `k` failed or lost its state here: the coordinator starts `k + 1` itself, anyone
    * else asks the coordinator to (`why` keeps the message ids of different reasons apart).
    */
-  private async retryAfter(live: Live, k: number, why: string): Promise<void> {
+  private async retryAfter(live: Live, k: number, why: string, banned: string[] = []): Promise<void> {
     const self = this.identity === null ? '' : toHex(this.identity.deviceId);
     if (this.coordinatorOf(live, await this.d.repos.ceremonies.get(live.id)) === self) {
       await this.newAttempt(live, k + 1);
       return;
     }
-    this.sendControl(live, Q.retry, `${Q.retry}${k}:${why}`, { t: 'retry', hash: live.hash, attempt: k });
+    this.sendControl(live, Q.retry, `${Q.retry}${k}:${why}`, {
+      t: 'retry',
+      hash: live.hash,
+      attempt: k,
+      ...(banned.length === 0 ? {} : { banned }),
+    });
+  }
+
+  /**
+   * Stops this device's other signing sessions of `vaultId` that include a signer it just banned
+   * and asks for their next attempt without it (ban-reports.ts). Runs inside `serial`.
+   */
+  private async abortSessionsWith(vaultId: string, culprits: string[], except: string): Promise<void> {
+    const running: RunningAttempt[] = [];
+    for (const live of this.live.values()) {
+      if (live.id === except) continue;
+      const c = await this.d.repos.ceremonies.get(live.id);
+      const attempt = c?.status === 'running' && c.attempt !== undefined && live.progress.has(c.attempt);
+      running.push({
+        id: live.id,
+        vaultId: live.request.vaultId,
+        attempt: attempt ? c.attempt : undefined,
+        signers: c?.signers ?? [],
+      });
+    }
+    for (const r of sessionsWith(running, vaultId, culprits)) {
+      const live = this.live.get(r.id);
+      if (live === undefined || r.attempt === undefined) continue;
+      live.channel.stopRun(`sign${r.attempt}`);
+      live.progress.delete(r.attempt);
+      await this.markAborted(live.id, 'BANNED_PARTY');
+      await this.retryAfter(live, r.attempt, 'ban', culprits);
+    }
   }
 
   private stallMs(): number {
@@ -1339,6 +1379,9 @@ export class RequestService {
     } catch (e) {
       ks.destroy();
       await this.markAborted(live.id, isTssError(e) ? e.code : 'INTERNAL');
+      // Chosen again with a signer this device banned: say so, rather than stall the attempt.
+      if (isTssError(e) && e.code === 'BANNED_PARTY')
+        await this.retryAfter(live, k, 'banned', [...e.culprits]);
       return;
     }
     let settled = false;
@@ -1367,18 +1410,21 @@ export class RequestService {
           return;
         }
         settle(async () => {
-          if (abort.abortKind === 'ban') {
-            for (const culprit of abort.culprits) {
-              await this.d.repos.bans.add({
-                vaultId: live.request.vaultId,
-                deviceId: culprit,
-                reason: abort.code,
-                createdAt: this.now(),
-              });
-            }
+          const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+          const culprits = banCulprits(abort, self);
+          // The ban is stored before the abort is (ban-reports.ts): a worker that dies in between
+          // still refuses the culprit.
+          for (const culprit of culprits) {
+            await this.d.repos.bans.add({
+              vaultId: live.request.vaultId,
+              deviceId: culprit,
+              reason: abort.code,
+              createdAt: this.now(),
+            });
           }
           await this.markAborted(live.id, abort.code);
-          await this.retryAfter(live, k, 'abort');
+          if (culprits.length > 0) await this.abortSessionsWith(live.request.vaultId, culprits, live.id);
+          await this.retryAfter(live, k, 'abort', culprits);
         });
       },
     });
