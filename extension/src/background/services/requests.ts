@@ -68,6 +68,7 @@ import {
   stallDeadline,
 } from './request-liveness.ts';
 import type { ReshareRunner } from './reshare.ts';
+import { COULD_NOT_RESHARE, reshareInRounds, reshareStallDeadline } from './reshare-liveness.ts';
 import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
 import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
@@ -1052,9 +1053,9 @@ export class RequestService {
       // An attempt that found too few signers, and now enough approved: start the next one.
       await this.newAttempt(live, k + 1);
     }
-    // Every device that holds a running attempt of a send keeps its stall deadline armed. (A
-    // reshare's sessions run in the offscreen Worker with their own watchdog, reshare.ts.)
-    if (isSend) await this.watchAttempt(live);
+    // Every device that holds a running attempt keeps its stall deadline armed (a reshare's only
+    // while its rounds run here: reshare-liveness.ts).
+    if (isSend || reshareInRounds(await this.d.repos.ceremonies.get(live.id))) await this.watchAttempt(live);
   }
 
   /** The signers of a send's next attempt as this coordinator sees them, or null (too few). */
@@ -1079,7 +1080,7 @@ export class RequestService {
     const self = toHex(identity.deviceId);
     const isSend = live.request.body.kind === 'send';
     if (!isLive(live.request, this.now())) return; // `evaluate` marks it expired
-    if (isSend && k > MAX_ATTEMPTS) {
+    if (k > MAX_ATTEMPTS) {
       await this.giveUp(live);
       return;
     }
@@ -1198,7 +1199,7 @@ export class RequestService {
   private async abortSessionsWith(vaultId: string, culprits: string[], except: string): Promise<void> {
     const running: RunningAttempt[] = [];
     for (const live of this.live.values()) {
-      if (live.id === except) continue;
+      if (live.id === except || live.request.body.kind !== 'send') continue;
       const c = await this.d.repos.ceremonies.get(live.id);
       const attempt = c?.status === 'running' && c.attempt !== undefined && live.progress.has(c.attempt);
       running.push({
@@ -1245,7 +1246,10 @@ export class RequestService {
       stallAt = now + this.stallMs();
       await this.d.repos.ceremonies.put({ ...c, stallAt });
     }
-    const deadline = stallDeadline(stallAt, live.progress.get(c.attempt), this.stallMs());
+    const deadline =
+      live.request.body.kind === 'reshare'
+        ? reshareStallDeadline(stallAt, live.progress.get(c.attempt), this.stallMs())
+        : stallDeadline(stallAt, live.progress.get(c.attempt), this.stallMs());
     if (now < deadline) {
       this.schedule(live, deadline);
       return;
@@ -1332,7 +1336,7 @@ export class RequestService {
       await this.d.repos.ceremonies.put({
         ...c,
         status: 'aborted',
-        abortCode: COULD_NOT_SIGN,
+        abortCode: live.request.body.kind === 'reshare' ? COULD_NOT_RESHARE : COULD_NOT_SIGN,
         updatedAt: this.now(),
       });
     }
@@ -1563,6 +1567,8 @@ export class RequestService {
       channel: live.channel,
       self: this.identity,
       serial: <T>(fn: () => Promise<T>) => this.serial(fn),
+      // Progress of this device's session pushes the attempt's stall deadline back.
+      progress: (attempt: number) => live.progress.set(attempt, this.now()),
       sendCertificate: (attempt: number, sig: Uint8Array) =>
         this.sendControl(live, Q.certificate, `${Q.certificate}${attempt}`, {
           t: 'certificate',
@@ -1747,7 +1753,9 @@ export class RequestService {
           ? 'The transaction reverted.'
           : ceremony?.abortCode === COULD_NOT_SIGN
             ? `Could not sign: the chosen devices did not finish signing together in ${MAX_ATTEMPTS} attempts. Nothing was signed; any member can propose it again.`
-            : (ceremony?.abortCode ?? tx?.lastError ?? null),
+            : ceremony?.abortCode === COULD_NOT_RESHARE
+              ? `Could not change the signers: the devices did not finish together in ${MAX_ATTEMPTS} attempts. The vault keeps its current signers and key shares; any member can propose the change again.`
+              : (ceremony?.abortCode ?? tx?.lastError ?? null),
       canReopen:
         phase === 'failed' &&
         tx === undefined &&

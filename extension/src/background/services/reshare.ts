@@ -75,6 +75,8 @@ export interface ReshareContext {
   channel: SessionChannel;
   self: DeviceIdentity | null;
   serial: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** This device's session of `attempt` made progress (reshare-liveness.ts). */
+  progress?: (attempt: number) => void;
   sendCertificate: (attempt: number, sig: Uint8Array) => void;
   aborted: (attempt: number, code: string) => Promise<void>;
   finished: () => Promise<void>;
@@ -223,6 +225,7 @@ export class ReshareRunner {
     let settled = false;
     ctx.channel.run(session, `reshare${attempt}`, {
       onStep: () => {
+        ctx.progress?.(attempt);
         if (settled || !session.finished) return;
         settled = true;
         oldShare?.destroy();
@@ -270,6 +273,7 @@ export class ReshareRunner {
     let settled = false;
     ctx.channel.runAsync(engine, `reshare${attempt}`, {
       onStep: () => {
+        ctx.progress?.(attempt);
         if (settled || !engine.finished) return;
         settled = true;
         void this.finishRemote(ctx, attempt, engine, identity).catch((e: unknown) =>
