@@ -3,11 +3,12 @@
  * each finding gets its own block, asserting the refusal or the bounded work (counts, bytes, store
  * calls), never a time. Real `ws` relay on 127.0.0.1 with a random port.
  */
+
+import type { DeviceIdentity } from '@concord/tss/transport';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import type { DeviceIdentity } from '../../tss/src/transport/identity.ts';
 import { b64uEncode } from '../src/protocol/base64url.ts';
 import { limitsFor, PROFILES } from '../src/relay/config.ts';
 import { Connection } from '../src/relay/connection.ts';

@@ -16,7 +16,8 @@ import { utf8 } from '../src/shared/bytes.ts';
 
 const id = (c: string) => c.repeat(64);
 const REQ = 'ab'.repeat(16);
-const sig = (n: number) => new Uint8Array(64).fill(n);
+// A certificate signature travels with the signer's new envelope identity: 64 + 130 bytes.
+const sig = (n: number) => new Uint8Array(194).fill(n);
 
 describe('certificate status wire format', () => {
   it('round-trips', () => {

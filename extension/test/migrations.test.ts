@@ -11,6 +11,7 @@ const TABLES = [
   'approvals',
   'bans',
   'ceremonies',
+  'envelopeKeys',
   'identity',
   'meta',
   'proposals',

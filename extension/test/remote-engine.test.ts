@@ -21,19 +21,27 @@ import {
   certificateMessage,
   identityKeysFromIds,
   ReshareSession,
+  rotationMessage,
 } from '@concord/tss/reshare';
 import { expectAllOk, runDkg, runSign } from '@concord/tss/testing';
 import {
   type DeviceIdentity,
+  decodePublicIdentity,
   fromBase64url,
   generateDeviceIdentity,
   publicIdentity,
+  rotateAgreementKey,
   toBase64url,
 } from '@concord/tss/transport';
 import { describe, expect, it } from 'vitest';
 import { createRouter, type Handlers, isUiMessage } from '../src/background/router.ts';
 import { frame, SessionChannel } from '../src/background/services/ceremony-runner.ts';
 import { type CryptoHost, cryptoHost } from '../src/background/services/crypto-host.ts';
+import { EnvelopeKeyring } from '../src/background/services/envelope-keys.ts';
+import {
+  packRotatedSignature,
+  unpackRotatedSignature,
+} from '../src/background/services/envelope-rotation.ts';
 import {
   type CryptoTransport,
   type DkgParams,
@@ -569,11 +577,14 @@ async function runnerRefresh(tamperOpen?: (c: Extract<CryptoCall, { op: 'reshare
       events.finished += 1;
     },
   };
+  const keys = new EnvelopeKeyring(db, platform.rng);
+  await keys.load(ids[0]!, dek);
   const runner = new ReshareRunner({
     repos,
     platform,
     unlocked: async () => ({ identity: ids[0]!, dek }),
     host: () => host,
+    keys,
   });
   await runner.run(ctx, 1, participants, participants); // a refresh: every old party deals
   return {
@@ -637,10 +648,26 @@ describe('ReshareRunner with its session behind the proxy', () => {
     expect(await slot()).toBe(toHex(garbage));
     expect(t.events.finished).toBe(0);
     // ...and B's real signature, relayed by anyone, replaces the bad one and completes the certificate.
-    const real = t.b.output().ownSignature!;
+    // B's signature binds its next envelope key (what B's own runner would send).
+    const out = t.b.output();
+    const bNext = publicIdentity(rotateAgreementKey(t.ids[1]!));
+    const m = certificateMessage(out.descriptor, out.record.sessionId, out.record.transcript);
+    const real = packRotatedSignature(t.ids[1]!.sign(rotationMessage(m, bNext)), bNext);
+    // B's plain (non-rotating) signature is refused like garbage: it binds no new key.
+    await t.runner.onRelayedCertificates(t.ctx, 1, [{ from: bHex, sig: out.ownSignature! }]);
+    expect(await slot()).toBe(toHex(garbage));
     await t.runner.onRelayedCertificates(t.ctx, 1, [{ from: bHex, sig: real }]);
     expect(await slot()).toBe(toHex(real));
     expect(t.events.finished).toBe(1);
+    // Both members' envelope keys are the rotated ones now; A's drawn key is stored and loaded.
+    const aNext = unpackRotatedSignature(t.events.certs[0]!).rotation;
+    expect(equalBytes(aNext.agreementKey, t.ids[0]!.agreementKey)).toBe(false);
+    const vault = (await t.db.vaults.get(t.vaultId))!;
+    const keyOf = (hex: string) =>
+      toHex(decodePublicIdentity(vault.members.find((x) => x.deviceId === hex)!.publicIdentity).agreementKey);
+    expect(keyOf(bHex)).toBe(toHex(bNext.agreementKey));
+    expect(keyOf(toHex(t.ids[0]!.deviceId))).toBe(toHex(aNext.agreementKey));
+    expect((await t.db.envelopeKeys.toArray()).map((r) => r.id)).toEqual([toHex(aNext.agreementKey)]);
     const rows = await t.db.shares.where('vaultId').equals(t.vaultId).toArray();
     expect(rows.map((r) => [r.epoch, r.status])).toEqual([[t.oldDescriptor.epoch + 1, 'active']]);
     const certified = t.b.output().descriptor;

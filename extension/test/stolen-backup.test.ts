@@ -6,6 +6,11 @@
  * keeps). The thief then opens the pre-refresh backup with its passphrase and tries to open the
  * refresh's protocol messages to B with B's identity keys from it — and fails — while the same keys
  * do open the session's static control messages (so the recording and the keys are the real ones).
+ *
+ * Envelope-key rotation: the refresh's certificate bound a new envelope key for B, which every
+ * member records; in a later request every control message to B opens with B's new key (from a
+ * backup exported afterwards) and with the stolen key none does; after that request's own refresh,
+ * B's previous rotated key is wiped once every member confirmed.
  */
 
 import type { PutInput, RunningBridge } from '@concord/bridge-server/relay';
@@ -15,6 +20,7 @@ import { toHex } from '@concord/tss/bytes';
 import {
   decodeDeviceIdentity,
   decodeEnvelope,
+  decodePublicIdentity,
   deriveEnvelopeKey,
   EnvelopeSession,
   fromBase64url,
@@ -79,7 +85,7 @@ describe('a refresh makes a stolen pre-refresh device backup useless for the ref
       `phase ${want}`,
     );
 
-  it('the refresh share messages stay closed to the old backup; every member sealed to B’s fresh run key', async () => {
+  it('the refresh share messages stay closed to the old backup; B’s envelope key rotates for every member', async () => {
     const p = await A.call({
       type: 'vault.propose',
       name: 'Ops',
@@ -203,6 +209,97 @@ describe('a refresh makes a stolen pre-refresh device backup useless for the ref
       const h = decodeEnvelope(envelopeOf(m.ct)).header;
       expect(toBase64url(h.peerEphemeral!)).toBe(announcedByB.get(`${refreshSid}|${h.tag.split('/')[0]}`));
     }
+
+    // Envelope-key rotation: the refresh's certificate bound a new envelope key for B, and every
+    // member (B included) now lists that key for B — not the one in the stolen backup.
+    const listedForB = async (d: Device) => {
+      const v = (await d.db.vaults.get(vaultId))!;
+      const m = v.members.find((x) => x.deviceId === B.info.deviceId)!;
+      return toHex(decodePublicIdentity(m.publicIdentity).agreementKey);
+    };
+    const rotated = await listedForB(A);
+    expect(rotated).not.toBe(toHex(stolen.agreementKey));
+    expect(await listedForB(B)).toBe(rotated);
+    expect(await listedForB(C)).toBe(rotated);
+    expect((await B.db.envelopeKeys.toArray()).map((k) => k.id)).toEqual([rotated]);
+
+    // A later request (a second refresh): every member seals its control messages to B under the
+    // new key. The stolen backup's key opens none of them; B's new key (from a backup exported
+    // now, which carries it) opens every one. Its share messages stay closed to both static keys.
+    const fresh = decodeDeviceIdentity(
+      await openDeviceIdentity(
+        parseDeviceBackup(
+          (
+            await B.call({
+              type: 'backup.export',
+              vaultId,
+              walletPassphrase: GOOD_PASSPHRASE,
+              passphrase: BACKUP_PASSPHRASE,
+            })
+          ).text,
+        ),
+        BACKUP_PASSPHRASE,
+        { N: TEST_BACKUP_KDF.scrypt.N, r: TEST_BACKUP_KDF.scrypt.r, p: TEST_BACKUP_KDF.scrypt.p },
+      ),
+    );
+    expect(toHex(fresh.agreementKey)).toBe(rotated);
+    // The senders' static keys as of the second refresh: their identities after the first one.
+    const peersNow = (await A.db.vaults.get(vaultId))!.members.map((m) =>
+      decodePublicIdentity(m.publicIdentity),
+    );
+    const mark2 = stored.length;
+    const r2 = await A.call({
+      type: 'reshare.propose',
+      vaultId,
+      threshold: vault.threshold,
+      keep: vault.members.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power })),
+      add: [],
+    });
+    await until(
+      async () => (await B.call({ type: 'request.list' })).find((x) => x.id === r2.id),
+      15_000,
+      'second request',
+    );
+    await B.call({ type: 'request.decide', id: r2.id, approve: true });
+    await Promise.all([A, B, C].map((d) => phase(d, r2.id, 'done')));
+    const laterSid = stored.slice(mark2).find((m) => /^reshare\d+\/r\d+$/.test(m.tag))!.sid;
+    const laterToB = stored.filter((m) => m.sid === laterSid && m.recipient === bId);
+    const laterControl = laterToB.filter((m) => !m.tag.includes('/'));
+    // Both other members sent B control messages (the request, the start, certificate signatures).
+    expect(new Set(laterControl.map((m) => m.sender))).toEqual(
+      new Set([A, C].map((d) => toBase64url(parseDeviceCode(d.info.deviceCode).deviceId))),
+    );
+    const openAs = (identity: typeof stolen, ct: string): string => {
+      const env = new EnvelopeSession({ identity, sid: laterSid, peers: peersNow });
+      try {
+        env.open(envelopeOf(ct));
+        return 'opened';
+      } catch (e) {
+        return e instanceof TssError ? e.code : String(e);
+      } finally {
+        env.destroy();
+      }
+    };
+    for (const m of laterControl) {
+      expect(openAs(fresh, m.ct)).toBe('opened');
+      expect(openAs(stolen, m.ct)).toBe('DECRYPT_FAILED');
+    }
+    for (const m of laterToB.filter((x) => /^reshare\d+\/r\d+$/.test(x.tag))) {
+      expect(openAs(stolen, m.ct)).toBe('HANDSHAKE_REQUIRED');
+      expect(openAs(fresh, m.ct)).toBe('HANDSHAKE_REQUIRED');
+    }
+    // The second refresh rotated again; once every member confirmed, B wiped the first rotated key.
+    const rotated2 = await listedForB(A);
+    expect(rotated2).not.toBe(rotated);
+    await until(
+      async () => {
+        const held = (await B.db.envelopeKeys.toArray()).map((k) => k.id);
+        return held.length === 1 && held[0] === rotated2 ? held : undefined;
+      },
+      60_000,
+      'the previous envelope key wiped',
+    );
+    fresh.destroy();
     stolen.destroy();
-  }, 420_000);
+  }, 600_000);
 });

@@ -40,6 +40,9 @@ export type TssErrorCode =
   | 'ZERO_SEED_MISMATCH'
   // reshare two-phase finish (THREATS A23, A24)
   | 'CERTIFICATE_INVALID'
+  // envelope-key rotation bound into a reshare certificate (reshare/rotation.ts)
+  | 'ROTATION_INVALID'
+  | 'KEY_NOT_ROTATED'
   // OT and multiplication checks (ban-worthy: selective abort)
   | 'BASE_OT_FAILED'
   | 'ALL_BUT_ONE_FAILED'

@@ -67,6 +67,7 @@ export const TAGS = {
   reshareTranscript: 'concord/reshare/transcript/v1',
   reshareDescriptor: 'concord/reshare/descriptor/v1',
   reshareCertificate: 'concord/reshare/certificate/v1',
+  reshareKeyRotation: 'concord/reshare/key-rotation/v1',
 } as const;
 
 export type TagName = keyof typeof TAGS;

@@ -3,6 +3,8 @@
  * adapter and returns the router plus the alarm handler. No browser globals here, so the whole
  * background can be assembled in a unit test with a fake platform.
  */
+
+import { decodePublicIdentity } from '@concord/tss/transport';
 import { DEFAULT_KDF_POLICY, type KdfPolicy } from '../crypto/kdf.ts';
 import { toHex } from '../shared/bytes.ts';
 import { ExtensionError } from '../shared/errors.ts';
@@ -16,6 +18,8 @@ import { CeremonyService, type Unlocked } from './services/ceremonies.ts';
 import { CertificateDelivery } from './services/certificate-delivery.ts';
 import { ChainService } from './services/chain.ts';
 import { DeviceService } from './services/device.ts';
+import { EnvelopeKeyring } from './services/envelope-keys.ts';
+import { keysInUse, type ReshareUse } from './services/envelope-rotation.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
 import { requestOfAlarm } from './services/request-liveness.ts';
 import { RequestService } from './services/requests.ts';
@@ -23,6 +27,7 @@ import { ReshareRunner } from './services/reshare.ts';
 import { prepareRestore, restoreView } from './services/restore.ts';
 import { AUTO_LOCK_ALARM, KeySession } from './services/session.ts';
 import { UnlockThrottle } from './services/throttle.ts';
+import { decodeRequest } from './services/vault-request.ts';
 import { WalletService } from './services/wallet.ts';
 
 export interface BackgroundOptions {
@@ -72,16 +77,35 @@ export function createBackground(o: BackgroundOptions): Background {
   });
 
   const log = o.logError ?? (() => {});
+  /** Rotated envelope keys per vault (envelope-keys.ts), loaded with the identity while unlocked. */
+  const envelopeKeys = new EnvelopeKeyring(o.db, o.platform.rng);
+  session.onEnd(() => envelopeKeys.forget());
 
   /** Identity and DEK while unlocked; null otherwise (a stale session key is treated as locked). */
   const unlocked = async (): Promise<Unlocked | null> => {
     const s = await session.current();
     if (s === null) return null;
     try {
-      return { identity: await device.load(s.dek), dek: s.dek };
+      const identity = await device.load(s.dek);
+      await envelopeKeys.load(identity, s.dek);
+      return { identity, dek: s.dek };
     } catch {
       return null;
     }
+  };
+
+  /** Wipes the envelope keys that no vault and no unfinished certificate delivery lists (A4). */
+  const pruneEnvelopeKeys = async (): Promise<void> => {
+    const u = await unlocked();
+    if (u === null) return;
+    const reshares = await o.db.ceremonies.where('kind').equals('reshare').toArray();
+    const uses: ReshareUse[] = [];
+    for (const c of reshares) {
+      const row = await repos.proposals.get(c.id);
+      if (row !== undefined) uses.push({ ceremony: c, request: decodeRequest(row.payload) });
+    }
+    const inUse = keysInUse(toHex(u.identity.deviceId), await o.db.vaults.toArray(), uses, o.platform.now());
+    await envelopeKeys.prune(inUse);
   };
 
   let ceremonies: CeremonyService;
@@ -109,6 +133,14 @@ export function createBackground(o: BackgroundOptions): Background {
     repos,
     unlocked,
     confirmPassphrase: (p) => wallet.confirmPassphrase(p),
+    envelopeIdentity: (vault, base) => {
+      const self = vault.members.find((m) => m.deviceId === toHex(base.deviceId));
+      return (
+        envelopeKeys.identityFor(
+          self === undefined ? undefined : decodePublicIdentity(self.publicIdentity),
+        ) ?? base
+      );
+    },
     rng: o.platform.rng,
     ...(o.backupKdf === undefined ? {} : { kdf: o.backupKdf }),
   });
@@ -145,10 +177,13 @@ export function createBackground(o: BackgroundOptions): Background {
       ...(o.platform.badge === undefined ? {} : { badge: o.platform.badge }),
       ...(o.platform.notify === undefined ? {} : { notify: o.platform.notify }),
     },
+    envelopeKeys,
     reshare: new ReshareRunner({
       repos,
       platform: o.platform,
       unlocked,
+      keys: envelopeKeys,
+      pruneKeys: pruneEnvelopeKeys,
       onActivated: (id) => {
         certificates.activated(id).catch((e: unknown) => log('CERT_ACTIVATED', e));
       },
@@ -161,6 +196,8 @@ export function createBackground(o: BackgroundOptions): Background {
   certificates = new CertificateDelivery({
     repos,
     platform: o.platform,
+    envelopeKeys,
+    pruneKeys: pruneEnvelopeKeys,
     merge: (id, attempt, sigs) => requests.reshareCertificates(id, attempt, sigs),
     log,
   });

@@ -21,6 +21,8 @@ export type SealedRecordType =
   | 'share'
   | 'ceremony-state'
   | 'restore'
+  /** A vault's envelope (X25519) key of this device after a rotation (envelope-keys.ts). */
+  | 'envelope-key'
   /** Authentication tags (empty plaintext) of vault and share rows (storage/record-auth.ts). */
   | 'vault-record'
   | 'share-record';

@@ -9,6 +9,7 @@ import type {
   ApprovalRecord,
   BanRecord,
   CeremonyRecord,
+  EnvelopeKeyRecord,
   IdentityRecord,
   MetaRecord,
   ProposalRecord,
@@ -33,6 +34,7 @@ export class ConcordDb extends Dexie {
   bans!: EntityTable<BanRecord, 'id'>;
   transactions!: EntityTable<TxRecord, 'id'>;
   restores!: EntityTable<RestoreRecord, 'id'>;
+  envelopeKeys!: EntityTable<EnvelopeKeyRecord, 'id'>;
   /** Authentication at rest of `vaults` and `shares` rows (record-auth.ts); keyed while unlocked. */
   readonly recordAuth = new RecordAuthGuard();
 

@@ -47,6 +47,12 @@ export const MIGRATIONS: readonly Migration[] = [
       'vaults and shares rows carry `auth`, a seal under the data key binding every field (record-auth.ts); no index changes. Rows of older versions are authenticated at the first unlock, which needs the data key that a schema upgrade does not have',
     stores: {},
   },
+  {
+    version: 4,
+    description:
+      'envelopeKeys: this device’s rotated envelope (X25519) keys, one per reshare it took part in, sealed under the data key; a key is kept while a vault record or an unfinished certificate delivery lists it',
+    stores: { envelopeKeys: 'id, vaultId' },
+  },
 ];
 
 /** The schema version the code expects (the last migration's number). */

@@ -144,6 +144,8 @@ export interface CeremonyRecord {
   certSigs?: Record<string, string>;
   /** Reshare: new members (hex) that confirmed activating the new epoch (certificate-delivery.ts). */
   certConfirmed?: string[];
+  /** Signers a victim reported as banned: left out of this request's next attempts (ban-reports.ts). */
+  excluded?: string[];
 }
 
 export type TxStatus = 'pending' | 'mined' | 'failed';
@@ -182,6 +184,23 @@ export interface BanRecord {
   vaultId: string;
   deviceId: string;
   reason: string;
+  createdAt: number;
+}
+
+/**
+ * This device's envelope identity for one vault after a reshare rotated it (schema v4,
+ * envelope-keys.ts): the same Ed25519 device key with a fresh X25519 key. Which one a vault uses is
+ * what its (authenticated) vault record lists for this device; rows no one lists are deleted.
+ */
+export interface EnvelopeKeyRecord {
+  /** Lowercase hex of the X25519 public key. */
+  id: string;
+  /** The vault's local id. */
+  vaultId: string;
+  /** The epoch whose certificate binds the key. */
+  epoch: number;
+  /** tss `encodeDeviceIdentity` of the rotated identity, sealed under the DEK (AD: id, vault, epoch). */
+  sealed: SealedBlob;
   createdAt: number;
 }
 

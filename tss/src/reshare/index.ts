@@ -15,9 +15,12 @@ export {
   type IdentitySigner,
   identityKeysFromIds,
   type ReshareCertificate,
+  rotatedIdentities,
+  signedMessage,
   verifyCertificate,
 } from './certificate.ts';
 export { type Dealer, descriptorHash, type Member, type ReshareParams, reshareMembers } from './params.ts';
+export { checkRotation, isSmallOrder, type RotationPolicy, rotationMessage } from './rotation.ts';
 export type { ReshareOutcome, ReshareRecord } from './rounds.ts';
 export { RESHARE_ROUNDS, type ReshareOptions, ReshareSession } from './session.ts';
 export {

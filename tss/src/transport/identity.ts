@@ -137,6 +137,24 @@ export function generateDeviceIdentity(rng: RandomBytes = cryptoRandomBytes): De
   }
 }
 
+/**
+ * The same device with a fresh envelope (X25519) key: the Ed25519 signing key, hence the device id,
+ * is kept; the agreement secret is new (from `rng`) and bound by a fresh binding signature. Used by
+ * envelope-key rotation at a reshare (reshare/rotation.ts). `identity` itself is left unchanged; the
+ * caller destroys it when the old key is retired.
+ */
+export function rotateAgreementKey(
+  identity: DeviceIdentity,
+  rng: RandomBytes = cryptoRandomBytes,
+): DeviceIdentity {
+  const agreement = rng(32);
+  try {
+    return new DeviceIdentity(secretsOf(identity).signing, agreement);
+  } finally {
+    zeroize(agreement);
+  }
+}
+
 /** The shareable half (fresh copies, no secrets). */
 export function publicIdentity(id: PublicDeviceIdentity): PublicDeviceIdentity {
   return {

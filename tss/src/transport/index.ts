@@ -33,6 +33,7 @@ export {
   type PublicDeviceIdentity,
   parseDeviceCode,
   publicIdentity,
+  rotateAgreementKey,
   verifyPublicIdentity,
 } from './identity.ts';
 export { type SafetyCodeInput, type SafetyMember, safetyCode, safetyDigest } from './safety-code.ts';

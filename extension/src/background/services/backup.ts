@@ -48,7 +48,7 @@ import {
   parseDeviceBackup,
   sealDeviceBackup,
 } from './device-backup.ts';
-import { decodeDeviceIdentity, encodeDeviceIdentity } from './identity-api.ts';
+import { type DeviceIdentity, decodeDeviceIdentity, encodeDeviceIdentity } from './identity-api.ts';
 
 /** The test KDF of the share part, reused for the device part (tests only). */
 function deviceKdfOf(p: ScryptParams): DeviceKdf {
@@ -77,6 +77,12 @@ export interface BackupServiceDeps {
   /** Randomness for the backup's salt and nonce; defaults to WebCrypto. */
   rng?: RandomBytes;
   kdf?: InsecureTestKdf;
+  /**
+   * The envelope identity the vault's record lists for this device (envelope-keys.ts): after a
+   * reshare rotated it, the backup carries that key, so a device restored from it can still open
+   * what the vault's members seal to it. The base identity when absent.
+   */
+  envelopeIdentity?: (vault: VaultRecord, base: DeviceIdentity) => DeviceIdentity;
 }
 
 export class BackupService {
@@ -105,7 +111,7 @@ export class BackupService {
         });
         // The device backup bundle: the tss file (what concord-recover reads) plus this device's
         // identity under the same passphrase, so the device can be restored as the same signer.
-        const identity = encodeDeviceIdentity(u.identity);
+        const identity = encodeDeviceIdentity(this.d.envelopeIdentity?.(vault, u.identity) ?? u.identity);
         try {
           const bundle = await sealDeviceBackup(
             text,

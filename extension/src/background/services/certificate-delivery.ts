@@ -41,6 +41,7 @@ import {
   shouldAnswer,
   statusMsgId,
 } from './certificate-status.ts';
+import { type EnvelopeKeyring, openWithAny } from './envelope-keys.ts';
 import type { DeviceIdentity, PublicDeviceIdentity } from './identity-api.ts';
 import { publicIdentity } from './identity-api.ts';
 import { openInvitation, wrapInvitation } from './vault-proposal.ts';
@@ -59,6 +60,13 @@ export interface CertificateDeliveryDeps {
    * activates if the certificate is complete (RequestService → ReshareRunner, in its queue).
    */
   merge: (requestId: string, attempt: number, sigs: readonly CertSignature[]) => Promise<void>;
+  /**
+   * This device's envelope identities (envelope-keys.ts). Delivery runs under the keys the request
+   * lists — a member that missed the certificate still holds only those — so this device keeps its
+   * listed (previous) key until every new member confirmed, then `pruneKeys` wipes it.
+   */
+  envelopeKeys?: EnvelopeKeyring;
+  pruneKeys?: () => Promise<void>;
   log?: (code: string, e: unknown) => void;
 }
 
@@ -141,7 +149,9 @@ export class CertificateDelivery {
   private async onStatus(msg: DeliveredMessage): Promise<void> {
     const identity = this.identity;
     if (identity === null) return;
-    const { sender, plaintext } = openInvitation(identity, msg, CERT_STATUS_TAG, 'certificate status');
+    const { sender, plaintext } = openWithAny(this.d.envelopeKeys?.all() ?? [identity], (id) =>
+      openInvitation(id, msg, CERT_STATUS_TAG, 'certificate status'),
+    );
     const status = decodeCertStatus(plaintext);
     const f = await this.finished(status.request);
     if (f === undefined) return; // not a reshare this device finished: nothing to check against
@@ -159,6 +169,7 @@ export class CertificateDelivery {
     }
     if (status.activated && f.request.body.members.some((m) => m.deviceId === from)) {
       await this.confirm(status.request, from);
+      await this.d.pruneKeys?.().catch((e: unknown) => this.log('ENVELOPE_KEYS', e));
     }
     const after = await this.finished(status.request);
     if (after !== undefined && shouldAnswer(after.ceremony.status === 'done', isAnswer(msg.msgId))) {
@@ -196,9 +207,11 @@ export class CertificateDelivery {
    */
   private async sendStatus(f: Finished, targets: readonly string[], sid?: string): Promise<void> {
     const client = this.client;
-    const identity = this.identity;
-    if (client === null || identity === null || targets.length === 0) return;
+    const base = this.identity;
+    if (client === null || base === null || targets.length === 0) return;
     const parties = partiesOf(f.request);
+    // Under the key the request lists for this device: what the targets check the sender against.
+    const identity = this.d.envelopeKeys?.identityFor(parties.get(toHex(base.deviceId))) ?? base;
     const peers = targets
       .map((t) => parties.get(t))
       .filter((p): p is PublicDeviceIdentity => p !== undefined);

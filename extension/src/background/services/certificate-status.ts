@@ -50,7 +50,9 @@ const Schema = v.strictObject({
     v.array(
       v.strictObject({
         from: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-        sig: v.pipe(v.string(), v.length(86)), // 64 bytes, base64url without padding
+        // 64 + 130 bytes, base64url without padding: a signature bound to the signer's new
+        // envelope identity, which follows it (envelope-rotation.ts)
+        sig: v.pipe(v.string(), v.length(259)),
       }),
     ),
     v.maxLength(MAX_SIGS),

@@ -53,9 +53,11 @@ import type { CeremonyRecord, ProposalRecord, TxRecord, VaultRecord } from '../.
 import type { Repositories } from '../../storage/repositories/index.ts';
 import { SharesRepository } from '../../storage/repositories/shares.ts';
 import type { Platform } from '../platform.ts';
+import { banCulprits, excludedFor, type RunningAttempt, sessionsWith, withReport } from './ban-reports.ts';
 import { SessionChannel } from './ceremony-runner.ts';
 import type { ChainService } from './chain.ts';
 import { EarlyBuffer } from './early-buffer.ts';
+import { type EnvelopeKeyring, openWithAny } from './envelope-keys.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
 import {
@@ -67,6 +69,7 @@ import {
   stallDeadline,
 } from './request-liveness.ts';
 import type { ReshareRunner } from './reshare.ts';
+import { COULD_NOT_RESHARE, reshareInRounds, reshareStallDeadline } from './reshare-liveness.ts';
 import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
 import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
@@ -134,6 +137,8 @@ export interface RequestServiceDeps {
   repos: Repositories;
   platform: Platform;
   chain: ChainService;
+  /** Rotated envelope keys (envelope-keys.ts): a session uses the key its member list names for us. */
+  envelopeKeys?: EnvelopeKeyring;
   unlocked: () => Promise<Unlocked | null>;
   connect: () => Promise<BridgeClient>;
   attention?: Attention;
@@ -317,7 +322,9 @@ export class RequestService {
   private async onRequestMessage(msg: DeliveredMessage): Promise<void> {
     const identity = this.identity;
     if (identity === null || this.bySid.has(msg.sid)) return;
-    const { sender, plaintext } = openInvitation(identity, msg, Q.request, 'request');
+    const { sender, plaintext } = openWithAny(this.d.envelopeKeys?.all() ?? [identity], (id) =>
+      openInvitation(id, msg, Q.request, 'request'),
+    );
     const c = decodeControl(plaintext);
     if (c.t !== 'request') throw new Error('not a request');
     const request = decodeRequest(c.request);
@@ -404,7 +411,7 @@ export class RequestService {
     for (const p of this.partiesFromRequest(request)) parties.set(toHex(p.deviceId), p);
     const channel = new SessionChannel({
       client,
-      identity,
+      identity: this.envelopeIdentity(parties, identity),
       sid: request.sid,
       members: [...parties.values()],
       ttlMs: Math.max(1, request.expiresAt - this.now()),
@@ -444,6 +451,11 @@ export class RequestService {
       .catch((e: unknown) => this.log('JOIN', e));
     for (const m of this.early.take(request.sid)) channel.deliver(m);
     return live;
+  }
+
+  /** The identity whose envelope key the session's member list names for this device (rotation). */
+  private envelopeIdentity(parties: ReadonlyMap<string, PublicDeviceIdentity>, base: DeviceIdentity) {
+    return this.d.envelopeKeys?.identityFor(parties.get(toHex(base.deviceId))) ?? base;
   }
 
   /** Everyone in the request's session: the request's joiners plus the vault's current members. */
@@ -486,7 +498,7 @@ export class RequestService {
       case 'start':
         return this.onStart(live, sender, c);
       case 'retry':
-        return this.onRetry(live, c.attempt);
+        return this.onRetry(live, c.attempt, sender, c.banned);
       case 'broadcast':
         return this.onBroadcast(live, c.raw);
       case 'certificate':
@@ -597,7 +609,7 @@ export class RequestService {
     return c?.coordinator ?? live.request.initiator;
   }
 
-  private async onRetry(live: Live, attempt: number): Promise<void> {
+  private async onRetry(live: Live, attempt: number, from?: string, banned?: string[]): Promise<void> {
     const tx = await this.d.repos.db.transactions.get(live.id);
     if (tx !== undefined) {
       // Already signed (whoever coordinates): tell everyone again instead of signing twice.
@@ -608,6 +620,10 @@ export class RequestService {
     const c = await this.d.repos.ceremonies.get(live.id);
     if (this.coordinatorOf(live, c) !== self) return;
     if (c === undefined || c.status !== 'running' || c.attempt !== attempt) return;
+    if (from !== undefined && banned !== undefined) {
+      // A victim's ban, reported as a reason (ban-reports.ts): left out of this request from now on.
+      await this.d.repos.ceremonies.put(withReport(c, from, banned, new Set(c.signers ?? [])));
+    }
     await this.newAttempt(live, attempt + 1);
   }
 
@@ -833,7 +849,7 @@ export class RequestService {
     const client = this.client;
     const identity = this.identity;
     if (client === null || identity === null || sig === undefined) return;
-    const self = publicIdentity(identity);
+    const self = publicIdentity(this.envelopeIdentity(live.parties, identity));
     const plaintext = encodeControl({ t: 'request', request: live.bytes, sig });
     for (const [hex, p] of live.parties) {
       if (hex === toHex(self.deviceId)) continue;
@@ -1038,9 +1054,9 @@ export class RequestService {
       // An attempt that found too few signers, and now enough approved: start the next one.
       await this.newAttempt(live, k + 1);
     }
-    // Every device that holds a running attempt of a send keeps its stall deadline armed. (A
-    // reshare's sessions run in the offscreen Worker with their own watchdog, reshare.ts.)
-    if (isSend) await this.watchAttempt(live);
+    // Every device that holds a running attempt keeps its stall deadline armed (a reshare's only
+    // while its rounds run here: reshare-liveness.ts).
+    if (isSend || reshareInRounds(await this.d.repos.ceremonies.get(live.id))) await this.watchAttempt(live);
   }
 
   /** The signers of a send's next attempt as this coordinator sees them, or null (too few). */
@@ -1050,7 +1066,10 @@ export class RequestService {
     decisions: ReadonlyMap<string, Decision>,
     self: string,
   ): Promise<string[] | null> {
-    const bans = new Set((await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId));
+    const bans = excludedFor(
+      await this.d.repos.ceremonies.get(live.id),
+      (await this.d.repos.bans.forVault(live.request.vaultId)).map((b) => b.deviceId),
+    );
     const approvers = q.members.filter((m) => decisions.get(m.deviceId) === 'approve');
     return chooseSigners(approvers, q.threshold, this.online.get(live.request.sid) ?? new Set(), self, bans);
   }
@@ -1062,7 +1081,7 @@ export class RequestService {
     const self = toHex(identity.deviceId);
     const isSend = live.request.body.kind === 'send';
     if (!isLive(live.request, this.now())) return; // `evaluate` marks it expired
-    if (isSend && k > MAX_ATTEMPTS) {
+    if (k > MAX_ATTEMPTS) {
       await this.giveUp(live);
       return;
     }
@@ -1160,13 +1179,45 @@ export class RequestService {
    * After attempt `k` failed or lost its state here: the coordinator starts `k + 1` itself, anyone
    * else asks the coordinator to (`why` keeps the message ids of different reasons apart).
    */
-  private async retryAfter(live: Live, k: number, why: string): Promise<void> {
+  private async retryAfter(live: Live, k: number, why: string, banned: string[] = []): Promise<void> {
     const self = this.identity === null ? '' : toHex(this.identity.deviceId);
     if (this.coordinatorOf(live, await this.d.repos.ceremonies.get(live.id)) === self) {
       await this.newAttempt(live, k + 1);
       return;
     }
-    this.sendControl(live, Q.retry, `${Q.retry}${k}:${why}`, { t: 'retry', hash: live.hash, attempt: k });
+    this.sendControl(live, Q.retry, `${Q.retry}${k}:${why}`, {
+      t: 'retry',
+      hash: live.hash,
+      attempt: k,
+      ...(banned.length === 0 ? {} : { banned }),
+    });
+  }
+
+  /**
+   * Stops this device's other signing sessions of `vaultId` that include a signer it just banned
+   * and asks for their next attempt without it (ban-reports.ts). Runs inside `serial`.
+   */
+  private async abortSessionsWith(vaultId: string, culprits: string[], except: string): Promise<void> {
+    const running: RunningAttempt[] = [];
+    for (const live of this.live.values()) {
+      if (live.id === except || live.request.body.kind !== 'send') continue;
+      const c = await this.d.repos.ceremonies.get(live.id);
+      const attempt = c?.status === 'running' && c.attempt !== undefined && live.progress.has(c.attempt);
+      running.push({
+        id: live.id,
+        vaultId: live.request.vaultId,
+        attempt: attempt ? c.attempt : undefined,
+        signers: c?.signers ?? [],
+      });
+    }
+    for (const r of sessionsWith(running, vaultId, culprits)) {
+      const live = this.live.get(r.id);
+      if (live === undefined || r.attempt === undefined) continue;
+      live.channel.stopRun(`sign${r.attempt}`);
+      live.progress.delete(r.attempt);
+      await this.markAborted(live.id, 'BANNED_PARTY');
+      await this.retryAfter(live, r.attempt, 'ban', culprits);
+    }
   }
 
   private stallMs(): number {
@@ -1196,7 +1247,10 @@ export class RequestService {
       stallAt = now + this.stallMs();
       await this.d.repos.ceremonies.put({ ...c, stallAt });
     }
-    const deadline = stallDeadline(stallAt, live.progress.get(c.attempt), this.stallMs());
+    const deadline =
+      live.request.body.kind === 'reshare'
+        ? reshareStallDeadline(stallAt, live.progress.get(c.attempt), this.stallMs())
+        : stallDeadline(stallAt, live.progress.get(c.attempt), this.stallMs());
     if (now < deadline) {
       this.schedule(live, deadline);
       return;
@@ -1283,7 +1337,7 @@ export class RequestService {
       await this.d.repos.ceremonies.put({
         ...c,
         status: 'aborted',
-        abortCode: COULD_NOT_SIGN,
+        abortCode: live.request.body.kind === 'reshare' ? COULD_NOT_RESHARE : COULD_NOT_SIGN,
         updatedAt: this.now(),
       });
     }
@@ -1330,6 +1384,9 @@ export class RequestService {
     } catch (e) {
       ks.destroy();
       await this.markAborted(live.id, isTssError(e) ? e.code : 'INTERNAL');
+      // Chosen again with a signer this device banned: say so, rather than stall the attempt.
+      if (isTssError(e) && e.code === 'BANNED_PARTY')
+        await this.retryAfter(live, k, 'banned', [...e.culprits]);
       return;
     }
     let settled = false;
@@ -1358,18 +1415,21 @@ export class RequestService {
           return;
         }
         settle(async () => {
-          if (abort.abortKind === 'ban') {
-            for (const culprit of abort.culprits) {
-              await this.d.repos.bans.add({
-                vaultId: live.request.vaultId,
-                deviceId: culprit,
-                reason: abort.code,
-                createdAt: this.now(),
-              });
-            }
+          const self = this.identity === null ? '' : toHex(this.identity.deviceId);
+          const culprits = banCulprits(abort, self);
+          // The ban is stored before the abort is (ban-reports.ts): a worker that dies in between
+          // still refuses the culprit.
+          for (const culprit of culprits) {
+            await this.d.repos.bans.add({
+              vaultId: live.request.vaultId,
+              deviceId: culprit,
+              reason: abort.code,
+              createdAt: this.now(),
+            });
           }
           await this.markAborted(live.id, abort.code);
-          await this.retryAfter(live, k, 'abort');
+          if (culprits.length > 0) await this.abortSessionsWith(live.request.vaultId, culprits, live.id);
+          await this.retryAfter(live, k, 'abort', culprits);
         });
       },
     });
@@ -1508,6 +1568,8 @@ export class RequestService {
       channel: live.channel,
       self: this.identity,
       serial: <T>(fn: () => Promise<T>) => this.serial(fn),
+      // Progress of this device's session pushes the attempt's stall deadline back.
+      progress: (attempt: number) => live.progress.set(attempt, this.now()),
       sendCertificate: (attempt: number, sig: Uint8Array) =>
         this.sendControl(live, Q.certificate, `${Q.certificate}${attempt}`, {
           t: 'certificate',
@@ -1692,7 +1754,9 @@ export class RequestService {
           ? 'The transaction reverted.'
           : ceremony?.abortCode === COULD_NOT_SIGN
             ? `Could not sign: the chosen devices did not finish signing together in ${MAX_ATTEMPTS} attempts. Nothing was signed; any member can propose it again.`
-            : (ceremony?.abortCode ?? tx?.lastError ?? null),
+            : ceremony?.abortCode === COULD_NOT_RESHARE
+              ? `Could not change the signers: the devices did not finish together in ${MAX_ATTEMPTS} attempts. The vault keeps its current signers and key shares; any member can propose the change again.`
+              : (ceremony?.abortCode ?? tx?.lastError ?? null),
       canReopen:
         phase === 'failed' &&
         tx === undefined &&

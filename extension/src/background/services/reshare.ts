@@ -18,6 +18,11 @@
  * (reshare-layout.ts) and only then signs the certificate message (the Worker never holds the
  * identity key). After activation the vault record is the certified descriptor's.
  *
+ * Envelope-key rotation (envelope-rotation.ts, envelope-keys.ts): a new party draws a fresh envelope
+ * key before it signs, and signs the certificate message bound to it; the certificate must bind a
+ * fresh key of every new party, and activation records those keys in the vault record (and so
+ * switches this device to its own new key), after which keys no one lists any more are wiped.
+ *
  * Persistence: the pending share (sealed, status `pending`), the reshare record needed to check
  * certificate signatures (public) and every verified certificate signature live in IndexedDB, so a
  * worker restart after this device signed still activates when the last signature arrives.
@@ -33,6 +38,7 @@ import {
   certificateMessage,
   identityKeysFromIds,
   ReshareSession,
+  rotationMessage,
 } from '@concord/tss/reshare';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import type { CeremonyRecord, VaultRecord } from '../../storage/records.ts';
@@ -41,7 +47,9 @@ import { SharesRepository, shareId } from '../../storage/repositories/shares.ts'
 import type { Platform } from '../platform.ts';
 import type { SessionChannel } from './ceremony-runner.ts';
 import { type CryptoHost, cryptoHost } from './crypto-host.ts';
-import type { DeviceIdentity } from './identity-api.ts';
+import type { EnvelopeKeyring } from './envelope-keys.ts';
+import { addPacked, packRotatedSignature, rotationPolicyOf, withRotatedKeys } from './envelope-rotation.ts';
+import { type DeviceIdentity, publicIdentity } from './identity-api.ts';
 import {
   engineErrorCode,
   type RemoteReshareEngine,
@@ -66,6 +74,8 @@ export interface ReshareContext {
   channel: SessionChannel;
   self: DeviceIdentity | null;
   serial: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** This device's session of `attempt` made progress (reshare-liveness.ts). */
+  progress?: (attempt: number) => void;
   sendCertificate: (attempt: number, sig: Uint8Array) => void;
   aborted: (attempt: number, code: string) => Promise<void>;
   finished: () => Promise<void>;
@@ -77,6 +87,10 @@ export interface ReshareRunnerDeps {
   unlocked: () => Promise<{ identity: DeviceIdentity; dek: Uint8Array } | null>;
   /** Where the rounds run off this worker; `cryptoHost` by default (tests pass a fake Worker). */
   host?: () => CryptoHost | null;
+  /** This device's envelope identities: a new party draws its rotated key here before signing. */
+  keys: EnvelopeKeyring;
+  /** Wipes envelope keys no one lists any more (after an activation). */
+  pruneKeys?: () => Promise<void>;
   /** This device moved to the new epoch of request `id` (certificate-delivery.ts confirms it). */
   onActivated?: (id: string) => void;
   log?: (code: string, e: unknown) => void;
@@ -210,6 +224,7 @@ export class ReshareRunner {
     let settled = false;
     ctx.channel.run(session, `reshare${attempt}`, {
       onStep: () => {
+        ctx.progress?.(attempt);
         if (settled || !session.finished) return;
         settled = true;
         oldShare?.destroy();
@@ -257,6 +272,7 @@ export class ReshareRunner {
     let settled = false;
     ctx.channel.runAsync(engine, `reshare${attempt}`, {
       onStep: () => {
+        ctx.progress?.(attempt);
         if (settled || !engine.finished) return;
         settled = true;
         void this.finishRemote(ctx, attempt, engine, identity).catch((e: unknown) =>
@@ -323,16 +339,29 @@ export class ReshareRunner {
       return;
     }
     let ownSignature: Uint8Array | undefined;
+    let drawn: Uint8Array | undefined;
     try {
-      ownSignature =
-        out.pending === undefined
-          ? undefined
-          : identity.sign(certificateMessage(out.descriptor, out.record.sessionId, out.record.transcript));
+      if (out.pending !== undefined) {
+        // A new party: its next envelope key, stored before it is signed for (envelope-keys.ts).
+        const u = await this.d.unlocked();
+        if (u === null) throw new Error('locked before the certificate could be signed');
+        const next = publicIdentity(
+          await this.d.keys.draw(ctx.request.vaultId, out.descriptor.epoch, u.dek, this.d.platform.now()),
+        );
+        drawn = next.agreementKey;
+        const m = certificateMessage(out.descriptor, out.record.sessionId, out.record.transcript);
+        ownSignature = packRotatedSignature(identity.sign(rotationMessage(m, next)), next);
+      }
     } catch (e) {
       out.pending?.destroy();
+      if (drawn !== undefined) this.d.keys.settle(drawn);
       throw e;
     }
-    await this.onFinished(ctx, attempt, { ...out, ownSignature });
+    try {
+      await this.onFinished(ctx, attempt, { ...out, ownSignature });
+    } finally {
+      if (drawn !== undefined) this.d.keys.settle(drawn);
+    }
   }
 
   private async onFinished(ctx: ReshareContext, attempt: number, outcome: FinishedReshare): Promise<void> {
@@ -420,9 +449,10 @@ export class ReshareRunner {
     const pending = this.pendingOf(ctx.id, c);
     const target = { descriptor: pending.descriptor, record: pending.record };
     const keys = identityKeysFromIds(pending.descriptor);
+    const policy = ctx.request.body.kind === 'reshare' ? rotationPolicyOf(ctx.request.body) : undefined;
     const verifies = (from: string, sig: Uint8Array): boolean => {
       try {
-        new CertificateCollector(target, keys).add(fromHex(from), sig);
+        addPacked(new CertificateCollector(target, keys, policy), from, sig);
         return true;
       } catch {
         return false;
@@ -458,15 +488,18 @@ export class ReshareRunner {
     if (c === undefined || c.reshare === undefined || c.status === 'done') return;
     const pending = this.pendingOf(ctx.id, c);
     const keys = identityKeysFromIds(pending.descriptor);
+    if (ctx.request.body.kind !== 'reshare') return;
+    const policy = rotationPolicyOf(ctx.request.body);
     const collector = new CertificateCollector(
       { descriptor: pending.descriptor, record: pending.record },
       keys,
+      policy,
     );
     for (const [key, sig] of Object.entries(c.certSigs ?? {})) {
       const [attempt, from] = key.split(':');
       if (Number(attempt) !== pending.attempt || from === undefined) continue;
       try {
-        collector.add(fromHex(from), fromHex(sig));
+        addPacked(collector, from, fromHex(sig));
       } catch (e) {
         this.d.log?.('CERTIFICATE', e); // a signature over another transcript: named, ignored
       }
@@ -486,7 +519,11 @@ export class ReshareRunner {
     let next: VaultRecord;
     try {
       // The record of the epoch everyone certified; the request only names and labels it.
-      next = vaultRecordFromCertified(pending.descriptor, body, vault, ctx.request.vaultId, stays, now);
+      // Every member's envelope key is the one its certificate signature bound (rotated).
+      next = withRotatedKeys(
+        vaultRecordFromCertified(pending.descriptor, body, vault, ctx.request.vaultId, stays, now),
+        cert,
+      );
     } catch (e) {
       // A certified descriptor that is not the approved layout (a dealer that never signed sees
       // only the certificate): never move to it.
@@ -504,7 +541,8 @@ export class ReshareRunner {
         zeroize(secret);
       }
       try {
-        activate(share, cert, keys); // verifies the certificate and the share against the descriptor
+        // Verifies the certificate (rotations included) and the share against the descriptor.
+        activate(share, cert, keys, undefined, policy);
       } finally {
         share.destroy();
       }
@@ -535,6 +573,8 @@ export class ReshareRunner {
     this.pending.delete(ctx.id);
     await ctx.finished();
     this.d.onActivated?.(ctx.id);
+    // The previous key stays while some member may still seal its certificate status to it.
+    await this.d.pruneKeys?.().catch((e: unknown) => this.d.log?.('ENVELOPE_KEYS', e));
   }
 
   private pendingOf(id: string, c: CeremonyRecord): Pending {

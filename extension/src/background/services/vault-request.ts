@@ -318,8 +318,11 @@ export type Control =
       dealers?: string[];
       sig: Uint8Array;
     }
-  /** A signer lost its ceremony state (worker restart, abort) and asks for a new attempt. */
-  | { t: 'retry'; hash: Uint8Array; attempt: number }
+  /**
+   * A signer lost its ceremony state (worker restart, abort) and asks for a new attempt; `banned`
+   * names signers it banned, as a reason for leaving them out (not proof: ban-reports.ts).
+   */
+  | { t: 'retry'; hash: Uint8Array; attempt: number; banned?: string[] }
   /** A signed transaction that went to the chain (send), or a reshare certificate part. */
   | { t: 'broadcast'; hash: Uint8Array; raw: Uint8Array }
   | { t: 'certificate'; hash: Uint8Array; sig: Uint8Array; attempt: number };
@@ -344,12 +347,13 @@ const ControlSchema = v.variant('t', [
     t: v.literal('retry'),
     hash: B64(64),
     attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
+    banned: v.optional(v.pipe(v.array(Hex(64)), v.minLength(1), v.maxLength(16))),
   }),
   v.strictObject({ t: v.literal('broadcast'), hash: B64(64), raw: B64(256 * 1024) }),
   v.strictObject({
     t: v.literal('certificate'),
     hash: B64(64),
-    sig: B64(128),
+    sig: B64(260), // a signature and the signer's new envelope identity (envelope-rotation.ts)
     attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
   }),
 ]);
@@ -373,7 +377,14 @@ export function encodeControl(c: Control): Uint8Array {
         }),
       );
     case 'retry':
-      return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), attempt: c.attempt }));
+      return utf8(
+        JSON.stringify({
+          t: c.t,
+          hash: b(c.hash),
+          attempt: c.attempt,
+          ...(c.banned === undefined ? {} : { banned: c.banned }),
+        }),
+      );
     case 'broadcast':
       return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), raw: b(c.raw) }));
     case 'certificate':
@@ -401,7 +412,12 @@ export function decodeControl(bytes: Uint8Array): Control {
         sig: f(w.sig, 'sig'),
       };
     case 'retry':
-      return { t: 'retry', hash: f(w.hash, 'hash'), attempt: w.attempt };
+      return {
+        t: 'retry',
+        hash: f(w.hash, 'hash'),
+        attempt: w.attempt,
+        ...(w.banned === undefined ? {} : { banned: w.banned }),
+      };
     case 'broadcast':
       return { t: 'broadcast', hash: f(w.hash, 'hash'), raw: f(w.raw, 'raw') };
     case 'certificate':
