@@ -7,6 +7,7 @@
  * Store syntax: first key is the primary key (`&` unique index, `[a+b]` compound index).
  */
 import type { Transaction } from 'dexie';
+import { DAPP_SITES_MIGRATION } from './dapp-sites-migration.ts';
 
 export interface Migration {
   version: number;
@@ -47,6 +48,7 @@ export const MIGRATIONS: readonly Migration[] = [
       'vaults and shares rows carry `auth`, a seal under the data key binding every field (record-auth.ts); no index changes. Rows of older versions are authenticated at the first unlock, which needs the data key that a schema upgrade does not have',
     stores: {},
   },
+  DAPP_SITES_MIGRATION,
 ];
 
 /** The schema version the code expects (the last migration's number). */
