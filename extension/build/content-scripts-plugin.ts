@@ -30,7 +30,8 @@ async function bundleIife(entry: string): Promise<string> {
   });
   const outputs = (Array.isArray(out) ? out : [out]) as Rollup.RollupOutput[];
   const chunks = outputs.flatMap((o) => o.output).filter((c): c is Rollup.OutputChunk => c.type === 'chunk');
-  if (chunks.length !== 1) throw new Error(`content script ${entry} must bundle into one file, got ${chunks.length}`);
+  if (chunks.length !== 1)
+    throw new Error(`content script ${entry} must bundle into one file, got ${chunks.length}`);
   // The entries export nothing, so the IIFE defines no global on the page.
   return chunks[0]!.code;
 }

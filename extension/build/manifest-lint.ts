@@ -43,7 +43,11 @@ export interface ManifestJson {
  * Where the dApp provider's content scripts may run (THREATS 48): https pages, and plain http only
  * on this machine (a dApp under development). Never file:, http: elsewhere, or frames.
  */
-export const CONTENT_SCRIPT_MATCHES: readonly string[] = ['https://*/*', 'http://localhost/*', 'http://127.0.0.1/*'];
+export const CONTENT_SCRIPT_MATCHES: readonly string[] = [
+  'https://*/*',
+  'http://localhost/*',
+  'http://127.0.0.1/*',
+];
 /** The only script allowed in the page's own (MAIN) world: the provider, which holds no secret. */
 export const MAIN_WORLD_SCRIPTS: readonly string[] = ['inpage.js'];
 

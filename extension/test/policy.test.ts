@@ -58,7 +58,8 @@ describe('manifest.json', () => {
 
   it('content scripts: https and local http only, document_start, top frame, only the provider in MAIN', () => {
     const entry = { matches: ['https://*/*'], js: ['content.js'], run_at: 'document_start' };
-    const cs = (e: Record<string, unknown>) => lintManifest({ ...manifest, content_scripts: [{ ...entry, ...e }] });
+    const cs = (e: Record<string, unknown>) =>
+      lintManifest({ ...manifest, content_scripts: [{ ...entry, ...e }] });
     expect(cs({})).toEqual([]);
     expect(cs({ world: 'MAIN', js: ['inpage.js'] })).toEqual([]);
     expect(cs({ matches: ['<all_urls>'] }).join()).toContain('<all_urls>');

@@ -25,7 +25,10 @@ export interface PortLike {
 
 /** The part of `window` the relay uses. */
 export interface WindowLike {
-  addEventListener(type: 'message', fn: (e: { source: unknown; origin: string; data: unknown }) => void): void;
+  addEventListener(
+    type: 'message',
+    fn: (e: { source: unknown; origin: string; data: unknown }) => void,
+  ): void;
   postMessage(message: ContentMessage, targetOrigin: string): void;
   location: { origin: string };
 }
@@ -63,7 +66,8 @@ export function startContentRelay(d: RelayDeps): void {
     if (port !== null) return port;
     const p = d.connect(DAPP_PORT);
     p.onMessage.addListener((message) => {
-      if (nonce !== null) toPage({ target: TO_INPAGE, type: 'message', nonce, message: message as PortMessage });
+      if (nonce !== null)
+        toPage({ target: TO_INPAGE, type: 'message', nonce, message: message as PortMessage });
     });
     p.onDisconnect.addListener(() => {
       // The service worker stopped (or the extension was updated): pending requests are lost. The

@@ -82,7 +82,13 @@ export class ConcordProvider {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      const m: InpageMessage = { target: TO_CONTENT, type: 'request', nonce: this.#nonce, id, method: args.method };
+      const m: InpageMessage = {
+        target: TO_CONTENT,
+        type: 'request',
+        nonce: this.#nonce,
+        id,
+        method: args.method,
+      };
       if (args.params !== undefined) m.params = args.params;
       if (this.#ready) this.#post(m);
       else this.#queue.push(m);
@@ -99,8 +105,8 @@ export class ConcordProvider {
   }
 
   on(event: string, fn: Listener): this {
-    let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    const set = this.#listeners.get(event) ?? new Set<Listener>();
+    this.#listeners.set(event, set);
     set.add(fn);
     return this;
   }
@@ -177,7 +183,8 @@ export class ConcordProvider {
       this.#chainId = s.chainId;
       this.#emit('chainChanged', s.chainId);
     }
-    const same = s.accounts.length === this.#accounts.length && s.accounts.every((a, i) => a === this.#accounts[i]);
+    const same =
+      s.accounts.length === this.#accounts.length && s.accounts.every((a, i) => a === this.#accounts[i]);
     if (!same) {
       this.#accounts = [...s.accounts];
       this.#emit('accountsChanged', [...s.accounts]);
@@ -202,13 +209,20 @@ export function installProvider(w: PageWindow): { provider: ConcordProvider; inf
     rdns: PROVIDER_RDNS,
   });
   const announce = (): void => {
-    w.dispatchEvent(new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }));
+    w.dispatchEvent(
+      new CustomEvent('eip6963:announceProvider', { detail: Object.freeze({ info, provider }) }),
+    );
   };
   w.addEventListener('eip6963:requestProvider', announce);
   announce();
   // Never replace another wallet's provider; EIP-6963 discovery works either way.
   if (w.ethereum === undefined) {
-    Object.defineProperty(w, 'ethereum', { value: provider, configurable: true, writable: true, enumerable: true });
+    Object.defineProperty(w, 'ethereum', {
+      value: provider,
+      configurable: true,
+      writable: true,
+      enumerable: true,
+    });
   }
   return { provider, info };
 }

@@ -44,7 +44,14 @@ export type PortMessage =
 /** Inpage → content script. */
 export type InpageMessage =
   | { target: typeof TO_CONTENT; type: 'hello'; nonce: string }
-  | { target: typeof TO_CONTENT; type: 'request'; nonce: string; id: number; method: string; params?: unknown };
+  | {
+      target: typeof TO_CONTENT;
+      type: 'request';
+      nonce: string;
+      id: number;
+      method: string;
+      params?: unknown;
+    };
 
 /** Content script → inpage. */
 export type ContentMessage =

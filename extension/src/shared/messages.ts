@@ -6,7 +6,12 @@
  * (ARCHITECTURE rule 9, THREATS 46–47).
  */
 import * as v from 'valibot';
-import { DAPP_ACTIVITY_REQUESTS, DAPP_REQUEST_SCHEMAS, type DappRequest, type DappResultMap } from './dapp-messages.ts';
+import {
+  DAPP_ACTIVITY_REQUESTS,
+  DAPP_REQUEST_SCHEMAS,
+  type DappRequest,
+  type DappResultMap,
+} from './dapp-messages.ts';
 import type { WireError } from './errors.ts';
 import { type Settings, type SettingsPatch, SettingsPatchSchema } from './settings.ts';
 

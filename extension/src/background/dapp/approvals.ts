@@ -10,7 +10,11 @@ import type { DappApprovalView } from '../../shared/dapp-messages.ts';
 import { ExtensionError } from '../../shared/errors.ts';
 
 /** The approval's payload without its id (the store assigns one). */
-export type ApprovalInput = DappApprovalView extends infer V ? (V extends { id: string } ? Omit<V, 'id'> : never) : never;
+export type ApprovalInput = DappApprovalView extends infer V
+  ? V extends { id: string }
+    ? Omit<V, 'id'>
+    : never
+  : never;
 
 export interface ApprovalDecision {
   approve: boolean;
@@ -56,20 +60,31 @@ export class DappApprovals {
       if (p !== undefined) p.windowId = windowId;
     } catch (cause) {
       this.pending.delete(id);
-      throw providerErrors.disconnected({ message: 'Concord could not open its approval window.', data: { cause: String(cause) } });
+      throw providerErrors.disconnected({
+        message: 'Concord could not open its approval window.',
+        data: { cause: String(cause) },
+      });
     }
     return decided;
   }
 
   view(id: string): DappApprovalView {
     const p = this.pending.get(id);
-    if (p === undefined) throw new ExtensionError('REQUEST_CLOSED', 'This request is no longer waiting (the site may have been closed).');
+    if (p === undefined)
+      throw new ExtensionError(
+        'REQUEST_CLOSED',
+        'This request is no longer waiting (the site may have been closed).',
+      );
     return p.view;
   }
 
   async decide(id: string, decision: ApprovalDecision): Promise<void> {
     const p = this.pending.get(id);
-    if (p === undefined) throw new ExtensionError('REQUEST_CLOSED', 'This request is no longer waiting (the site may have been closed).');
+    if (p === undefined)
+      throw new ExtensionError(
+        'REQUEST_CLOSED',
+        'This request is no longer waiting (the site may have been closed).',
+      );
     this.pending.delete(id);
     p.resolve(decision);
     if (p.windowId !== undefined) await this.d.closeWindow?.(p.windowId).catch(() => undefined);

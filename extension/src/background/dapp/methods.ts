@@ -6,16 +6,16 @@
  * and nothing is ever queued to be signed later.
  */
 import { providerErrors, rpcErrors } from '@metamask/rpc-errors';
+import type { ProviderState } from '../../provider/protocol.ts';
 import type { DappSiteView } from '../../shared/dapp-messages.ts';
 import { type ChainConfig, isAcceptableRpcUrl, type Settings } from '../../shared/settings.ts';
-import type { ProviderState } from '../../provider/protocol.ts';
 import type { DappApprovals } from './approvals.ts';
 import {
   AddChainParams,
   CapabilitiesParams,
   forwardedParams,
-  parseParams,
   PermissionRequest,
+  parseParams,
   SwitchChainParams,
 } from './params.ts';
 import { READ_ONLY_METHODS, type RpcForwarder } from './rpc-forward.ts';
@@ -24,7 +24,8 @@ import type { DappSites } from './sites.ts';
 /** Refused outright: signing a raw hash or an unsent transaction, and EIP-7702 authorizations. */
 const REFUSED: Record<string, string> = {
   eth_sign: 'eth_sign (signing a raw hash) is refused by Concord: it cannot be shown to co-signers.',
-  eth_signTransaction: 'eth_signTransaction is refused by Concord: transactions are sent with eth_sendTransaction.',
+  eth_signTransaction:
+    'eth_signTransaction is refused by Concord: transactions are sent with eth_sendTransaction.',
   eth_sendRawTransaction: 'eth_sendRawTransaction is not relayed by Concord.',
   eth_signTypedData: 'Only eth_signTypedData_v4 will be supported.',
   eth_signTypedData_v1: 'Only eth_signTypedData_v4 will be supported.',
@@ -138,14 +139,18 @@ export class DappService {
       const p = forwardedParams(method, params);
       return this.d.rpc.forward(await this.chainOf(origin), method, p);
     }
-    throw providerErrors.unsupportedMethod({ message: `${method.slice(0, 64)} is not supported by Concord.` });
+    throw providerErrors.unsupportedMethod({
+      message: `${method.slice(0, 64)} is not supported by Concord.`,
+    });
   }
 
   private async requestAccounts(origin: string): Promise<`0x${string}`[]> {
     const now = await this.accountsOf(origin);
     if (now.length > 0) return now;
     if (this.d.approvals.has(origin, 'connect')) {
-      throw rpcErrors.resourceUnavailable({ message: 'A connection request from this site is already open in Concord.' });
+      throw rpcErrors.resourceUnavailable({
+        message: 'A connection request from this site is already open in Concord.',
+      });
     }
     // The approval page unlocks first when the wallet is locked; vaults are read there, not here.
     const decision = await this.d.approvals.ask({ kind: 'connect', origin, vaults: [] });
@@ -179,7 +184,10 @@ export class DappService {
     const chainId = Number.parseInt(hex, 16);
     const chain = (await this.d.settings()).chains.find((c) => c.chainId === chainId);
     if (chain === undefined) {
-      throw providerErrors.custom({ code: 4902, message: `Chain ${hex} is not configured in Concord; add it first.` });
+      throw providerErrors.custom({
+        code: 4902,
+        message: `Chain ${hex} is not configured in Concord; add it first.`,
+      });
     }
     const before = await this.chainOf(origin);
     await this.d.sites.setChain(origin, chainId);
@@ -196,20 +204,25 @@ export class DappService {
     }
     const rpcUrl = p.rpcUrls.find((u) => u !== '' && isAcceptableRpcUrl(u));
     if (rpcUrl === undefined) {
-      throw rpcErrors.invalidParams({ message: 'rpcUrls must include an https:// URL (or http:// to this machine).' });
+      throw rpcErrors.invalidParams({
+        message: 'rpcUrls must include an https:// URL (or http:// to this machine).',
+      });
     }
     const explorerUrl = (p.blockExplorerUrls ?? []).find((u) => u.startsWith('https://')) ?? '';
     // Checked before the user is asked: a proposal whose RPC is another chain is never shown.
     await this.d.rpc.checkChain(chainId, rpcUrl);
     if (this.d.approvals.has(origin, 'add-chain')) {
-      throw rpcErrors.resourceUnavailable({ message: 'A chain request from this site is already open in Concord.' });
+      throw rpcErrors.resourceUnavailable({
+        message: 'A chain request from this site is already open in Concord.',
+      });
     }
     const decision = await this.d.approvals.ask({
       kind: 'add-chain',
       origin,
       chain: { chainId, name: p.chainName, rpcUrl, explorerUrl, symbol: p.nativeCurrency?.symbol ?? 'ETH' },
     });
-    if (!decision.approve) throw providerErrors.userRejectedRequest({ message: 'The user rejected the new chain.' });
+    if (!decision.approve)
+      throw providerErrors.userRejectedRequest({ message: 'The user rejected the new chain.' });
     await this.d.addChain({ chainId, name: p.chainName, rpcUrl, explorerUrl, preset: 'custom' });
     await this.d.sites.setChain(origin, chainId);
     this.d.notify(origin);
@@ -254,6 +267,8 @@ export class DappService {
 
   /** The connect screen's choices: this device's usable vaults. */
   async vaultChoices(): Promise<{ id: string; name: string; address: string }[]> {
-    return (await this.d.vaults()).filter(usable).map((v) => ({ id: v.id, name: v.name, address: v.address }));
+    return (await this.d.vaults())
+      .filter(usable)
+      .map((v) => ({ id: v.id, name: v.name, address: v.address }));
   }
 }

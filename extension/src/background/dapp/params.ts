@@ -6,12 +6,19 @@
 import { rpcErrors } from '@metamask/rpc-errors';
 import * as v from 'valibot';
 
-const HexQuantity = v.pipe(v.string(), v.regex(/^0x(0|[1-9a-fA-F][0-9a-fA-F]*)$/, 'expected a hex quantity like 0x1'));
+const HexQuantity = v.pipe(
+  v.string(),
+  v.regex(/^0x(0|[1-9a-fA-F][0-9a-fA-F]*)$/, 'expected a hex quantity like 0x1'),
+);
 const HexData = v.pipe(v.string(), v.regex(/^0x([0-9a-fA-F]{2})*$/, 'expected 0x-prefixed hex bytes'));
 const Address = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte 0x address'));
 const Hash = v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 32-byte 0x hash'));
 const BlockTag = v.union(
-  [v.picklist(['latest', 'earliest', 'pending', 'safe', 'finalized']), HexQuantity, v.object({ blockHash: Hash })],
+  [
+    v.picklist(['latest', 'earliest', 'pending', 'safe', 'finalized']),
+    HexQuantity,
+    v.object({ blockHash: Hash }),
+  ],
   'expected a block number or tag',
 );
 const CallRequest = v.looseObject({
@@ -33,11 +40,19 @@ export const ChainIdParam = v.pipe(
 );
 
 export const PermissionRequest = v.tuple(
-  [v.pipe(v.record(v.string(), v.looseObject({})), v.check((r) => 'eth_accounts' in r, 'only eth_accounts can be requested'))],
+  [
+    v.pipe(
+      v.record(v.string(), v.looseObject({})),
+      v.check((r) => 'eth_accounts' in r, 'only eth_accounts can be requested'),
+    ),
+  ],
   'expected [{ eth_accounts: {} }]',
 );
 
-export const SwitchChainParams = v.tuple([v.looseObject({ chainId: ChainIdParam })], 'expected [{ chainId }]');
+export const SwitchChainParams = v.tuple(
+  [v.looseObject({ chainId: ChainIdParam })],
+  'expected [{ chainId }]',
+);
 
 export const AddChainParams = v.tuple(
   [
@@ -68,7 +83,11 @@ const FORWARDED: Record<string, v.GenericSchema> = {
   eth_blockNumber: v.tuple([]),
   eth_gasPrice: v.tuple([]),
   eth_chainId: v.tuple([]),
-  eth_call: v.union([v.tuple([CallRequest]), v.tuple([CallRequest, BlockTag]), v.tuple([CallRequest, BlockTag, v.looseObject({})])]),
+  eth_call: v.union([
+    v.tuple([CallRequest]),
+    v.tuple([CallRequest, BlockTag]),
+    v.tuple([CallRequest, BlockTag, v.looseObject({})]),
+  ]),
   eth_estimateGas: v.union([v.tuple([CallRequest]), v.tuple([CallRequest, BlockTag])]),
   eth_getBalance: v.union([v.tuple([Address]), v.tuple([Address, BlockTag])]),
   eth_getCode: v.union([v.tuple([Address]), v.tuple([Address, BlockTag])]),
@@ -84,10 +103,16 @@ const FORWARDED: Record<string, v.GenericSchema> = {
       fromBlock: v.optional(BlockTag),
       toBlock: v.optional(BlockTag),
       blockHash: v.optional(Hash),
-      topics: v.optional(v.pipe(v.array(v.nullable(v.union([Hash, v.array(v.nullable(Hash))]))), v.maxLength(4))),
+      topics: v.optional(
+        v.pipe(v.array(v.nullable(v.union([Hash, v.array(v.nullable(Hash))]))), v.maxLength(4)),
+      ),
     }),
   ]),
-  eth_feeHistory: v.tuple([v.union([HexQuantity, v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))]), BlockTag, v.optional(v.array(v.number()))]),
+  eth_feeHistory: v.tuple([
+    v.union([HexQuantity, v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))]),
+    BlockTag,
+    v.optional(v.array(v.number())),
+  ]),
 };
 const AnyParams = v.pipe(v.array(v.unknown()), v.maxLength(8));
 
@@ -102,16 +127,22 @@ function issueText(issues: readonly v.BaseIssue<unknown>[]): string {
 }
 
 /** Validates `params` against `schema`; throws -32602 naming the method and the first problem. */
-export function parseParams<S extends v.GenericSchema>(method: string, schema: S, params: unknown): v.InferOutput<S> {
+export function parseParams<S extends v.GenericSchema>(
+  method: string,
+  schema: S,
+  params: unknown,
+): v.InferOutput<S> {
   const r = v.safeParse(schema, params ?? []);
-  if (!r.success) throw rpcErrors.invalidParams({ message: `Invalid params for ${method}: ${issueText(r.issues)}.` });
+  if (!r.success)
+    throw rpcErrors.invalidParams({ message: `Invalid params for ${method}: ${issueText(r.issues)}.` });
   return r.output;
 }
 
 /** Validates a forwarded method's params (positional array, size-limited). */
 export function forwardedParams(method: string, params: unknown): unknown[] {
   const p = params ?? [];
-  if (JSON.stringify(p).length > MAX_PARAMS_JSON) throw rpcErrors.invalidParams({ message: `Params for ${method} are too large.` });
+  if (JSON.stringify(p).length > MAX_PARAMS_JSON)
+    throw rpcErrors.invalidParams({ message: `Params for ${method} are too large.` });
   parseParams(method, AnyParams, p);
   const schema = FORWARDED[method];
   if (schema !== undefined) parseParams(method, schema, p);

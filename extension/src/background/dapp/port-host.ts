@@ -35,7 +35,11 @@ function toWire(e: unknown): WireRpcError {
   });
   const out: WireRpcError = { code: s.code, message: s.message };
   // Only our own errors carry data; library data from unknown errors is not forwarded.
-  if (s.code !== -32603 && s.data !== undefined && !(typeof s.data === 'object' && s.data !== null && 'cause' in s.data)) {
+  if (
+    s.code !== -32603 &&
+    s.data !== undefined &&
+    !(typeof s.data === 'object' && s.data !== null && 'cause' in s.data)
+  ) {
     out.data = s.data;
   }
   return out;

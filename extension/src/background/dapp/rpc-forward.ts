@@ -5,8 +5,8 @@
  * it, the same rule the wallet's own chain client follows (services/chain.ts).
  */
 import { rpcErrors } from '@metamask/rpc-errors';
-import type { ChainConfig } from '../../shared/settings.ts';
 import type { WireRpcError } from '../../provider/protocol.ts';
+import type { ChainConfig } from '../../shared/settings.ts';
 
 export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   'eth_blockNumber',
@@ -64,11 +64,13 @@ export class RpcForwarder {
     } catch {
       throw rpcErrors.internal({ message: `The chain's RPC at ${new URL(url).host} did not answer.` });
     }
-    if (typeof body !== 'object' || body === null) throw rpcErrors.internal({ message: 'The RPC answered nonsense.' });
+    if (typeof body !== 'object' || body === null)
+      throw rpcErrors.internal({ message: 'The RPC answered nonsense.' });
     const b = body as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
     if (b.error !== undefined) {
       const code = typeof b.error.code === 'number' && Number.isInteger(b.error.code) ? b.error.code : -32603;
-      const message = typeof b.error.message === 'string' ? b.error.message.slice(0, MAX_MESSAGE) : 'RPC error';
+      const message =
+        typeof b.error.message === 'string' ? b.error.message.slice(0, MAX_MESSAGE) : 'RPC error';
       const wire: WireRpcError = { code, message };
       if (b.error.data !== undefined) wire.data = b.error.data;
       throw new RpcNodeError(wire);
@@ -81,7 +83,8 @@ export class RpcForwarder {
     const key = `${chainId} ${url}`;
     if (this.verified.has(key)) return;
     const got = await this.post(url, 'eth_chainId', []);
-    const actual = typeof got === 'string' && /^0x[0-9a-fA-F]+$/.test(got) ? Number.parseInt(got, 16) : Number.NaN;
+    const actual =
+      typeof got === 'string' && /^0x[0-9a-fA-F]+$/.test(got) ? Number.parseInt(got, 16) : Number.NaN;
     if (actual !== chainId) {
       throw rpcErrors.invalidParams({
         message: `The RPC at ${new URL(url).host} is chain ${Number.isNaN(actual) ? 'unknown' : actual}, not ${chainId}.`,
@@ -91,7 +94,8 @@ export class RpcForwarder {
   }
 
   async forward(chain: ChainConfig, method: string, params: unknown[]): Promise<unknown> {
-    if (!READ_ONLY_METHODS.has(method)) throw rpcErrors.methodNotFound({ message: `${method} is not forwarded.` });
+    if (!READ_ONLY_METHODS.has(method))
+      throw rpcErrors.methodNotFound({ message: `${method} is not forwarded.` });
     if (chain.rpcUrl === '') {
       throw rpcErrors.internal({ message: `${chain.name} has no RPC URL configured in Concord's settings.` });
     }

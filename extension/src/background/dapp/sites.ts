@@ -2,8 +2,9 @@
  * Per-origin dApp permissions and chain, stored in the `dappSites` table: which vaults (accounts) a
  * site may see and which chain it works on. Revoking keeps the chain choice and empties the accounts.
  */
-import type { ConcordDb } from '../../storage/db.ts';
+
 import type { DappSiteRecord } from '../../storage/dapp-sites-migration.ts';
+import type { ConcordDb } from '../../storage/db.ts';
 
 export class DappSites {
   constructor(
