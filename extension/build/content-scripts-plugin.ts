@@ -25,7 +25,10 @@ async function bundleIife(entry: string): Promise<string> {
       sourcemap: false,
       modulePreload: false,
       reportCompressedSize: false,
-      lib: { entry, formats: ['iife'], fileName: () => 'out.js' },
+      rolldownOptions: {
+        input: entry,
+        output: { format: 'iife', entryFileNames: 'out.js', codeSplitting: false },
+      },
     },
   });
   const outputs = (Array.isArray(out) ? out : [out]) as Rollup.RollupOutput[];
