@@ -39,7 +39,7 @@ export const ChainIdParam = v.pipe(
   }, 'chainId out of range'),
 );
 
-export const PermissionRequest = v.tuple(
+export const PermissionRequest = v.strictTuple(
   [
     v.pipe(
       v.record(v.string(), v.looseObject({})),
@@ -49,12 +49,12 @@ export const PermissionRequest = v.tuple(
   'expected [{ eth_accounts: {} }]',
 );
 
-export const SwitchChainParams = v.tuple(
+export const SwitchChainParams = v.strictTuple(
   [v.looseObject({ chainId: ChainIdParam })],
   'expected [{ chainId }]',
 );
 
-export const AddChainParams = v.tuple(
+export const AddChainParams = v.strictTuple(
   [
     v.looseObject({
       chainId: ChainIdParam,
@@ -74,30 +74,33 @@ export const AddChainParams = v.tuple(
 );
 
 export const CapabilitiesParams = v.union(
-  [v.tuple([Address]), v.tuple([Address, v.pipe(v.array(ChainIdParam), v.maxLength(32))])],
+  [v.strictTuple([Address]), v.strictTuple([Address, v.pipe(v.array(ChainIdParam), v.maxLength(32))])],
   'expected [address] or [address, chainIds]',
 );
 
 /** Positional parameters of the forwarded read-only methods (unlisted ones take any short array). */
 const FORWARDED: Record<string, v.GenericSchema> = {
-  eth_blockNumber: v.tuple([]),
-  eth_gasPrice: v.tuple([]),
-  eth_chainId: v.tuple([]),
+  eth_blockNumber: v.strictTuple([]),
+  eth_gasPrice: v.strictTuple([]),
+  eth_chainId: v.strictTuple([]),
   eth_call: v.union([
-    v.tuple([CallRequest]),
-    v.tuple([CallRequest, BlockTag]),
-    v.tuple([CallRequest, BlockTag, v.looseObject({})]),
+    v.strictTuple([CallRequest]),
+    v.strictTuple([CallRequest, BlockTag]),
+    v.strictTuple([CallRequest, BlockTag, v.looseObject({})]),
   ]),
-  eth_estimateGas: v.union([v.tuple([CallRequest]), v.tuple([CallRequest, BlockTag])]),
-  eth_getBalance: v.union([v.tuple([Address]), v.tuple([Address, BlockTag])]),
-  eth_getCode: v.union([v.tuple([Address]), v.tuple([Address, BlockTag])]),
-  eth_getTransactionCount: v.union([v.tuple([Address]), v.tuple([Address, BlockTag])]),
-  eth_getStorageAt: v.union([v.tuple([Address, HexQuantity]), v.tuple([Address, HexQuantity, BlockTag])]),
-  eth_getTransactionReceipt: v.tuple([Hash]),
-  eth_getTransactionByHash: v.tuple([Hash]),
-  eth_getBlockByNumber: v.union([v.tuple([BlockTag]), v.tuple([BlockTag, v.boolean()])]),
-  eth_getBlockByHash: v.union([v.tuple([Hash]), v.tuple([Hash, v.boolean()])]),
-  eth_getLogs: v.tuple([
+  eth_estimateGas: v.union([v.strictTuple([CallRequest]), v.strictTuple([CallRequest, BlockTag])]),
+  eth_getBalance: v.union([v.strictTuple([Address]), v.strictTuple([Address, BlockTag])]),
+  eth_getCode: v.union([v.strictTuple([Address]), v.strictTuple([Address, BlockTag])]),
+  eth_getTransactionCount: v.union([v.strictTuple([Address]), v.strictTuple([Address, BlockTag])]),
+  eth_getStorageAt: v.union([
+    v.strictTuple([Address, HexQuantity]),
+    v.strictTuple([Address, HexQuantity, BlockTag]),
+  ]),
+  eth_getTransactionReceipt: v.strictTuple([Hash]),
+  eth_getTransactionByHash: v.strictTuple([Hash]),
+  eth_getBlockByNumber: v.union([v.strictTuple([BlockTag]), v.strictTuple([BlockTag, v.boolean()])]),
+  eth_getBlockByHash: v.union([v.strictTuple([Hash]), v.strictTuple([Hash, v.boolean()])]),
+  eth_getLogs: v.strictTuple([
     v.looseObject({
       address: v.optional(v.union([Address, v.pipe(v.array(Address), v.maxLength(64))])),
       fromBlock: v.optional(BlockTag),
@@ -108,7 +111,7 @@ const FORWARDED: Record<string, v.GenericSchema> = {
       ),
     }),
   ]),
-  eth_feeHistory: v.tuple([
+  eth_feeHistory: v.strictTuple([
     v.union([HexQuantity, v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))]),
     BlockTag,
     v.optional(v.array(v.number())),
@@ -119,11 +122,13 @@ const AnyParams = v.pipe(v.array(v.unknown()), v.maxLength(8));
 /** Largest params a page may send (a big eth_call with init code fits; a flood does not). */
 export const MAX_PARAMS_JSON = 512 * 1024;
 
+/** The most specific first problem (a union's own issue only says that no option matched). */
 function issueText(issues: readonly v.BaseIssue<unknown>[]): string {
-  const i = issues[0];
+  let i = issues[0];
   if (i === undefined) return 'invalid';
+  while (i.issues?.[0] !== undefined && i.type === 'union') i = i.issues[0];
   const path = i.path?.map((p) => String(p.key)).join('.');
-  return path ? `${path}: ${i.message}` : i.message;
+  return path ? `param ${path}: ${i.message}` : i.message;
 }
 
 /** Validates `params` against `schema`; throws -32602 naming the method and the first problem. */

@@ -4,7 +4,7 @@
  * answers `{id, method, params}` with a result or an EIP-1193 error, and pushes the provider state
  * (chain, accounts) when a Port opens and whenever it changes for that origin.
  */
-import { rpcErrors, serializeError } from '@metamask/rpc-errors';
+import { JsonRpcError, rpcErrors } from '@metamask/rpc-errors';
 import { DAPP_PORT, type PortMessage, type WireRpcError } from '../../provider/protocol.ts';
 import type { DappService } from './methods.ts';
 import { type DappSender, dappOrigin } from './origin.ts';
@@ -27,22 +27,11 @@ export interface PortHostDeps {
   log?: (code: string, error: unknown) => void;
 }
 
+/** Our own JSON-RPC errors keep code and message; anything else is -32603 without its message. */
 function toWire(e: unknown): WireRpcError {
   if (e instanceof RpcNodeError) return e.wire;
-  const s = serializeError(e, {
-    fallbackError: { code: -32603, message: 'Concord could not answer that request.' },
-    shouldIncludeStack: false,
-  });
-  const out: WireRpcError = { code: s.code, message: s.message };
-  // Only our own errors carry data; library data from unknown errors is not forwarded.
-  if (
-    s.code !== -32603 &&
-    s.data !== undefined &&
-    !(typeof s.data === 'object' && s.data !== null && 'cause' in s.data)
-  ) {
-    out.data = s.data;
-  }
-  return out;
+  if (e instanceof JsonRpcError) return { code: e.code, message: e.message };
+  return { code: -32603, message: 'Concord could not answer that request.' };
 }
 
 export class DappPortHost {
