@@ -104,6 +104,17 @@ describe('dApps see a Concord vault through EIP-6963 / EIP-1193', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('two profiles create a [1,1] threshold-2 vault, funded with 3 ETH', async () => {
+    const [A, B] = profiles as [Profile, Profile];
+    const vault = await createVault(A, [{ profile: B, power: 1 }], {
+      name: 'Treasury',
+      creatorPower: 1,
+      threshold: 2,
+    });
+    address = vault.address;
+    await chain.fund(address as `0x${string}`, 3n * 10n ** 18n);
+  }, 300_000);
+
   it('EIP-6963 discovery finds Concord; an unconnected site gets [] and the chain id', async () => {
     const [A] = profiles as [Profile];
     site = await openSite(A, '127.0.0.1');
