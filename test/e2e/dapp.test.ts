@@ -86,14 +86,6 @@ describe('dApps see a Concord vault through EIP-6963 / EIP-1193', () => {
     const bridgeBase = bridge.url.replace(/\/v1$/, '');
     for (const n of ['A', 'B'])
       profiles.push(await onboard(n, { extensionDir, bridgeBase, rpcUrl: chain.url }));
-    const [A, B] = profiles as [Profile, Profile];
-    const vault = await createVault(A, [{ profile: B, power: 1 }], {
-      name: 'Treasury',
-      creatorPower: 1,
-      threshold: 2,
-    });
-    address = vault.address;
-    await chain.fund(address as `0x${string}`, 3n * 10n ** 18n);
   }, 480_000);
 
   afterAll(async () => {
