@@ -5,6 +5,8 @@
  *   popup.html app.html options.html   svelte pages (extension/src/ui/*.html)
  *   offscreen.html offscreen.js   the offscreen document (extension/src/offscreen) hosting the
  *                        ceremony Worker, assets/ceremony-worker-*.js (from `new Worker(new URL(…))`)
+ *   content.js inpage.js the dApp provider's content scripts (extension/src/provider), classic
+ *                        scripts bundled alone by extension/build/content-scripts-plugin.ts
  *   manifest.json        stamped and policy-checked by extension/build/manifest-plugin.ts
  * Build-only settings are applied for `vite build` alone so vitest's resolution is unchanged.
  */
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import type { Plugin, UserConfig } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { contentScriptsPlugin } from './extension/build/content-scripts-plugin.ts';
 import { manifestPlugin } from './extension/build/manifest-plugin.ts';
 
 const fromRoot = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -47,6 +50,10 @@ const extensionBuild: UserConfig = {
   publicDir: false,
   plugins: [
     svelte(),
+    contentScriptsPlugin([
+      { entry: fromRoot('./extension/src/provider/content-main.ts'), fileName: 'content.js' },
+      { entry: fromRoot('./extension/src/provider/inpage-main.ts'), fileName: 'inpage.js' },
+    ]),
     manifestPlugin({
       manifestPath: fromRoot('./manifest.json'),
       packageJsonPath: fromRoot('./package.json'),

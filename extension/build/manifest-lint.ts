@@ -35,7 +35,57 @@ export interface ManifestJson {
   web_accessible_resources?: unknown;
   content_security_policy?: unknown;
   background?: unknown;
+  content_scripts?: unknown;
   [key: string]: unknown;
+}
+
+/**
+ * Where the dApp provider's content scripts may run (THREATS 48): https pages, and plain http only
+ * on this machine (a dApp under development). Never file:, http: elsewhere, or frames.
+ */
+export const CONTENT_SCRIPT_MATCHES: readonly string[] = [
+  'https://*/*',
+  'http://localhost/*',
+  'http://127.0.0.1/*',
+];
+/** The only script allowed in the page's own (MAIN) world: the provider, which holds no secret. */
+export const MAIN_WORLD_SCRIPTS: readonly string[] = ['inpage.js'];
+
+function lintContentScripts(cs: unknown, findings: string[]): void {
+  if (cs === undefined) return;
+  if (!Array.isArray(cs)) {
+    findings.push('content_scripts must be an array');
+    return;
+  }
+  for (const [i, entry] of (cs as Record<string, unknown>[]).entries()) {
+    const at = `content_scripts[${i}]`;
+    const matches = Array.isArray(entry.matches) ? (entry.matches as unknown[]) : [];
+    if (matches.length === 0) findings.push(`${at} must list its matches`);
+    for (const m of matches) {
+      if (typeof m !== 'string' || !CONTENT_SCRIPT_MATCHES.includes(m)) {
+        findings.push(`${at} may only match https pages and http://localhost / 127.0.0.1: ${String(m)}`);
+      }
+    }
+    if (entry.run_at !== 'document_start') findings.push(`${at} must run at document_start`);
+    if (entry.all_frames === true) findings.push(`${at} must not run in frames`);
+    if (entry.match_about_blank === true || entry.match_origin_as_fallback === true) {
+      findings.push(`${at} must not run in about:blank or opaque-origin frames`);
+    }
+    if (entry.exclude_matches !== undefined || entry.include_globs !== undefined) {
+      findings.push(`${at}: keep the match list the whole rule (no globs or exclusions)`);
+    }
+    if (entry.css !== undefined) findings.push(`${at} must not inject CSS`);
+    const js = Array.isArray(entry.js) ? (entry.js as unknown[]) : [];
+    if (js.length === 0 || js.some((f) => typeof f !== 'string' || !f.endsWith('.js'))) {
+      findings.push(`${at} must name its .js files`);
+    }
+    if (entry.world !== undefined && entry.world !== 'ISOLATED') {
+      if (entry.world !== 'MAIN') findings.push(`${at}: unknown world ${String(entry.world)}`);
+      else if (js.some((f) => !MAIN_WORLD_SCRIPTS.includes(String(f)))) {
+        findings.push(`${at}: only ${MAIN_WORLD_SCRIPTS.join(', ')} may run in the page's world`);
+      }
+    }
+  }
 }
 
 /** Returns human-readable findings; an empty array means the manifest passes. */
@@ -80,6 +130,8 @@ export function lintManifest(m: ManifestJson): string[] {
     }
   }
 
+  lintContentScripts(m.content_scripts, findings);
+
   const bg = m.background as { service_worker?: unknown; type?: unknown } | undefined;
   if (typeof bg?.service_worker !== 'string' || bg.type !== 'module') {
     findings.push('background must be a module service worker');
@@ -96,6 +148,12 @@ export function referencedFiles(m: ManifestJson): string[] {
   if (typeof action?.default_popup === 'string') files.push(action.default_popup);
   const options = m.options_ui as { page?: unknown } | undefined;
   if (typeof options?.page === 'string') files.push(options.page);
+  const cs = Array.isArray(m.content_scripts) ? (m.content_scripts as { js?: unknown }[]) : [];
+  for (const entry of cs) {
+    for (const f of Array.isArray(entry.js) ? entry.js : []) {
+      if (typeof f === 'string' && !files.includes(f)) files.push(f);
+    }
+  }
   // Icons must exist too: a notification or toolbar icon that is missing fails at run time.
   const icons = m.icons as Record<string, unknown> | undefined;
   for (const f of Object.values(icons ?? {})) if (typeof f === 'string' && !files.includes(f)) files.push(f);

@@ -3,6 +3,7 @@
 import 'fake-indexeddb/auto';
 import { Dexie } from 'dexie';
 import { describe, expect, it } from 'vitest';
+import { DAPP_SITES_MIGRATION } from '../src/storage/dapp-sites-migration.ts';
 import { ConcordDb } from '../src/storage/db.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/storage/migrations.ts';
 import { freshDbName } from './helpers.ts';
@@ -11,6 +12,7 @@ const TABLES = [
   'approvals',
   'bans',
   'ceremonies',
+  'dappSites',
   'envelopeKeys',
   'identity',
   'meta',
@@ -130,5 +132,29 @@ describe('storage migrations', () => {
     expect(raw.verno).toBe(SCHEMA_VERSION);
     expect(raw.tables.map((t) => t.name).sort()).toEqual(TABLES);
     raw.close();
+  });
+
+  it('the dApp sites step adds its table to an existing database and keeps the rows', async () => {
+    const name = freshDbName();
+    const before = new Dexie(name);
+    for (const m of MIGRATIONS.filter((x) => x.version < DAPP_SITES_MIGRATION.version)) {
+      before.version(m.version).stores(m.stores);
+    }
+    await before.open();
+    await before.table('meta').put({ key: 'kept', value: 7 });
+    before.close();
+    const db = new ConcordDb(name);
+    await db.open();
+    expect(db.verno).toBe(SCHEMA_VERSION);
+    expect((await db.meta.get('kept'))?.value).toBe(7);
+    await db.dappSites.put({
+      origin: 'https://a.test',
+      vaultIds: [],
+      chainId: 1,
+      connectedAt: null,
+      updatedAt: 1,
+    });
+    expect(await db.dappSites.orderBy('updatedAt').primaryKeys()).toEqual(['https://a.test']);
+    db.close();
   });
 });

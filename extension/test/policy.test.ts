@@ -19,6 +19,8 @@ describe('manifest.json', () => {
       'background.js',
       'popup.html',
       'options.html',
+      'content.js',
+      'inpage.js',
       'icon-16.png',
       'icon-32.png',
       'icon-48.png',
@@ -52,6 +54,24 @@ describe('manifest.json', () => {
       ).join(),
     ).toContain('*');
     expect(bad({ background: { service_worker: 'background.js' } })).toHaveLength(1);
+  });
+
+  it('content scripts: https and local http only, document_start, top frame, only the provider in MAIN', () => {
+    const entry = { matches: ['https://*/*'], js: ['content.js'], run_at: 'document_start' };
+    const cs = (e: Record<string, unknown>) =>
+      lintManifest({ ...manifest, content_scripts: [{ ...entry, ...e }] });
+    expect(cs({})).toEqual([]);
+    expect(cs({ world: 'MAIN', js: ['inpage.js'] })).toEqual([]);
+    expect(cs({ matches: ['<all_urls>'] }).join()).toContain('<all_urls>');
+    expect(cs({ matches: ['http://*/*'] }).join()).toContain('http://*/*');
+    expect(cs({ matches: ['file:///*'] }).join()).toContain('file:///*');
+    expect(cs({ run_at: 'document_idle' }).join()).toContain('document_start');
+    expect(cs({ all_frames: true }).join()).toContain('frames');
+    expect(cs({ match_about_blank: true }).join()).toContain('about:blank');
+    expect(cs({ world: 'MAIN', js: ['content.js'] }).join()).toContain('page');
+    expect(cs({ css: ['x.css'] }).join()).toContain('CSS');
+    expect(cs({ exclude_matches: ['https://a.test/*'] })).toHaveLength(1);
+    expect(lintManifest({ ...manifest, content_scripts: {} })).toEqual(['content_scripts must be an array']);
   });
 });
 

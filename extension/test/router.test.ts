@@ -44,6 +44,10 @@ function handlers(): Handlers {
     'reshare.propose': vi.fn(async () => locked()),
     'onboarding.restore': vi.fn(async () => locked()),
     'restore.list': vi.fn(async () => []),
+    'dapp.approval.get': vi.fn(async () => locked()),
+    'dapp.approval.decide': vi.fn(async () => null),
+    'dapp.sites.list': vi.fn(async () => []),
+    'dapp.sites.revoke': vi.fn(async () => []),
   };
 }
 

@@ -10,6 +10,10 @@ import { toHex } from '../shared/bytes.ts';
 import { ExtensionError } from '../shared/errors.ts';
 import type { ConcordDb } from '../storage/db.ts';
 import { repositories } from '../storage/repositories/index.ts';
+import { DappApprovals } from './dapp/approvals.ts';
+import { DappService } from './dapp/methods.ts';
+import { RpcForwarder } from './dapp/rpc-forward.ts';
+import { DappSites } from './dapp/sites.ts';
 import type { Platform } from './platform.ts';
 import { createRouter, type Route } from './router.ts';
 import { BackupService } from './services/backup.ts';
@@ -45,6 +49,8 @@ export interface BackgroundOptions {
   requestStallMs?: number;
   /** TEST ONLY: fast scrypt for backup files (see BackupServiceDeps.kdf). */
   backupKdf?: ConstructorParameters<typeof BackupService>[0]['kdf'];
+  /** Pushes the dApp provider state to the open pages of `origin` (or all); see dapp/port-host.ts. */
+  dappNotify?: (origin?: string) => void;
 }
 
 export interface Background {
@@ -55,6 +61,8 @@ export interface Background {
   ceremonies: CeremonyService;
   requests: RequestService;
   bridge: BridgeService;
+  dapp: DappService;
+  dappApprovals: DappApprovals;
 }
 
 export function createBackground(o: BackgroundOptions): Background {
@@ -211,6 +219,32 @@ export function createBackground(o: BackgroundOptions): Background {
     return r;
   };
 
+  const dappNotify = o.dappNotify ?? (() => {});
+  // Locking hides every site's accounts and unlocking shows them again: tell the open pages.
+  session.onKey(() => dappNotify());
+  session.onEnd(() => dappNotify());
+  const dappApprovals = new DappApprovals({
+    rng: o.platform.rng,
+    openWindow:
+      o.platform.openWindow ??
+      (() => Promise.reject(new Error('this platform cannot open approval windows'))),
+    ...(o.platform.closeWindow === undefined ? {} : { closeWindow: o.platform.closeWindow }),
+  });
+  const dappSites = new DappSites(o.db, () => o.platform.now());
+  const dapp = new DappService({
+    sites: dappSites,
+    approvals: dappApprovals,
+    rpc: new RpcForwarder(o.platform.fetch ?? ((...args) => globalThis.fetch(...args))),
+    settings: () => repos.settings.get(),
+    addChain: async (chain) => {
+      const s = await repos.settings.get();
+      await repos.settings.update({ chains: [...s.chains, chain] });
+    },
+    isUnlocked: async () => (await unlocked()) !== null,
+    vaults: () => ceremonies.vaults(),
+    notify: dappNotify,
+  });
+
   const route = createRouter({
     runtimeId: o.runtimeId,
     extensionOrigin: o.extensionOrigin,
@@ -275,6 +309,21 @@ export function createBackground(o: BackgroundOptions): Background {
       'backup.export': (r) => backups.exportBackup(r.vaultId, r.walletPassphrase, r.passphrase),
       'backup.verify': (r) => backups.verifyBackup(r.vaultId, r.file, r.passphrase),
       'reshare.propose': ({ type: _t, ...input }) => requests.createReshare(input),
+      'dapp.approval.get': async (r) => {
+        const view = dappApprovals.view(r.id);
+        if (view.kind !== 'connect') return view;
+        if ((await unlocked()) === null) throw new ExtensionError('LOCKED', 'Unlock Concord first.');
+        return { ...view, vaults: await dapp.vaultChoices() };
+      },
+      'dapp.approval.decide': async (r) => {
+        await dappApprovals.decide(r.id, { approve: r.approve, vaultIds: r.vaultIds });
+        return null;
+      },
+      'dapp.sites.list': () => dapp.sitesView(),
+      'dapp.sites.revoke': async (r) => {
+        if (await dappSites.revoke(r.origin)) dappNotify(r.origin);
+        return dapp.sitesView();
+      },
     },
   });
 
@@ -285,6 +334,8 @@ export function createBackground(o: BackgroundOptions): Background {
     ceremonies,
     requests,
     bridge,
+    dapp,
+    dappApprovals,
     async onAlarm(name) {
       if (name === AUTO_LOCK_ALARM) await wallet.onAutoLockAlarm();
       else if (requestOfAlarm(name) !== null) {

@@ -9,6 +9,7 @@ import browser from 'webextension-polyfill';
 import { cryptoRandomBytes } from '../crypto/aead.ts';
 import { openDb } from '../storage/db.ts';
 import { type Background, createBackground } from './app.ts';
+import { DappPortHost, type HostPort } from './dapp/port-host.ts';
 import type { Platform } from './platform.ts';
 import { isUiMessage, type SenderInfo } from './router.ts';
 
@@ -50,12 +51,30 @@ const platform: Platform = {
       message,
     });
   },
+  async openWindow(path) {
+    const w = await browser.windows.create({
+      url: browser.runtime.getURL(path),
+      type: 'popup',
+      width: 420,
+      height: 640,
+      focused: true,
+    });
+    return w.id;
+  },
+  async closeWindow(windowId) {
+    await browser.windows.remove(windowId);
+  },
 };
 
 const extensionOrigin = browser.runtime.getURL('').replace(/\/$/, '');
 
 // One database and one service graph per worker lifetime, created on first use.
 let background: Promise<Background> | undefined;
+const dappHost = new DappPortHost({
+  runtimeId: browser.runtime.id,
+  service: () => getBackground().then((bg) => bg.dapp),
+  log: (code, error) => console.error(`[concord] ${code}`, error instanceof Error ? error.name : 'error'),
+});
 function getBackground(): Promise<Background> {
   background ??= openDb().then((db) =>
     createBackground({
@@ -63,6 +82,7 @@ function getBackground(): Promise<Background> {
       platform,
       runtimeId: browser.runtime.id,
       extensionOrigin,
+      dappNotify: (origin) => dappHost.notify(origin),
       logError: (code, error) =>
         console.error(`[concord] ${code}`, error instanceof Error ? error.name : 'error'),
     }),
@@ -76,6 +96,14 @@ browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime
   if (sender.id !== browser.runtime.id || !isUiMessage(message)) return undefined;
   const info: SenderInfo = { id: sender.id, url: sender.url, origin: (sender as { origin?: string }).origin };
   return getBackground().then((bg) => bg.route(message, info));
+});
+
+// dApp pages (through our content script); the host checks the sender before anything else.
+browser.runtime.onConnect.addListener((port) => dappHost.attach(port as unknown as HostPort));
+
+// Closing a dApp approval window without deciding rejects its request (EIP-1193 4001).
+browser.windows.onRemoved.addListener((windowId) => {
+  if (background !== undefined) void background.then((bg) => bg.dappApprovals.windowClosed(windowId));
 });
 
 browser.alarms.onAlarm.addListener((alarm) => {

@@ -33,4 +33,8 @@ export interface Platform {
   badge?: (text: string) => Promise<void>;
   /** `chrome.notifications.create` (best effort; absent when the permission is not granted). */
   notify?: (id: string, title: string, message: string) => Promise<void>;
+  /** `chrome.windows.create` of an extension page as a popup window (dApp approvals); its window id. */
+  openWindow?: (path: string) => Promise<number | undefined>;
+  /** `chrome.windows.remove` (best effort). */
+  closeWindow?: (windowId: number) => Promise<void>;
 }

@@ -6,6 +6,12 @@
  * (ARCHITECTURE rule 9, THREATS 46–47).
  */
 import * as v from 'valibot';
+import {
+  DAPP_ACTIVITY_REQUESTS,
+  DAPP_REQUEST_SCHEMAS,
+  type DappRequest,
+  type DappResultMap,
+} from './dapp-messages.ts';
 import type { WireError } from './errors.ts';
 import { type Settings, type SettingsPatch, SettingsPatchSchema } from './settings.ts';
 
@@ -39,7 +45,8 @@ export type Request =
   | { type: 'backup.verify'; vaultId: string; file: string; passphrase: string }
   | ({ type: 'reshare.propose' } & ReshareInput)
   | { type: 'onboarding.restore'; file: string; backupPassphrase: string; passphrase: string }
-  | { type: 'restore.list' };
+  | { type: 'restore.list' }
+  | DappRequest;
 
 /**
  * A share restored from a backup file, waiting for the vault's refresh: it cannot sign (its pairwise
@@ -317,7 +324,7 @@ export interface DeviceInfo {
   createdAt: number;
 }
 
-export interface ResultMap {
+export interface ResultMap extends DappResultMap {
   status: WalletStatus;
   'onboarding.create': DeviceInfo;
   unlock: WalletStatus;
@@ -431,6 +438,7 @@ export const RequestSchema = v.variant('type', [
     passphrase: Passphrase,
   }),
   v.strictObject({ type: v.literal('restore.list') }),
+  ...DAPP_REQUEST_SCHEMAS,
   v.strictObject({
     type: v.literal('reshare.propose'),
     vaultId: Id32,
@@ -464,4 +472,5 @@ export const ACTIVITY_REQUESTS: ReadonlySet<RequestType> = new Set([
   'backup.export',
   'backup.verify',
   'reshare.propose',
+  ...DAPP_ACTIVITY_REQUESTS,
 ]);

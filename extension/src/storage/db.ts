@@ -3,6 +3,7 @@
  * types in records.ts and the schema comes from the numbered migrations in migrations.ts.
  */
 import { Dexie, type EntityTable } from 'dexie';
+import type { DappSiteRecord } from './dapp-sites-migration.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { installRecordAuth, RecordAuthGuard } from './record-auth.ts';
 import type {
@@ -34,6 +35,7 @@ export class ConcordDb extends Dexie {
   bans!: EntityTable<BanRecord, 'id'>;
   transactions!: EntityTable<TxRecord, 'id'>;
   restores!: EntityTable<RestoreRecord, 'id'>;
+  dappSites!: EntityTable<DappSiteRecord, 'origin'>;
   envelopeKeys!: EntityTable<EnvelopeKeyRecord, 'id'>;
   /** Authentication at rest of `vaults` and `shares` rows (record-auth.ts); keyed while unlocked. */
   readonly recordAuth = new RecordAuthGuard();

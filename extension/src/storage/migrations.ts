@@ -7,6 +7,7 @@
  * Store syntax: first key is the primary key (`&` unique index, `[a+b]` compound index).
  */
 import type { Transaction } from 'dexie';
+import { DAPP_SITES_MIGRATION } from './dapp-sites-migration.ts';
 
 export interface Migration {
   version: number;
@@ -53,6 +54,7 @@ export const MIGRATIONS: readonly Migration[] = [
       'envelopeKeys: this device’s rotated envelope (X25519) keys, one per reshare it took part in, sealed under the data key; a key is kept while a vault record or an unfinished certificate delivery lists it',
     stores: { envelopeKeys: 'id, vaultId' },
   },
+  DAPP_SITES_MIGRATION,
 ];
 
 /** The schema version the code expects (the last migration's number). */
