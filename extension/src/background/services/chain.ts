@@ -27,7 +27,7 @@ import {
   zeroAddress,
 } from 'viem';
 import { ExtensionError } from '../../shared/errors.ts';
-import type { BalanceView, SendInput, TxSummary } from '../../shared/messages.ts';
+import type { BalanceView, MaxSendView, SendInput, TxSummary } from '../../shared/messages.ts';
 import type { ChainConfig, Settings } from '../../shared/settings.ts';
 import {
   classify,
@@ -559,6 +559,8 @@ export class ChainService {
         address: a,
         wei: wei.toString(),
         display: formatUnitsDisplay(wei, NATIVE_DECIMALS, NATIVE_SYMBOL),
+        decimals: NATIVE_DECIMALS,
+        symbol: NATIVE_SYMBOL,
       };
     }
     const t = requireAddress(token, 'token contract');
@@ -577,6 +579,65 @@ export class ChainService {
       address: a,
       wei: units.toString(),
       display: formatUnitsDisplay(units, decimals, symbol),
+      decimals,
+      symbol,
     };
+  }
+
+  /**
+   * The most `from` can send to `to`: for the native coin its balance less the fee ceiling of that
+   * transfer (estimated gas with the same headroom as `buildSend` × max fee per gas, so a preview
+   * of exactly this amount passes the funds check); for a token its whole token balance.
+   */
+  async maxSendable(
+    chainId: number,
+    from: `0x${string}`,
+    toText: string,
+    token: `0x${string}` | null,
+  ): Promise<MaxSendView> {
+    const sender = requireAddress(from, 'sender');
+    const to = requireAddress(toText, 'recipient');
+    const b = await this.bind(chainId);
+    const call =
+      token === null
+        ? { to, value: 0n, data: '0x' as `0x${string}` }
+        : {
+            to: requireAddress(token, 'token contract'),
+            value: 0n,
+            data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 0n] }),
+          };
+    const [gasEstimate, fees, funds] = await Promise.all([
+      this.estimateGas(b, sender, call),
+      this.rpc(b, (c) => c.estimateFeesPerGas()),
+      this.rpc(b, (c) => c.getBalance({ address: sender })),
+    ]);
+    const gas = (gasEstimate * GAS_HEADROOM_NUM + GAS_HEADROOM_DEN - 1n) / GAS_HEADROOM_DEN;
+    const fee = gas * fees.maxFeePerGas;
+    if (token === null) {
+      const max = funds > fee ? funds - fee : 0n;
+      return {
+        balance: funds.toString(),
+        fee: fee.toString(),
+        max: max.toString(),
+        decimals: NATIVE_DECIMALS,
+        symbol: NATIVE_SYMBOL,
+        feeSymbol: NATIVE_SYMBOL,
+      };
+    }
+    const t = await this.balance(chainId, sender, token);
+    return {
+      balance: t.wei,
+      fee: fee.toString(),
+      max: t.wei,
+      decimals: t.decimals,
+      symbol: t.symbol,
+      feeSymbol: NATIVE_SYMBOL,
+    };
+  }
+
+  /** Checks the RPC (right chain id) and returns the latest block number. */
+  async check(chainId: number): Promise<number> {
+    const b = await this.bind(chainId);
+    return Number(await this.rpc(b, (c) => c.getBlockNumber({ cacheTime: 0 })));
   }
 }
