@@ -104,3 +104,13 @@ export function clockTime(at: number): string {
     minute: '2-digit',
   });
 }
+
+/**
+ * Where the approvals stand, as one sentence without two fractions side by side:
+ * "2 of 3 power approved — 1 more needed" / "3 of 3 power approved".
+ */
+export function approvalText(r: Pick<RequestView, 'approvedPower' | 'threshold'>): string {
+  const missing = r.threshold - r.approvedPower;
+  const head = `${r.approvedPower} of ${r.threshold} power approved`;
+  return missing > 0 ? `${head} — ${missing} more needed` : head;
+}
