@@ -43,8 +43,9 @@ export interface ChainServiceDeps {
   fetch?: typeof fetch;
 }
 
-/** Native currency symbol; every chain Concord ships presets for uses ether. */
+/** Native currency symbol unless the chain's settings name another (Polygon: POL). */
 const NATIVE_SYMBOL = 'ETH';
+const nativeSymbol = (chain: ChainConfig | undefined): string => chain?.symbol ?? NATIVE_SYMBOL;
 const NATIVE_DECIMALS = 18;
 /** estimateGas is exact for the current state; 20 % headroom absorbs state changing before signing. */
 const GAS_HEADROOM_NUM = 12n;
@@ -299,7 +300,7 @@ export class ChainService {
 
     let call: { to: `0x${string}`; value: bigint; data: `0x${string}` };
     if (token === null) {
-      const value = parseAmount(input.amount, NATIVE_DECIMALS, NATIVE_SYMBOL);
+      const value = parseAmount(input.amount, NATIVE_DECIMALS, nativeSymbol(b.chain));
       call = { to, value, data: '0x' };
     } else {
       const decimals = await this.tokenDecimals(b, token);
@@ -320,7 +321,7 @@ export class ChainService {
     if (funds < call.value + gas * fees.maxFeePerGas) {
       throw new ExtensionError(
         'INVALID_REQUEST',
-        `The vault does not have enough ${NATIVE_SYMBOL} on ${b.chain.name} for this amount plus the network fee (at most ${formatUnitsDisplay(gas * fees.maxFeePerGas, NATIVE_DECIMALS, NATIVE_SYMBOL)}).`,
+        `The vault does not have enough ${nativeSymbol(b.chain)} on ${b.chain.name} for this amount plus the network fee (at most ${formatUnitsDisplay(gas * fees.maxFeePerGas, NATIVE_DECIMALS, nativeSymbol(b.chain))}).`,
       );
     }
     const tx: UnsignedTx = {
@@ -349,7 +350,7 @@ export class ChainService {
       if (/insufficient funds|enough funds/i.test(reason)) {
         throw new ExtensionError(
           'INVALID_REQUEST',
-          `The vault does not have enough ${NATIVE_SYMBOL} on ${b.chain.name} for this amount plus the network fee.`,
+          `The vault does not have enough ${nativeSymbol(b.chain)} on ${b.chain.name} for this amount plus the network fee.`,
           { cause: e },
         );
       }
@@ -393,7 +394,7 @@ export class ChainService {
       }
     }
 
-    let symbol = NATIVE_SYMBOL;
+    let symbol = nativeSymbol(chain);
     let decimals = NATIVE_DECIMALS;
     if (c.kind === 'erc20-transfer' && c.token !== null) {
       const token = c.token;
@@ -443,7 +444,7 @@ export class ChainService {
       gasLimit: tx.gas.toString(),
       maxFeePerGas: tx.maxFeePerGas.toString(),
       maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString(),
-      maxFeeDisplay: formatUnitsDisplay(tx.gas * tx.maxFeePerGas, NATIVE_DECIMALS, NATIVE_SYMBOL),
+      maxFeeDisplay: formatUnitsDisplay(tx.gas * tx.maxFeePerGas, NATIVE_DECIMALS, nativeSymbol(chain)),
       data: tx.data,
       warnings,
     };
@@ -501,7 +502,7 @@ export class ChainService {
       if (/insufficient funds|enough funds/i.test(reason)) {
         throw new ExtensionError(
           'BROADCAST_FAILED',
-          `The account does not have enough ${NATIVE_SYMBOL} for this transaction and its fee (insufficient funds).`,
+          `The account does not have enough ${nativeSymbol(b.chain)} for this transaction and its fee (insufficient funds).`,
           { cause: e },
         );
       }
@@ -558,9 +559,9 @@ export class ChainService {
         chainId,
         address: a,
         wei: wei.toString(),
-        display: formatUnitsDisplay(wei, NATIVE_DECIMALS, NATIVE_SYMBOL),
+        display: formatUnitsDisplay(wei, NATIVE_DECIMALS, nativeSymbol(b.chain)),
         decimals: NATIVE_DECIMALS,
-        symbol: NATIVE_SYMBOL,
+        symbol: nativeSymbol(b.chain),
       };
     }
     const t = requireAddress(token, 'token contract');
@@ -620,8 +621,8 @@ export class ChainService {
         fee: fee.toString(),
         max: max.toString(),
         decimals: NATIVE_DECIMALS,
-        symbol: NATIVE_SYMBOL,
-        feeSymbol: NATIVE_SYMBOL,
+        symbol: nativeSymbol(b.chain),
+        feeSymbol: nativeSymbol(b.chain),
       };
     }
     const t = await this.balance(chainId, sender, token);
@@ -631,7 +632,7 @@ export class ChainService {
       max: t.wei,
       decimals: t.decimals,
       symbol: t.symbol,
-      feeSymbol: NATIVE_SYMBOL,
+      feeSymbol: nativeSymbol(b.chain),
     };
   }
 
