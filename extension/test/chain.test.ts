@@ -83,6 +83,8 @@ beforeAll(async () => {
   const local = settings.chains.find((c) => c.chainId === 31337);
   if (local === undefined) throw new Error('no local preset');
   local.rpcUrl = node.url;
+  // No network here: the public RPC defaults of the other presets are turned off.
+  for (const c of settings.chains) if (c.chainId !== 31337) c.rpcUrl = '';
   svc = new ChainService({ settings: async () => settings });
   // Account #1 is pre-funded by Hardhat; top it up anyway so the test does not depend on that.
   await node.fund(vault.address, 10n * ETH);
@@ -166,6 +168,8 @@ describe('native send end to end', () => {
       address: bob,
       wei: ETH.toString(),
       display: '1 ETH',
+      decimals: 18,
+      symbol: 'ETH',
     });
     // Same bytes again after mining: still the same hash.
     expect(await svc.broadcast(31337, raw)).toBe(hash);

@@ -76,15 +76,25 @@ describe('manifest.json', () => {
 });
 
 describe('settings', () => {
-  it('defaults: local bridge, 15 minute auto-lock, local chain preset plus mainnet and Sepolia', () => {
+  it('defaults: local bridge, 15 minute auto-lock, local chain plus six networks with public RPCs', () => {
     const s = validateSettings(defaultSettings());
     expect(s.bridgeUrl).toBe('ws://127.0.0.1:8787');
     expect(s.autoLockMinutes).toBe(15);
     expect(s.chains.map((c) => [c.chainId, c.rpcUrl])).toEqual([
       [31337, 'http://127.0.0.1:8545'],
-      [1, ''],
-      [11155111, ''],
+      [1, 'https://ethereum-rpc.publicnode.com'],
+      [11155111, 'https://ethereum-sepolia-rpc.publicnode.com'],
+      [8453, 'https://mainnet.base.org'],
+      [42161, 'https://arb1.arbitrum.io/rpc'],
+      [10, 'https://mainnet.optimism.io'],
+      [137, 'https://polygon-rpc.com'],
     ]);
+    // Every preset is acceptable as stored, and Polygon names its own coin.
+    expect(s.chains.every((c) => c.rpcUrl === '' || isAcceptableRpcUrl(c.rpcUrl))).toBe(true);
+    expect(s.chains.find((c) => c.chainId === 137)?.symbol).toBe('POL');
+    expect(() => validateSettings({ ...s, chains: [{ ...s.chains[0]!, symbol: 'eth!' }] })).toThrow(
+      /coin symbol/,
+    );
   });
 
   it('URL rules: plain ws/http only to this machine', () => {
@@ -125,6 +135,14 @@ describe('passphrase policy', () => {
     expect(short.acceptable).toBe(false);
     expect(short.message).toContain('at least 12');
     expect(assessPassphrase('password1234').acceptable).toBe(false);
+    // zxcvbn's English text, not its translation keys ("similarToCommon", "topHundred").
+    for (const weak of ['password1234', 'aaaaaaaaaaaaaaaa', 'qwertyuiop123']) {
+      const a = assessPassphrase(weak);
+      for (const text of [a.message, ...a.suggestions]) {
+        expect(text).toMatch(/^[A-Z].* /);
+        expect(text).not.toMatch(/\b[a-z]+[A-Z][A-Za-z]*\b/);
+      }
+    }
     expect(assessPassphrase('aaaaaaaaaaaaaaaa').acceptable).toBe(false);
     expect(assessPassphrase('qwertyuiop123').acceptable).toBe(false);
     expect(assessPassphrase('Password2024!').acceptable).toBe(false);

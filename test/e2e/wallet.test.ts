@@ -145,7 +145,7 @@ describe('the wallet across browser profiles, a real bridge and a real chain', (
 
     const id = await propose(A, RECIPIENT, '1', 'wallet-02-A-send-review');
     await waitPhase(A, /pending/);
-    expect(await text(A.page, 'request-power')).toContain('2 / 3');
+    expect(await text(A.page, 'request-power')).toContain('2 of 3 power approved');
     await A.browser.screenshot(A.page, 'wallet-03-A-request-pending');
 
     // B's Home lists it as waiting for B; B's own decoding shows recipient, amount, chain and fee.
@@ -190,7 +190,9 @@ describe('the wallet across browser profiles, a real bridge and a real chain', (
     // C (1) proposes, B (1) approves: 2 of 3 — pending on every device, nothing signed.
     const pending = await propose(C, RECIPIENT2, '0.2');
     await decide(B, pending, true);
-    await expect.poll(() => text(C.page, 'request-power'), { timeout: 30_000 }).toContain('2 / 3');
+    await expect
+      .poll(() => text(C.page, 'request-power'), { timeout: 30_000 })
+      .toContain('2 of 3 power approved');
     await new Promise((r) => setTimeout(r, 2_000));
     for (const p of [B, C]) expect(await phaseOf(p)).toBe('pending');
     await openRequest(A, pending);

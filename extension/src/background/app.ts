@@ -21,6 +21,7 @@ import { BridgeService } from './services/bridge.ts';
 import { CeremonyService, type Unlocked } from './services/ceremonies.ts';
 import { CertificateDelivery } from './services/certificate-delivery.ts';
 import { ChainService } from './services/chain.ts';
+import { ConnectionStatus } from './services/connection-status.ts';
 import { DeviceService } from './services/device.ts';
 import { EnvelopeKeyring } from './services/envelope-keys.ts';
 import { keysInUse, type ReshareUse } from './services/envelope-rotation.ts';
@@ -33,6 +34,7 @@ import { AUTO_LOCK_ALARM, KeySession } from './services/session.ts';
 import { UnlockThrottle } from './services/throttle.ts';
 import { decodeRequest } from './services/vault-request.ts';
 import { WalletService } from './services/wallet.ts';
+import { viewHandlers } from './views.ts';
 
 export interface BackgroundOptions {
   db: ConcordDb;
@@ -119,15 +121,18 @@ export function createBackground(o: BackgroundOptions): Background {
   let ceremonies: CeremonyService;
   let requests: RequestService;
   let certificates: CertificateDelivery;
+  let connection: ConnectionStatus;
   const bridge = new BridgeService({
     WebSocket: o.platform.WebSocket,
     onClient: (client, identity) => {
+      connection.watch(client);
       ceremonies.attach(client, identity);
       requests.attach(client, identity);
       // After the request service, so its restore is queued before any relayed signature.
       certificates.attach(client, identity);
     },
     onClientClosed: (client) => {
+      connection.forget(client);
       ceremonies.detach(client);
       requests.detach(client);
       certificates.detach(client);
@@ -136,6 +141,13 @@ export function createBackground(o: BackgroundOptions): Background {
   const chain = new ChainService({
     settings: () => repos.settings.get(),
     ...(o.platform.fetch === undefined ? {} : { fetch: o.platform.fetch }),
+  });
+  connection = new ConnectionStatus({
+    now: () => o.platform.now(),
+    bridge: () => bridge.status(),
+    chainCheck: (id) => chain.check(id),
+    chainName: async (id) =>
+      (await repos.settings.get()).chains.find((c) => c.chainId === id)?.name ?? `Chain ${id}`,
   });
   const backups = new BackupService({
     repos,
@@ -304,8 +316,21 @@ export function createBackground(o: BackgroundOptions): Background {
       'vault.balance': async (r) => {
         const v = await repos.vaults.get(r.vaultId);
         if (v?.address == null) throw new ExtensionError('NOT_FOUND', 'No such vault on this device.');
-        return chain.balance(r.chainId, v.address as `0x${string}`, null);
+        return chain.balance(
+          r.chainId,
+          v.address as `0x${string}`,
+          (r.token ?? null) as `0x${string}` | null,
+        );
       },
+      ...viewHandlers({
+        repos,
+        chain,
+        connection,
+        redial: async () => {
+          bridge.stop();
+          await online();
+        },
+      }),
       'backup.export': (r) => backups.exportBackup(r.vaultId, r.walletPassphrase, r.passphrase),
       'backup.verify': (r) => backups.verifyBackup(r.vaultId, r.file, r.passphrase),
       'reshare.propose': ({ type: _t, ...input }) => requests.createReshare(input),

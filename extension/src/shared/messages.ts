@@ -39,7 +39,12 @@ export type Request =
   | { type: 'request.get'; id: string }
   | { type: 'request.decide'; id: string; approve: boolean }
   | { type: 'request.reopen'; id: string }
-  | { type: 'vault.balance'; vaultId: string; chainId: number }
+  | { type: 'vault.balance'; vaultId: string; chainId: number; token?: string }
+  /** The most a vault can send of an asset: its balance, less the fee ceiling for the native coin. */
+  | { type: 'send.max'; vaultId: string; chainId: number; to: string; token: string | null }
+  /** Bridge and (with `chainId`) RPC status with a reason; `connection.retry` redials the bridge. */
+  | { type: 'connection.status'; chainId?: number }
+  | { type: 'connection.retry'; chainId?: number }
   /** `walletPassphrase` unlocks Concord (re-checked before export); `passphrase` seals the file. */
   | { type: 'backup.export'; vaultId: string; walletPassphrase: string; passphrase: string }
   | { type: 'backup.verify'; vaultId: string; file: string; passphrase: string }
@@ -207,8 +212,42 @@ export interface RequestView {
 export interface BalanceView {
   chainId: number;
   address: string;
+  /** Base units (wei, or the token's smallest unit), decimal string. */
   wei: string;
   display: string;
+  decimals: number;
+  symbol: string;
+}
+
+/** `send.max`: decimal strings of base units; `fee` is in the native coin (18 decimals). */
+export interface MaxSendView {
+  balance: string;
+  fee: string;
+  max: string;
+  decimals: number;
+  symbol: string;
+  feeSymbol: string;
+}
+
+export interface ConnectionView {
+  bridge: {
+    /** BridgeClient state, or `off` while locked. */
+    state: string;
+    url: string | null;
+    /** At least one attempt failed since the client was last ready (or it is off/closed). */
+    down: boolean;
+    reason: string | null;
+    /** Since when the state holds (epoch ms), if known. */
+    since: number | null;
+    failures: number;
+  };
+  rpc: {
+    chainId: number;
+    name: string;
+    ok: boolean;
+    reason: string | null;
+    block: number | null;
+  } | null;
 }
 
 export interface BackupFileView {
@@ -346,6 +385,9 @@ export interface ResultMap extends DappResultMap {
   'request.decide': RequestView;
   'request.reopen': RequestView;
   'vault.balance': BalanceView;
+  'send.max': MaxSendView;
+  'connection.status': ConnectionView;
+  'connection.retry': ConnectionView;
   'backup.export': BackupFileView;
   'backup.verify': BackupCheckView;
   'reshare.propose': RequestView;
@@ -418,7 +460,21 @@ export const RequestSchema = v.variant('type', [
   v.strictObject({ type: v.literal('request.get'), id: Id32 }),
   v.strictObject({ type: v.literal('request.decide'), id: Id32, approve: v.boolean() }),
   v.strictObject({ type: v.literal('request.reopen'), id: Id32 }),
-  v.strictObject({ type: v.literal('vault.balance'), vaultId: Id32, chainId: ChainId }),
+  v.strictObject({
+    type: v.literal('vault.balance'),
+    vaultId: Id32,
+    chainId: ChainId,
+    token: v.optional(AddressText),
+  }),
+  v.strictObject({
+    type: v.literal('send.max'),
+    vaultId: Id32,
+    chainId: ChainId,
+    to: AddressText,
+    token: v.nullable(AddressText),
+  }),
+  v.strictObject({ type: v.literal('connection.status'), chainId: v.optional(ChainId) }),
+  v.strictObject({ type: v.literal('connection.retry'), chainId: v.optional(ChainId) }),
   v.strictObject({
     type: v.literal('backup.export'),
     vaultId: Id32,
@@ -467,6 +523,8 @@ export const ACTIVITY_REQUESTS: ReadonlySet<RequestType> = new Set([
   'ceremony.respond',
   'send.preview',
   'send.create',
+  'send.max',
+  'connection.retry',
   'request.decide',
   'request.reopen',
   'backup.export',

@@ -6,6 +6,8 @@
  */
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
+// English messages: without them zxcvbn returns its translation keys ("similarToCommon").
+import { translations } from '@zxcvbn-ts/language-en';
 
 export const PASSPHRASE_MIN_LENGTH = 12;
 export const PASSPHRASE_MIN_SCORE = 3;
@@ -25,7 +27,7 @@ export interface PassphraseAssessment {
 
 let factory: ZxcvbnFactory | undefined;
 function zxcvbn(): ZxcvbnFactory {
-  factory ??= new ZxcvbnFactory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+  factory ??= new ZxcvbnFactory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs, translations });
   return factory;
 }
 

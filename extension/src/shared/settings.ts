@@ -14,8 +14,71 @@ export interface ChainConfig {
   /** Block explorer base URL, optional. */
   explorerUrl: string;
   /** Which built-in entry this came from; `custom` for user-added chains. */
-  preset: 'local' | 'mainnet' | 'sepolia' | 'custom';
+  preset: ChainPreset;
+  /** Symbol of the native coin (fees and plain transfers); ETH when absent. */
+  symbol?: string;
 }
+
+export type ChainPreset =
+  | 'local'
+  | 'mainnet'
+  | 'sepolia'
+  | 'base'
+  | 'arbitrum'
+  | 'optimism'
+  | 'polygon'
+  | 'custom';
+
+/**
+ * Built-in networks with public RPC defaults (keyless endpoints run by the chains or well-known
+ * providers) that the user can change in Settings; the chain id is still checked against the RPC
+ * before any use. Public endpoints see the vault's address and rate-limit: a personal one is better.
+ */
+export const PRESET_CHAINS: readonly ChainConfig[] = [
+  {
+    chainId: 1,
+    name: 'Ethereum',
+    rpcUrl: 'https://ethereum-rpc.publicnode.com',
+    explorerUrl: 'https://etherscan.io',
+    preset: 'mainnet',
+  },
+  {
+    chainId: 11155111,
+    name: 'Sepolia',
+    rpcUrl: 'https://ethereum-sepolia-rpc.publicnode.com',
+    explorerUrl: 'https://sepolia.etherscan.io',
+    preset: 'sepolia',
+  },
+  {
+    chainId: 8453,
+    name: 'Base',
+    rpcUrl: 'https://mainnet.base.org',
+    explorerUrl: 'https://basescan.org',
+    preset: 'base',
+  },
+  {
+    chainId: 42161,
+    name: 'Arbitrum One',
+    rpcUrl: 'https://arb1.arbitrum.io/rpc',
+    explorerUrl: 'https://arbiscan.io',
+    preset: 'arbitrum',
+  },
+  {
+    chainId: 10,
+    name: 'OP Mainnet',
+    rpcUrl: 'https://mainnet.optimism.io',
+    explorerUrl: 'https://optimistic.etherscan.io',
+    preset: 'optimism',
+  },
+  {
+    chainId: 137,
+    name: 'Polygon',
+    rpcUrl: 'https://polygon-rpc.com',
+    explorerUrl: 'https://polygonscan.com',
+    preset: 'polygon',
+    symbol: 'POL',
+  },
+];
 
 export interface Settings {
   /** WebSocket URL of the bridge relay (untrusted; see BRIDGE.md). */
@@ -41,14 +104,7 @@ export const DEFAULT_SETTINGS: Settings = {
       explorerUrl: '',
       preset: 'local',
     },
-    { chainId: 1, name: 'Ethereum', rpcUrl: '', explorerUrl: 'https://etherscan.io', preset: 'mainnet' },
-    {
-      chainId: 11155111,
-      name: 'Sepolia',
-      rpcUrl: '',
-      explorerUrl: 'https://sepolia.etherscan.io',
-      preset: 'sepolia',
-    },
+    ...PRESET_CHAINS,
   ],
   activeChainId: 31337,
 };
@@ -104,7 +160,10 @@ const ChainSchema = v.object({
     v.trim(),
     v.check(isAcceptableExplorerUrl, 'Explorer URL must be https://'),
   ),
-  preset: v.picklist(['local', 'mainnet', 'sepolia', 'custom']),
+  preset: v.picklist(['local', 'mainnet', 'sepolia', 'base', 'arbitrum', 'optimism', 'polygon', 'custom']),
+  symbol: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Z0-9]{1,8}$/, 'A coin symbol is 1 to 8 capital letters or digits')),
+  ),
 });
 
 export const SettingsSchema = v.pipe(

@@ -44,7 +44,7 @@ export async function onboard(
 }
 
 /** Points a profile at the test bridge (and the local chain's RPC) through the Settings page. */
-async function configure(page: Page, o: { bridgeBase: string; rpcUrl?: string }): Promise<void> {
+export async function configure(page: Page, o: { bridgeBase: string; rpcUrl?: string }): Promise<void> {
   await page.getByTestId('nav-settings').click();
   await page.getByTestId('settings-bridge').fill(o.bridgeBase);
   if (o.rpcUrl !== undefined) {

@@ -27,7 +27,7 @@ import {
   zeroAddress,
 } from 'viem';
 import { ExtensionError } from '../../shared/errors.ts';
-import type { BalanceView, SendInput, TxSummary } from '../../shared/messages.ts';
+import type { BalanceView, MaxSendView, SendInput, TxSummary } from '../../shared/messages.ts';
 import type { ChainConfig, Settings } from '../../shared/settings.ts';
 import {
   classify,
@@ -43,8 +43,9 @@ export interface ChainServiceDeps {
   fetch?: typeof fetch;
 }
 
-/** Native currency symbol; every chain Concord ships presets for uses ether. */
+/** Native currency symbol unless the chain's settings name another (Polygon: POL). */
 const NATIVE_SYMBOL = 'ETH';
+const nativeSymbol = (chain: ChainConfig | undefined): string => chain?.symbol ?? NATIVE_SYMBOL;
 const NATIVE_DECIMALS = 18;
 /** estimateGas is exact for the current state; 20 % headroom absorbs state changing before signing. */
 const GAS_HEADROOM_NUM = 12n;
@@ -299,7 +300,7 @@ export class ChainService {
 
     let call: { to: `0x${string}`; value: bigint; data: `0x${string}` };
     if (token === null) {
-      const value = parseAmount(input.amount, NATIVE_DECIMALS, NATIVE_SYMBOL);
+      const value = parseAmount(input.amount, NATIVE_DECIMALS, nativeSymbol(b.chain));
       call = { to, value, data: '0x' };
     } else {
       const decimals = await this.tokenDecimals(b, token);
@@ -320,7 +321,7 @@ export class ChainService {
     if (funds < call.value + gas * fees.maxFeePerGas) {
       throw new ExtensionError(
         'INVALID_REQUEST',
-        `The vault does not have enough ${NATIVE_SYMBOL} on ${b.chain.name} for this amount plus the network fee (at most ${formatUnitsDisplay(gas * fees.maxFeePerGas, NATIVE_DECIMALS, NATIVE_SYMBOL)}).`,
+        `The vault does not have enough ${nativeSymbol(b.chain)} on ${b.chain.name} for this amount plus the network fee (at most ${formatUnitsDisplay(gas * fees.maxFeePerGas, NATIVE_DECIMALS, nativeSymbol(b.chain))}).`,
       );
     }
     const tx: UnsignedTx = {
@@ -349,7 +350,7 @@ export class ChainService {
       if (/insufficient funds|enough funds/i.test(reason)) {
         throw new ExtensionError(
           'INVALID_REQUEST',
-          `The vault does not have enough ${NATIVE_SYMBOL} on ${b.chain.name} for this amount plus the network fee.`,
+          `The vault does not have enough ${nativeSymbol(b.chain)} on ${b.chain.name} for this amount plus the network fee.`,
           { cause: e },
         );
       }
@@ -393,7 +394,7 @@ export class ChainService {
       }
     }
 
-    let symbol = NATIVE_SYMBOL;
+    let symbol = nativeSymbol(chain);
     let decimals = NATIVE_DECIMALS;
     if (c.kind === 'erc20-transfer' && c.token !== null) {
       const token = c.token;
@@ -443,7 +444,7 @@ export class ChainService {
       gasLimit: tx.gas.toString(),
       maxFeePerGas: tx.maxFeePerGas.toString(),
       maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString(),
-      maxFeeDisplay: formatUnitsDisplay(tx.gas * tx.maxFeePerGas, NATIVE_DECIMALS, NATIVE_SYMBOL),
+      maxFeeDisplay: formatUnitsDisplay(tx.gas * tx.maxFeePerGas, NATIVE_DECIMALS, nativeSymbol(chain)),
       data: tx.data,
       warnings,
     };
@@ -501,7 +502,7 @@ export class ChainService {
       if (/insufficient funds|enough funds/i.test(reason)) {
         throw new ExtensionError(
           'BROADCAST_FAILED',
-          `The account does not have enough ${NATIVE_SYMBOL} for this transaction and its fee (insufficient funds).`,
+          `The account does not have enough ${nativeSymbol(b.chain)} for this transaction and its fee (insufficient funds).`,
           { cause: e },
         );
       }
@@ -558,7 +559,9 @@ export class ChainService {
         chainId,
         address: a,
         wei: wei.toString(),
-        display: formatUnitsDisplay(wei, NATIVE_DECIMALS, NATIVE_SYMBOL),
+        display: formatUnitsDisplay(wei, NATIVE_DECIMALS, nativeSymbol(b.chain)),
+        decimals: NATIVE_DECIMALS,
+        symbol: nativeSymbol(b.chain),
       };
     }
     const t = requireAddress(token, 'token contract');
@@ -577,6 +580,65 @@ export class ChainService {
       address: a,
       wei: units.toString(),
       display: formatUnitsDisplay(units, decimals, symbol),
+      decimals,
+      symbol,
     };
+  }
+
+  /**
+   * The most `from` can send to `to`: for the native coin its balance less the fee ceiling of that
+   * transfer (estimated gas with the same headroom as `buildSend` × max fee per gas, so a preview
+   * of exactly this amount passes the funds check); for a token its whole token balance.
+   */
+  async maxSendable(
+    chainId: number,
+    from: `0x${string}`,
+    toText: string,
+    token: `0x${string}` | null,
+  ): Promise<MaxSendView> {
+    const sender = requireAddress(from, 'sender');
+    const to = requireAddress(toText, 'recipient');
+    const b = await this.bind(chainId);
+    const call =
+      token === null
+        ? { to, value: 0n, data: '0x' as `0x${string}` }
+        : {
+            to: requireAddress(token, 'token contract'),
+            value: 0n,
+            data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, 0n] }),
+          };
+    const [gasEstimate, fees, funds] = await Promise.all([
+      this.estimateGas(b, sender, call),
+      this.rpc(b, (c) => c.estimateFeesPerGas()),
+      this.rpc(b, (c) => c.getBalance({ address: sender })),
+    ]);
+    const gas = (gasEstimate * GAS_HEADROOM_NUM + GAS_HEADROOM_DEN - 1n) / GAS_HEADROOM_DEN;
+    const fee = gas * fees.maxFeePerGas;
+    if (token === null) {
+      const max = funds > fee ? funds - fee : 0n;
+      return {
+        balance: funds.toString(),
+        fee: fee.toString(),
+        max: max.toString(),
+        decimals: NATIVE_DECIMALS,
+        symbol: nativeSymbol(b.chain),
+        feeSymbol: nativeSymbol(b.chain),
+      };
+    }
+    const t = await this.balance(chainId, sender, token);
+    return {
+      balance: t.wei,
+      fee: fee.toString(),
+      max: t.wei,
+      decimals: t.decimals,
+      symbol: t.symbol,
+      feeSymbol: nativeSymbol(b.chain),
+    };
+  }
+
+  /** Checks the RPC (right chain id) and returns the latest block number. */
+  async check(chainId: number): Promise<number> {
+    const b = await this.bind(chainId);
+    return Number(await this.rpc(b, (c) => c.getBlockNumber({ cacheTime: 0 })));
   }
 }

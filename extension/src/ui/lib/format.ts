@@ -3,19 +3,31 @@
  * unit, one-line request titles and the human label of each request phase.
  */
 import type { RequestPhase, RequestView, TxSummary } from '../../shared/messages.ts';
+import { formatUnitsText } from './amount.ts';
+
+/** Every preset chain pays fees in a currency with 18 decimals (ETH, or POL on Polygon). */
+export const NATIVE_DECIMALS = 18;
 
 /** `0x1234…abcd` for lists; full addresses are shown wherever a decision depends on them. */
 export function shortAddress(address: string): string {
   return /^0x[0-9a-fA-F]{40}$/.test(address) ? `${address.slice(0, 6)}…${address.slice(-4)}` : address;
 }
 
-/** Appends the unit unless the display text already names one ("1.5" → "1.5 ETH", "1.5 ETH" stays). */
-export function withUnit(display: string, unit: string): string {
-  return /[A-Za-z]/.test(display) || unit === '' ? display : `${display} ${unit}`;
+/** The amount, short form ("8.99996… ETH"); `<Amount>` shows the exact value on hover. */
+export function txAmount(tx: TxSummary): string {
+  return formatUnitsText(tx.amount, tx.decimals, tx.symbol).short;
 }
 
-export function txAmount(tx: TxSummary): string {
-  return withUnit(tx.amountDisplay, tx.symbol);
+/** The fee ceiling in base units of the native currency: gas limit × max fee per gas. */
+export function txFeeUnits(tx: TxSummary): bigint {
+  return /^\d+$/.test(tx.gasLimit) && /^\d+$/.test(tx.maxFeePerGas)
+    ? BigInt(tx.gasLimit) * BigInt(tx.maxFeePerGas)
+    : 0n;
+}
+
+/** Native symbol of a summary: for a token transfer the background names the token, not the coin. */
+export function feeSymbol(tx: TxSummary): string {
+  return tx.kind === 'native' ? tx.symbol : (/[A-Za-z]+$/.exec(tx.maxFeeDisplay)?.[0] ?? '');
 }
 
 /**
@@ -23,7 +35,7 @@ export function txAmount(tx: TxSummary): string {
  * transfers; for a token transfer the background's display text is expected to carry its unit.
  */
 export function txFee(tx: TxSummary): string {
-  return withUnit(tx.maxFeeDisplay, tx.kind === 'native' ? tx.symbol : '');
+  return formatUnitsText(txFeeUnits(tx).toString(), NATIVE_DECIMALS, feeSymbol(tx)).short;
 }
 
 /** "Send 1 ETH to 0x1234…abcd" / "Change signers". */
@@ -91,4 +103,14 @@ export function clockTime(at: number): string {
     hour: '2-digit',
     minute: '2-digit',
   });
+}
+
+/**
+ * Where the approvals stand, as one sentence without two fractions side by side:
+ * "2 of 3 power approved — 1 more needed" / "3 of 3 power approved".
+ */
+export function approvalText(r: Pick<RequestView, 'approvedPower' | 'threshold'>): string {
+  const missing = r.threshold - r.approvedPower;
+  const head = `${r.approvedPower} of ${r.threshold} power approved`;
+  return missing > 0 ? `${head} — ${missing} more needed` : head;
 }
