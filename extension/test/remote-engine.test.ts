@@ -9,6 +9,8 @@
  * the Worker; then the failure modes: refusals, aborts, a lost worker, timeouts, malformed replies,
  * and the router ignoring the crypto channel.
  */
+
+import type { VaultRequest } from '@concord/bridge-server/vault';
 import { describe, expect, it } from 'vitest';
 import type { BridgeClient, DeliveredMessage, SendParams } from '../../bridge-server/src/client/client.ts';
 import { equalBytes, toHex } from '../../tss/src/bytes.ts';
@@ -42,7 +44,6 @@ import {
   RemoteReshareEngine,
 } from '../src/background/services/remote-engine.ts';
 import { type ReshareContext, ReshareRunner } from '../src/background/services/reshare.ts';
-import type { VaultRequest } from '../src/background/services/vault-request.ts';
 import { CeremonyHost } from '../src/offscreen/ceremony-host.ts';
 import { CRYPTO_CHANNEL, type CryptoCall, isCryptoRequest } from '../src/offscreen/protocol.ts';
 import { UI_CHANNEL } from '../src/shared/messages.ts';

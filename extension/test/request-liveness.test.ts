@@ -15,12 +15,12 @@
  *    ends the request on every device; a post-dated request is refused on receipt.
  * Each device has its own clock (`platform.now`), moved by the test.
  */
+
+import { MAX_ATTEMPTS, MAX_CLOCK_SKEW_MS, REQUEST_TTL_MS, requestAlarm } from '@concord/bridge-server/vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { type HardhatNode, startHardhat } from '../../test/helpers/hardhat.ts';
 import { SIGN_ROUNDS } from '../../tss/src/sign/session.ts';
-import { MAX_ATTEMPTS, requestAlarm } from '../src/background/services/request-liveness.ts';
-import { MAX_CLOCK_SKEW_MS, REQUEST_TTL_MS } from '../src/background/services/vault-request.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
 import { Device, dkgDone, until } from './devices.ts';

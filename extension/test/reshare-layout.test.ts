@@ -3,6 +3,8 @@
  * that differs from the approved request in any field is named, and the vault record after
  * activation is the certified descriptor's, refusing a request body that disagrees with it.
  */
+
+import type { ReshareBody } from '@concord/bridge-server/vault';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../tss/src/bytes.ts';
 import { encodeDescriptor, type VaultDescriptor } from '../../tss/src/descriptor.ts';
@@ -15,7 +17,6 @@ import {
   layoutMismatch,
   vaultRecordFromCertified,
 } from '../src/background/services/reshare-layout.ts';
-import type { ReshareBody } from '../src/background/services/vault-request.ts';
 
 const ids = [generateDeviceIdentity(), generateDeviceIdentity(), generateDeviceIdentity()];
 const dkg = expectAllOk(runDkg({ powers: [1, 1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));

@@ -6,13 +6,13 @@
  * expired the request, and activates the new epoch once it reconnects (certificate-delivery.ts).
  */
 
+import { REQUEST_TTL_MS } from '@concord/bridge-server/vault';
+import { CERT_STATUS_TAG } from '@concord/bridge-server/vault/certificate-status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { WebSocketCtor, WebSocketLike } from '../../bridge-server/src/client/client.ts';
 import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
-import { CERT_STATUS_TAG } from '../src/background/services/certificate-status.ts';
 import { Q } from '../src/background/services/requests.ts';
-import { REQUEST_TTL_MS } from '../src/background/services/vault-request.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { Device, device, dkgDone, until } from './devices.ts';
 import { fakePlatform } from './fakes/platform.ts';

@@ -7,6 +7,8 @@
  * refresh's protocol messages to B with B's identity keys from it — and fails — while the same keys
  * do open the session's static control messages (so the recording and the keys are the real ones).
  */
+
+import { unwrapInvitation } from '@concord/bridge-server/vault/proposal';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../../bridge-server/src/relay/server.ts';
@@ -18,7 +20,6 @@ import { fromBase64url, toBase64url } from '../../tss/src/transport/base64url.ts
 import { decodeEnvelope, deriveEnvelopeKey, EnvelopeSession } from '../../tss/src/transport/envelope.ts';
 import { decodeDeviceIdentity, parseDeviceCode } from '../../tss/src/transport/identity.ts';
 import { openDeviceIdentity, parseDeviceBackup } from '../src/background/services/device-backup.ts';
-import { unwrapInvitation } from '../src/background/services/vault-proposal.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { type Device, device, dkgDone, until } from './devices.ts';
 import { GOOD_PASSPHRASE, TEST_BACKUP_KDF } from './helpers.ts';

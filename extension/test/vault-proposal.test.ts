@@ -3,8 +3,7 @@
  * round trip, the safety code is independent of member order, a decision verifies only for its own
  * signer, decision and proposal, and malformed or inconsistent proposals are refused.
  */
-import { describe, expect, it } from 'vitest';
-import { generateDeviceIdentity, publicIdentity } from '../../tss/src/transport/identity.ts';
+
 import {
   decisionMessage,
   decodeDecision,
@@ -17,7 +16,9 @@ import {
   type VaultProposal,
   verifyDecision,
   wrapInvitation,
-} from '../src/background/services/vault-proposal.ts';
+} from '@concord/bridge-server/vault/proposal';
+import { describe, expect, it } from 'vitest';
+import { generateDeviceIdentity, publicIdentity } from '../../tss/src/transport/identity.ts';
 import { toHex, utf8 } from '../src/shared/bytes.ts';
 
 const ids = [generateDeviceIdentity(), generateDeviceIdentity(), generateDeviceIdentity()];

@@ -5,15 +5,7 @@
  * control-message codec, the power tally, signer selection and the reshare safety code. The reshare
  * descriptor comes from a real in-memory DKG whose party ids are the test devices' ids.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeDescriptor } from '../../tss/src/descriptor.ts';
-import { expectAllOk, runDkg } from '../../tss/src/testing/driver.ts';
-import {
-  type DeviceIdentity,
-  generateDeviceIdentity,
-  publicIdentity,
-} from '../../tss/src/transport/identity.ts';
+
 import {
   type Control,
   chooseSigners,
@@ -39,7 +31,16 @@ import {
   type VaultRequest,
   verifyDecision,
   verifyStart,
-} from '../src/background/services/vault-request.ts';
+} from '@concord/bridge-server/vault';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeDescriptor } from '../../tss/src/descriptor.ts';
+import { expectAllOk, runDkg } from '../../tss/src/testing/driver.ts';
+import {
+  type DeviceIdentity,
+  generateDeviceIdentity,
+  publicIdentity,
+} from '../../tss/src/transport/identity.ts';
 import { concatBytes, toHex, utf8 } from '../src/shared/bytes.ts';
 
 const [A, B, C, X] = [0, 1, 2, 3].map(() => generateDeviceIdentity()) as [

@@ -3,6 +3,8 @@
  * adapter and returns the router plus the alarm handler. No browser globals here, so the whole
  * background can be assembled in a unit test with a fake platform.
  */
+
+import { requestOfAlarm } from '@concord/bridge-server/vault';
 import { DEFAULT_KDF_POLICY, type KdfPolicy } from '../crypto/kdf.ts';
 import { toHex } from '../shared/bytes.ts';
 import { ExtensionError } from '../shared/errors.ts';
@@ -17,7 +19,6 @@ import { CertificateDelivery } from './services/certificate-delivery.ts';
 import { ChainService } from './services/chain.ts';
 import { DeviceService } from './services/device.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
-import { requestOfAlarm } from './services/request-liveness.ts';
 import { RequestService } from './services/requests.ts';
 import { ReshareRunner } from './services/reshare.ts';
 import { prepareRestore, restoreView } from './services/restore.ts';

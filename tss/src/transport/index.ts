@@ -29,6 +29,7 @@ export {
   encodeDeviceIdentity,
   encodePublicIdentity,
   generateDeviceIdentity,
+  PUBLIC_IDENTITY_LENGTH,
   type PublicDeviceIdentity,
   parseDeviceCode,
   publicIdentity,

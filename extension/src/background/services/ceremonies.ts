@@ -27,6 +27,24 @@
  * message loop; this worker keeps the bridge, persistence and progress, and seals the share. Where
  * there is no offscreen API (unit tests under Node) it runs in process, as before.
  */
+
+import {
+  type Decision,
+  decisionMessage,
+  decodeDecision,
+  decodeProposal,
+  decodeProposalPlaintext,
+  encodeDecision,
+  encodeProposal,
+  encodeProposalPlaintext,
+  openInvitation,
+  type ProposalMember,
+  proposalHash,
+  proposalSafetyCode,
+  type VaultProposal,
+  verifyDecision,
+  wrapInvitation,
+} from '@concord/bridge-server/vault/proposal';
 import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
 import { equalBytes } from '../../../../tss/src/bytes.ts';
 import { DKG_ROUNDS, DkgSession } from '../../../../tss/src/dkg/session.ts';
@@ -62,23 +80,6 @@ import {
 } from './identity-api.ts';
 import { type DkgOutput, type DkgParty, engineErrorCode, localDkgParty } from './remote-engine.ts';
 import { SerialQueue } from './serial.ts';
-import {
-  type Decision,
-  decisionMessage,
-  decodeDecision,
-  decodeProposal,
-  decodeProposalPlaintext,
-  encodeDecision,
-  encodeProposal,
-  encodeProposalPlaintext,
-  openInvitation,
-  type ProposalMember,
-  proposalHash,
-  proposalSafetyCode,
-  type VaultProposal,
-  verifyDecision,
-  wrapInvitation,
-} from './vault-proposal.ts';
 
 /** How long an invitation stays answerable (and the bridge session's TTL). */
 export const PROPOSAL_TTL_MS = 30 * 60_000;

@@ -23,14 +23,8 @@
  * stops once every new member confirmed, or `DELIVERY_HORIZON_MS` after the request expired (a
  * device gone that long is restored from a backup, which a refresh brings back).
  */
-import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
-import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
-import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
-import { toHex } from '../../shared/bytes.ts';
-import type { CeremonyRecord } from '../../storage/records.ts';
-import type { Repositories } from '../../storage/repositories/index.ts';
-import type { Platform } from '../platform.ts';
+
+import { decodeRequest, type ReshareBody, type VaultRequest } from '@concord/bridge-server/vault';
 import {
   announceTargets,
   CERT_STATUS_TAG,
@@ -41,11 +35,18 @@ import {
   isAnswer,
   shouldAnswer,
   statusMsgId,
-} from './certificate-status.ts';
+} from '@concord/bridge-server/vault/certificate-status';
+import { openInvitation, wrapInvitation } from '@concord/bridge-server/vault/proposal';
+import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
+import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
+import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
+import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
+import { toHex } from '../../shared/bytes.ts';
+import type { CeremonyRecord } from '../../storage/records.ts';
+import type { Repositories } from '../../storage/repositories/index.ts';
+import type { Platform } from '../platform.ts';
 import type { DeviceIdentity, PublicDeviceIdentity } from './identity-api.ts';
 import { publicIdentity } from './identity-api.ts';
-import { openInvitation, wrapInvitation } from './vault-proposal.ts';
-import { decodeRequest, type ReshareBody, type VaultRequest } from './vault-request.ts';
 
 /** Life of a delivery session and its messages: the relay's maximum, so a late device finds them. */
 export const DELIVERY_TTL_MS = 24 * 60 * 60_000;

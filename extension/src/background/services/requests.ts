@@ -26,6 +26,39 @@
  * (`q.retry`) instead of rejoining with different messages. The transaction's nonce is fixed in the
  * request, so however many attempts finish, at most one transaction can ever be mined.
  */
+
+import {
+  COULD_NOT_SIGN,
+  type Control,
+  chooseSigners,
+  type Decision,
+  decisionMessage,
+  decodeControl,
+  decodeRequest,
+  encodeControl,
+  encodeRequest,
+  isLive,
+  MAX_ATTEMPTS,
+  REQUEST_TTL_MS,
+  RequestError,
+  type RequestMember,
+  requestAlarm,
+  requestHash,
+  requestOfAlarm,
+  requestTimeProblem,
+  reshareSafetyCode,
+  reshareStartProblem,
+  reviewedSendProblem,
+  stallAction,
+  stallDeadline,
+  startMessage,
+  type TallyMember,
+  tally,
+  type VaultRequest,
+  verifyDecision,
+  verifyStart,
+} from '@concord/bridge-server/vault';
+import { openInvitation, wrapInvitation } from '@concord/bridge-server/vault/proposal';
 import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
 import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
 import { decodeDescriptor, encodeDescriptor } from '../../../../tss/src/descriptor.ts';
@@ -57,44 +90,10 @@ import type { ChainService } from './chain.ts';
 import { EarlyBuffer } from './early-buffer.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
-import {
-  COULD_NOT_SIGN,
-  MAX_ATTEMPTS,
-  requestAlarm,
-  requestOfAlarm,
-  stallAction,
-  stallDeadline,
-} from './request-liveness.ts';
 import type { ReshareRunner } from './reshare.ts';
 import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
 import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
-import { openInvitation, wrapInvitation } from './vault-proposal.ts';
-import {
-  type Control,
-  chooseSigners,
-  type Decision,
-  decisionMessage,
-  decodeControl,
-  decodeRequest,
-  encodeControl,
-  encodeRequest,
-  isLive,
-  REQUEST_TTL_MS,
-  RequestError,
-  type RequestMember,
-  requestHash,
-  requestTimeProblem,
-  reshareSafetyCode,
-  reshareStartProblem,
-  reviewedSendProblem,
-  startMessage,
-  type TallyMember,
-  tally,
-  type VaultRequest,
-  verifyDecision,
-  verifyStart,
-} from './vault-request.ts';
 
 export const Q = {
   request: 'q.request',

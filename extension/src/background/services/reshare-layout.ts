@@ -6,12 +6,13 @@
  * device keeps after activating is built from the *certified* descriptor, never from the request's
  * own fields. Pure: no storage, no network, no clock.
  */
+
+import type { ReshareBody } from '@concord/bridge-server/vault';
 import { equalBytes, toHex } from '../../../../tss/src/bytes.ts';
 import { decodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
 import { pointToBytes } from '../../../../tss/src/math/scalar.ts';
 import type { VaultRecord } from '../../storage/records.ts';
 import { encodePublicIdentity } from './identity-api.ts';
-import type { ReshareBody } from './vault-request.ts';
 
 /** Abort code of a reshare whose protocol result is not the approved layout. */
 export const DESCRIPTOR_MISMATCH = 'DESCRIPTOR_MISMATCH';

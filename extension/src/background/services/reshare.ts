@@ -22,6 +22,8 @@
  * certificate signatures (public) and every verified certificate signature live in IndexedDB, so a
  * worker restart after this device signed still activates when the last signature arrives.
  */
+
+import type { TallyMember, VaultRequest } from '@concord/bridge-server/vault';
 import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
 import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
 import { isTssError } from '../../../../tss/src/errors.ts';
@@ -57,7 +59,6 @@ import {
   vaultRecordFromCertified,
 } from './reshare-layout.ts';
 import { openRestore } from './restore.ts';
-import type { TallyMember, VaultRequest } from './vault-request.ts';
 
 /** What the request service hands the runner for one request. */
 export interface ReshareContext {

@@ -14,22 +14,24 @@
  * - The safety code (tss safety-code.ts) commits to the proposal id, threshold and the members'
  *   (device id, agreement key, power): a relay that swapped a member's identity makes codes differ.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import * as v from 'valibot';
-import type { DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
-import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
+
 import {
   type DeviceIdentity,
   decodePublicIdentity,
+  EnvelopeSession,
   encodePublicIdentity,
+  fromBase64url,
   PUBLIC_IDENTITY_LENGTH,
   type PublicDeviceIdentity,
-} from '../../../../tss/src/transport/identity.ts';
-import { safetyCode } from '../../../../tss/src/transport/safety-code.ts';
-import { concatBytes, toHex, utf8 } from '../../shared/bytes.ts';
-import { layoutProblem } from '../../shared/quorum.ts';
+  safetyCode,
+  toBase64url,
+} from '@concord/tss/transport';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import * as v from 'valibot';
+import type { DeliveredMessage } from '../client/client.ts';
+import { concatBytes, toHex, utf8 } from './bytes.ts';
+import { layoutProblem } from './quorum.ts';
 
 export const PROPOSAL_VERSION = 1;
 const PROPOSAL_TAG = utf8('concord/vault-proposal/v1');

@@ -11,9 +11,10 @@
  *
  * Encoding: canonical JSON (fixed key order, built here only), UTF-8, bounded sizes.
  */
+
+import { fromBase64url, toBase64url } from '@concord/tss/transport';
 import * as v from 'valibot';
-import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { utf8 } from '../../shared/bytes.ts';
+import { utf8 } from './bytes.ts';
 
 /** Bridge tag of a status (outside `q.`, so the request service's early buffer never holds it). */
 export const CERT_STATUS_TAG = 'certificate.status';
