@@ -7,6 +7,19 @@
  * proposal), `./vault/certificate-status` (reshare certificate delivery), `./vault/quorum`
  * (weighted-threshold arithmetic the setup screens load alone).
  */
+export {
+  type AttemptState,
+  coordinatorOf,
+  type Effect,
+  type Event,
+  type Quorum,
+  type RequestState,
+  type RequestStatus,
+  reshareParticipants,
+  type StepContext,
+  type StepResult,
+  step,
+} from './co-approval.ts';
 export { isVaultError, VaultError, type VaultErrorCode } from './errors.ts';
 export {
   classify,

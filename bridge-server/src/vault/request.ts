@@ -208,8 +208,11 @@ export type Control =
       dealers?: string[];
       sig: Uint8Array;
     }
-  /** A signer lost its ceremony state (worker restart, abort) and asks for a new attempt. */
-  | { t: 'retry'; hash: Uint8Array; attempt: number }
+  /**
+   * A signer lost its ceremony state (worker restart, abort) and asks for a new attempt; `without`
+   * names chosen co-signers it refuses to sign with (it holds a ban against them).
+   */
+  | { t: 'retry'; hash: Uint8Array; attempt: number; without?: string[] }
   /** A signed transaction that went to the chain (send), or a reshare certificate part. */
   | { t: 'broadcast'; hash: Uint8Array; raw: Uint8Array }
   | { t: 'certificate'; hash: Uint8Array; sig: Uint8Array; attempt: number };
@@ -234,6 +237,7 @@ const ControlSchema = v.variant('t', [
     t: v.literal('retry'),
     hash: B64(64),
     attempt: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
+    without: v.optional(v.pipe(v.array(Hex(64)), v.minLength(1), v.maxLength(16))),
   }),
   v.strictObject({ t: v.literal('broadcast'), hash: B64(64), raw: B64(256 * 1024) }),
   v.strictObject({
@@ -263,7 +267,14 @@ export function encodeControl(c: Control): Uint8Array {
         }),
       );
     case 'retry':
-      return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), attempt: c.attempt }));
+      return utf8(
+        JSON.stringify({
+          t: c.t,
+          hash: b(c.hash),
+          attempt: c.attempt,
+          ...(c.without === undefined ? {} : { without: c.without }),
+        }),
+      );
     case 'broadcast':
       return utf8(JSON.stringify({ t: c.t, hash: b(c.hash), raw: b(c.raw) }));
     case 'certificate':
@@ -291,7 +302,12 @@ export function decodeControl(bytes: Uint8Array): Control {
         sig: f(w.sig, 'sig'),
       };
     case 'retry':
-      return { t: 'retry', hash: f(w.hash, 'hash'), attempt: w.attempt };
+      return {
+        t: 'retry',
+        hash: f(w.hash, 'hash'),
+        attempt: w.attempt,
+        ...(w.without === undefined ? {} : { without: w.without }),
+      };
     case 'broadcast':
       return { t: 'broadcast', hash: f(w.hash, 'hash'), raw: f(w.raw, 'raw') };
     case 'certificate':
