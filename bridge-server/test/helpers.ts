@@ -1,7 +1,8 @@
 /** Test helpers: a bridge on 127.0.0.1:0 with captured logs, devices, clients and raw sockets. */
+
+import { seededRandom } from '@concord/tss/testing';
+import { type DeviceIdentity, generateDeviceIdentity } from '@concord/tss/transport';
 import WebSocket from 'ws';
-import { seededRandom } from '../../tss/src/testing/rng.ts';
-import { type DeviceIdentity, generateDeviceIdentity } from '../../tss/src/transport/identity.ts';
 import { BridgeClient, type BridgeClientOptions, type WebSocketCtor } from '../src/client/client.ts';
 import { authMessage } from '../src/protocol/auth.ts';
 import { b64uDecode, b64uEncode } from '../src/protocol/base64url.ts';

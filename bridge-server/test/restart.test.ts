@@ -6,10 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '@concord/tss/testing';
+import { EnvelopeSession, publicIdentity } from '@concord/tss/transport';
 import { afterAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../tss/src/testing/rng.ts';
-import { EnvelopeSession } from '../../tss/src/transport/envelope.ts';
-import { publicIdentity } from '../../tss/src/transport/identity.ts';
 import { SecureBridgeSession, type SecureMessage } from '../src/client/secure-session.ts';
 import { client, device, idOf, type TestBridge, testBridge, until } from './helpers.ts';
 

@@ -2,11 +2,11 @@
  * THREATS.md part B (31–41) against a real `ws` relay on 127.0.0.1 with a random port.
  * B42/B43 live in tss/test/transport; B44 (restart) in restart.test.ts.
  */
+
+import { toHex } from '@concord/tss/bytes';
+import { seededRandom } from '@concord/tss/testing';
+import { EnvelopeSession, encodeDeviceIdentity, publicIdentity } from '@concord/tss/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toHex } from '../../tss/src/bytes.ts';
-import { seededRandom } from '../../tss/src/testing/rng.ts';
-import { EnvelopeSession } from '../../tss/src/transport/envelope.ts';
-import { encodeDeviceIdentity, publicIdentity } from '../../tss/src/transport/identity.ts';
 import { type Rejection, SecureBridgeSession, type SecureMessage } from '../src/client/secure-session.ts';
 import { b64uEncode } from '../src/protocol/base64url.ts';
 import { authed, client, device, idOf, Raw, sleep, type TestBridge, testBridge, until } from './helpers.ts';

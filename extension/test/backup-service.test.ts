@@ -7,15 +7,20 @@
  * backup/format.ts header: N = 2^17, r = 8, p = 1).
  */
 import 'fake-indexeddb/auto';
+import { KeyShare } from '@concord/tss';
+import {
+  createBackup,
+  DEFAULT_SCRYPT,
+  inspectBackup,
+  keyShareToBackupSource,
+  openBackup,
+  type ScryptParams,
+  shareBackupText,
+} from '@concord/tss/backup';
+import { mulG, pointToBytes } from '@concord/tss/curve';
+import { recoverKey } from '@concord/tss/recovery';
+import { runReshare } from '@concord/tss/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBackup, inspectBackup, openBackup } from '../../tss/src/backup/backup.ts';
-import { shareBackupText } from '../../tss/src/backup/bundle.ts';
-import { DEFAULT_SCRYPT, type ScryptParams } from '../../tss/src/backup/kdf.ts';
-import { KeyShare } from '../../tss/src/keyshare.ts';
-import { keyShareToBackupSource } from '../../tss/src/keyshare-backup.ts';
-import { mulG, pointToBytes } from '../../tss/src/math/scalar.ts';
-import { recoverKey } from '../../tss/src/recovery/recover.ts';
-import { runReshare } from '../../tss/src/testing/driver.ts';
 import { loadFixture } from '../../tss/test/fixtures/index.ts';
 import { BackupService, type InsecureTestKdf } from '../src/background/services/backup.ts';
 import type { Unlocked } from '../src/background/services/ceremonies.ts';

@@ -4,17 +4,17 @@
  * (`NOT_EPHEMERAL`, no downgrade), and a finished run's key is gone. Two channels over a minimal
  * in-memory relay (only the relay is fake) run a real [1,1] t = 2 DKG.
  */
-import { describe, expect, it } from 'vitest';
-import type { BridgeClient, DeliveredMessage, SendParams } from '../../bridge-server/src/client/client.ts';
-import { DkgSession } from '../../tss/src/dkg/session.ts';
-import { TssError } from '../../tss/src/errors.ts';
-import { toBase64url } from '../../tss/src/transport/base64url.ts';
-import { decodeEnvelope } from '../../tss/src/transport/envelope.ts';
+
+import type { BridgeClient, DeliveredMessage, SendParams } from '@concord/bridge-server/client';
+import { DkgSession, TssError } from '@concord/tss';
 import {
   type DeviceIdentity,
+  decodeEnvelope,
   generateDeviceIdentity,
   publicIdentity,
-} from '../../tss/src/transport/identity.ts';
+  toBase64url,
+} from '@concord/tss/transport';
+import { describe, expect, it } from 'vitest';
 import { frame, SessionChannel } from '../src/background/services/ceremony-runner.ts';
 
 /** Delivers every send on a later task and keeps a copy of each (what a relay would store). */

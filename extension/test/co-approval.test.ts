@@ -8,10 +8,11 @@
  * transaction; a reshare adding a fourth device keeps the address and the new committee signs.
  * The Chromium tests in test/e2e drive the same flows through the built extension's UI.
  */
+
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
+import { fromHex } from '@concord/tss/bytes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { type HardhatNode, startHardhat } from '../../test/helpers/hardhat.ts';
-import { fromHex } from '../../tss/src/bytes.ts';
 import { decodeUnsignedTx, encodeUnsignedTx } from '../src/background/services/tx-codec.ts';
 import { toHex } from '../src/shared/bytes.ts';
 import type { RequestView } from '../src/shared/messages.ts';

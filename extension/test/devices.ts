@@ -4,8 +4,9 @@
  * several of them can run ceremonies against a real in-process bridge. `restart()` models a
  * service-worker restart (new service graph, same storage).
  */
+
+import type { WebSocketCtor } from '@concord/bridge-server/client';
 import WebSocket from 'ws';
-import type { WebSocketCtor } from '../../bridge-server/src/client/client.ts';
 import { ExtensionError } from '../src/shared/errors.ts';
 import {
   type DeviceInfo,

@@ -6,8 +6,9 @@
  * are signed over the proposal hash and attempt, only newer attempts within the bound are followed,
  * and an announcement never counts as an acceptance.
  */
+
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import type { SessionChannel } from '../src/background/services/ceremony-runner.ts';
 import {
   decodeRestart,

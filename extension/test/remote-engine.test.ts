@@ -10,29 +10,28 @@
  * and the router ignoring the crypto channel.
  */
 
+import type { BridgeClient, DeliveredMessage, SendParams } from '@concord/bridge-server/client';
 import type { VaultRequest } from '@concord/bridge-server/vault';
-import { describe, expect, it } from 'vitest';
-import type { BridgeClient, DeliveredMessage, SendParams } from '../../bridge-server/src/client/client.ts';
-import { equalBytes, toHex } from '../../tss/src/bytes.ts';
-import { encodeDescriptor } from '../../tss/src/descriptor.ts';
-import { DkgSession } from '../../tss/src/dkg/session.ts';
-import { KeyShare } from '../../tss/src/keyshare.ts';
-import { pointToBytes, scalarToBytes } from '../../tss/src/math/scalar.ts';
+import type { ProtocolMessage } from '@concord/tss';
+import { DkgSession, encodeDescriptor, KeyShare } from '@concord/tss';
+import { equalBytes, toHex } from '@concord/tss/bytes';
+import { pointToBytes, scalarToBytes } from '@concord/tss/curve';
 import {
   activate,
   CertificateCollector,
   certificateMessage,
   identityKeysFromIds,
-} from '../../tss/src/reshare/certificate.ts';
-import { ReshareSession } from '../../tss/src/reshare/session.ts';
-import type { ProtocolMessage } from '../../tss/src/session/engine.ts';
-import { expectAllOk, runDkg, runSign } from '../../tss/src/testing/driver.ts';
-import { fromBase64url, toBase64url } from '../../tss/src/transport/base64url.ts';
+  ReshareSession,
+} from '@concord/tss/reshare';
+import { expectAllOk, runDkg, runSign } from '@concord/tss/testing';
 import {
   type DeviceIdentity,
+  fromBase64url,
   generateDeviceIdentity,
   publicIdentity,
-} from '../../tss/src/transport/identity.ts';
+  toBase64url,
+} from '@concord/tss/transport';
+import { describe, expect, it } from 'vitest';
 import { createRouter, type Handlers, isUiMessage } from '../src/background/router.ts';
 import { frame, SessionChannel } from '../src/background/services/ceremony-runner.ts';
 import { type CryptoHost, cryptoHost } from '../src/background/services/crypto-host.ts';

@@ -16,11 +16,11 @@
  * Each device has its own clock (`platform.now`), moved by the test.
  */
 
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
 import { MAX_ATTEMPTS, MAX_CLOCK_SKEW_MS, REQUEST_TTL_MS, requestAlarm } from '@concord/bridge-server/vault';
+import { SIGN_ROUNDS } from '@concord/tss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { type HardhatNode, startHardhat } from '../../test/helpers/hardhat.ts';
-import { SIGN_ROUNDS } from '../../tss/src/sign/session.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
 import { Device, dkgDone, until } from './devices.ts';

@@ -5,12 +5,12 @@
  */
 
 import type { ReshareBody } from '@concord/bridge-server/vault';
+import { encodeDescriptor, type VaultDescriptor } from '@concord/tss';
+import { toHex } from '@concord/tss/bytes';
+import { pointToBytes } from '@concord/tss/curve';
+import { expectAllOk, runDkg } from '@concord/tss/testing';
+import { generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../tss/src/bytes.ts';
-import { encodeDescriptor, type VaultDescriptor } from '../../tss/src/descriptor.ts';
-import { pointToBytes } from '../../tss/src/math/scalar.ts';
-import { expectAllOk, runDkg } from '../../tss/src/testing/driver.ts';
-import { generateDeviceIdentity, publicIdentity } from '../../tss/src/transport/identity.ts';
 import {
   approvedLayout,
   LayoutMismatchError,

@@ -6,12 +6,12 @@
  * expired the request, and activates the new epoch once it reconnects (certificate-delivery.ts).
  */
 
+import type { WebSocketCtor, WebSocketLike } from '@concord/bridge-server/client';
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
 import { REQUEST_TTL_MS } from '@concord/bridge-server/vault';
 import { CERT_STATUS_TAG } from '@concord/bridge-server/vault/certificate-status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { WebSocketCtor, WebSocketLike } from '../../bridge-server/src/client/client.ts';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { Q } from '../src/background/services/requests.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { Device, device, dkgDone, until } from './devices.ts';

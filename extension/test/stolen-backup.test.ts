@@ -8,17 +8,22 @@
  * do open the session's static control messages (so the recording and the keys are the real ones).
  */
 
+import type { PutInput, RunningBridge } from '@concord/bridge-server/relay';
+import { startBridge } from '@concord/bridge-server/relay';
 import { unwrapInvitation } from '@concord/bridge-server/vault/proposal';
+import { TssError } from '@concord/tss';
+import { toHex } from '@concord/tss/bytes';
+import {
+  decodeDeviceIdentity,
+  decodeEnvelope,
+  deriveEnvelopeKey,
+  EnvelopeSession,
+  fromBase64url,
+  parseDeviceCode,
+  toBase64url,
+} from '@concord/tss/transport';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBridge } from '../../bridge-server/src/relay/server.ts';
-import { startBridge } from '../../bridge-server/src/relay/server.ts';
-import type { PutInput } from '../../bridge-server/src/relay/store/types.ts';
-import { toHex } from '../../tss/src/bytes.ts';
-import { TssError } from '../../tss/src/errors.ts';
-import { fromBase64url, toBase64url } from '../../tss/src/transport/base64url.ts';
-import { decodeEnvelope, deriveEnvelopeKey, EnvelopeSession } from '../../tss/src/transport/envelope.ts';
-import { decodeDeviceIdentity, parseDeviceCode } from '../../tss/src/transport/identity.ts';
 import { openDeviceIdentity, parseDeviceBackup } from '../src/background/services/device-backup.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { type Device, device, dkgDone, until } from './devices.ts';

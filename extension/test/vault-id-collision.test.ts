@@ -4,8 +4,9 @@
  * invitation is refused on receipt, and the final write refuses an id that became taken since.
  * Devices are whole backgrounds over fake-indexeddb talking through a real in-process bridge.
  */
+
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { isExtensionError } from '../src/shared/errors.ts';
 import type { VaultRecord } from '../src/storage/records.ts';
 import { repositories } from '../src/storage/repositories/index.ts';

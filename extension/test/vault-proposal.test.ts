@@ -17,8 +17,8 @@ import {
   verifyDecision,
   wrapInvitation,
 } from '@concord/bridge-server/vault/proposal';
+import { generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
 import { describe, expect, it } from 'vitest';
-import { generateDeviceIdentity, publicIdentity } from '../../tss/src/transport/identity.ts';
 import { toHex, utf8 } from '../src/shared/bytes.ts';
 
 const ids = [generateDeviceIdentity(), generateDeviceIdentity(), generateDeviceIdentity()];

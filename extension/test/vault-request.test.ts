@@ -32,15 +32,11 @@ import {
   verifyDecision,
   verifyStart,
 } from '@concord/bridge-server/vault';
+import { encodeDescriptor } from '@concord/tss';
+import { expectAllOk, runDkg } from '@concord/tss/testing';
+import { type DeviceIdentity, generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeDescriptor } from '../../tss/src/descriptor.ts';
-import { expectAllOk, runDkg } from '../../tss/src/testing/driver.ts';
-import {
-  type DeviceIdentity,
-  generateDeviceIdentity,
-  publicIdentity,
-} from '../../tss/src/transport/identity.ts';
 import { concatBytes, toHex, utf8 } from '../src/shared/bytes.ts';
 
 const [A, B, C, X] = [0, 1, 2, 3].map(() => generateDeviceIdentity()) as [

@@ -5,9 +5,10 @@
  * bridge and every device stores the same address plus a share sealed under its own data key. Also:
  * a decline ends the proposal everywhere, and the quorum arithmetic the UI shows.
  */
+
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
+import { KeyShare } from '@concord/tss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
-import { KeyShare } from '../../tss/src/keyshare.ts';
 import { layoutProblem, minimalSigningGroups } from '../src/shared/quorum.ts';
 import { SharesRepository } from '../src/storage/repositories/shares.ts';
 import { type Device, device, dkgDone, until } from './devices.ts';

@@ -9,15 +9,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { KeyShare } from '@concord/tss';
+import { DkgSession, SignSession } from '@concord/tss';
+import { toHex, utf8 } from '@concord/tss/bytes';
+import { generateDeviceIdentity, toBase64url } from '@concord/tss/transport';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { toHex, utf8 } from '../../tss/src/bytes.ts';
-import { DkgSession } from '../../tss/src/dkg/session.ts';
-import type { KeyShare } from '../../tss/src/keyshare.ts';
-import { SignSession } from '../../tss/src/sign/session.ts';
-import { toBase64url } from '../../tss/src/transport/base64url.ts';
-import { generateDeviceIdentity } from '../../tss/src/transport/identity.ts';
 import { BridgeProcess, freePort } from '../helpers/bridge-process.ts';
 import { Device, until } from '../helpers/ceremony-device.ts';
 

@@ -16,9 +16,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { REPO_ROOT } from './helpers/browser.ts';
 import { onboard, type Profile, text } from './helpers/flows.ts';
 

@@ -3,12 +3,13 @@
  * `SessionChannel`, counting how often each protocol message reaches a protocol session (so a test
  * can assert exactly once). Used by the ceremony tests in test/bridge/.
  */
+
+import { BridgeClient, type WebSocketCtor } from '@concord/bridge-server/client';
+import { SessionChannel } from '@concord/extension/ceremony-channel';
+import type { RoundEngine } from '@concord/tss';
+import { toHex } from '@concord/tss/bytes';
+import { type DeviceIdentity, publicIdentity } from '@concord/tss/transport';
 import WebSocket from 'ws';
-import { BridgeClient, type WebSocketCtor } from '../../bridge-server/src/client/client.ts';
-import { SessionChannel } from '../../extension/src/background/services/ceremony-runner.ts';
-import { toHex } from '../../tss/src/bytes.ts';
-import type { RoundEngine } from '../../tss/src/session/engine.ts';
-import { type DeviceIdentity, publicIdentity } from '../../tss/src/transport/identity.ts';
 
 export const until = async (f: () => boolean, ms: number, what: string) => {
   const end = Date.now() + ms;

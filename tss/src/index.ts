@@ -24,6 +24,6 @@ export { type AbortKind, isTssError, TssError, type TssErrorCode } from './error
 export { KeyShare, type PeerState } from './keyshare.ts';
 export type { PartySpec } from './math/weighted.ts';
 export { cryptoRandomBytes, type RandomBytes } from './random.ts';
-export type { Progress, ProtocolMessage, SessionState } from './session/engine.ts';
+export type { Progress, ProtocolMessage, RoundEngine, SessionState } from './session/engine.ts';
 export type { Signature } from './sign/rounds.ts';
 export { SIGN_ROUNDS, type SignOptions, SignSession } from './sign/session.ts';

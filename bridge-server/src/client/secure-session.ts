@@ -7,9 +7,10 @@
  * extension's `SessionChannel`, which adds the per-run ephemeral keys (envelope v2 `announce` /
  * `ephemeral` modes) that a stolen static key cannot open.
  */
-import { toHex } from '../../../tss/src/bytes.ts';
-import { TssError } from '../../../tss/src/errors.ts';
-import { type EnvelopeHeader, type EnvelopeSession, toBase64url } from '../../../tss/src/transport/index.ts';
+
+import { TssError } from '@concord/tss';
+import { toHex } from '@concord/tss/bytes';
+import { type EnvelopeHeader, type EnvelopeSession, toBase64url } from '@concord/tss/transport';
 import type { BridgeClient, DeliveredMessage } from './client.ts';
 
 export interface SecureMessage {

@@ -3,8 +3,9 @@
  * events to listeners registered in the first turn), adapts `webextension-polyfill` to the small
  * `Platform` interface, and hands everything to the composition root. Keep this file thin.
  */
+
+import type { WebSocketCtor } from '@concord/bridge-server/client';
 import browser from 'webextension-polyfill';
-import type { WebSocketCtor } from '../../../bridge-server/src/client/client.ts';
 import { cryptoRandomBytes } from '../crypto/aead.ts';
 import { openDb } from '../storage/db.ts';
 import { type Background, createBackground } from './app.ts';

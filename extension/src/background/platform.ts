@@ -3,7 +3,7 @@
  * (index.ts) adapts `webextension-polyfill` to them; unit tests pass a typed fake. Keeping services
  * off the global `browser` object is what lets them be tested without a browser.
  */
-import type { WebSocketCtor } from '../../../bridge-server/src/client/client.ts';
+import type { WebSocketCtor } from '@concord/bridge-server/client';
 import type { RandomBytes } from '../crypto/aead.ts';
 
 /** `chrome.storage.session`: memory-only, cleared when the browser closes, trusted contexts only. */

@@ -13,15 +13,13 @@
  * Sessions nobody talks to any more (the service worker restarted, and with it the proxy that owned
  * them) are dropped after `idleMs`, so a stale ceremony's state does not sit in the document forever.
  */
-import { zeroize } from '../../../tss/src/bytes.ts';
-import { decodeDescriptor, encodeDescriptor } from '../../../tss/src/descriptor.ts';
-import { DkgSession } from '../../../tss/src/dkg/session.ts';
-import { isTssError, TssError } from '../../../tss/src/errors.ts';
-import { KeyShare } from '../../../tss/src/keyshare.ts';
-import { scalarFromBytes } from '../../../tss/src/math/scalar.ts';
-import { ReshareSession } from '../../../tss/src/reshare/session.ts';
-import type { RoundEngine } from '../../../tss/src/session/engine.ts';
-import { fromBase64url, toBase64url } from '../../../tss/src/transport/base64url.ts';
+
+import type { RoundEngine } from '@concord/tss';
+import { DkgSession, decodeDescriptor, encodeDescriptor, isTssError, KeyShare, TssError } from '@concord/tss';
+import { zeroize } from '@concord/tss/bytes';
+import { scalarFromBytes } from '@concord/tss/curve';
+import { ReshareSession } from '@concord/tss/reshare';
+import { fromBase64url, toBase64url } from '@concord/tss/transport';
 import {
   type CryptoCall,
   type CryptoReply,

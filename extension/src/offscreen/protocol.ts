@@ -10,9 +10,10 @@
  * background router only answers that one, and the offscreen page only this one. Errors carry the
  * public fields of a `TssError` (`code`, `message`, `culprits`), never secret data.
  */
-import { TssError } from '../../../tss/src/errors.ts';
-import type { ProtocolMessage } from '../../../tss/src/session/engine.ts';
-import { fromBase64url, toBase64url } from '../../../tss/src/transport/base64url.ts';
+
+import type { ProtocolMessage } from '@concord/tss';
+import { TssError } from '@concord/tss';
+import { fromBase64url, toBase64url } from '@concord/tss/transport';
 
 export const CRYPTO_CHANNEL = 'concord/crypto/v1';
 

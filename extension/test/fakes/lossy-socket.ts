@@ -7,8 +7,9 @@
  * Controlled delivery for deterministic liveness tests (request-liveness.test.ts); not a mock of the
  * relay, which stays the real one.
  */
+
+import type { WebSocketCtor, WebSocketLike } from '@concord/bridge-server/client';
 import WebSocket from 'ws';
-import type { WebSocketCtor, WebSocketLike } from '../../../bridge-server/src/client/client.ts';
 
 /** The routing fields of a delivered message (as the relay sends them, ciphertext aside). */
 export interface DeliveredFrame {

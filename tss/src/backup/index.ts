@@ -2,6 +2,8 @@
  * Backups of one party's key shares: passphrase-sealed, versioned JSON files.
  * The passphrase-strength check is a separate entry (`backup/strength.ts`): it pulls zxcvbn.
  */
+
+export { keyShareToBackupSource, restoreKeyShare } from '../keyshare-backup.ts';
 export {
   type BackupSummary,
   type CreateBackupOptions,
@@ -15,6 +17,6 @@ export {
 } from './backup.ts';
 export { DEVICE_BACKUP_FORMAT, shareBackupText } from './bundle.ts';
 export { BackupError, type BackupErrorCode, type CorruptReason, isBackupError } from './errors.ts';
-export { BACKUP_FORMAT, BACKUP_VERSION } from './format.ts';
+export { BACKUP_FORMAT, BACKUP_VERSION, parseEnvelope } from './format.ts';
 export { checkScryptParams, DEFAULT_SCRYPT, KDF_POLICY, type KdfPolicy, type ScryptParams } from './kdf.ts';
 export { type BackupParty, type BackupSource, validateSource } from './source.ts';

@@ -11,6 +11,7 @@ export {
   type RunOutcome,
   type RunSignOptions,
   runDkg,
+  runReshare,
   runSessions,
   runSign,
   testPartyIds,

@@ -21,20 +21,18 @@
  * what a backup file records. Comparisons with a file always use the latter, read from the active
  * share's descriptor.
  */
+
+import { cryptoRandomBytes, isTssError, KeyShare, type RandomBytes } from '@concord/tss';
+import type { BackupSource, ScryptParams } from '@concord/tss/backup';
 import {
+  BackupError,
   type BackupSummary,
   createBackup,
   inspectBackup,
+  keyShareToBackupSource,
+  parseEnvelope,
   verifyBackup as tssVerifyBackup,
-} from '../../../../tss/src/backup/backup.ts';
-import { BackupError } from '../../../../tss/src/backup/errors.ts';
-import { parseEnvelope } from '../../../../tss/src/backup/format.ts';
-import type { ScryptParams } from '../../../../tss/src/backup/kdf.ts';
-import type { BackupSource } from '../../../../tss/src/backup/source.ts';
-import { isTssError } from '../../../../tss/src/errors.ts';
-import { KeyShare } from '../../../../tss/src/keyshare.ts';
-import { keyShareToBackupSource } from '../../../../tss/src/keyshare-backup.ts';
-import { cryptoRandomBytes, type RandomBytes } from '../../../../tss/src/random.ts';
+} from '@concord/tss/backup';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError } from '../../shared/errors.ts';
 import type { BackupCheckView, BackupFileView } from '../../shared/messages.ts';

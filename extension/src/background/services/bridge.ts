@@ -8,11 +8,7 @@
  * requests), restarted when the bridge URL setting changes, and closed on lock: after a lock the
  * identity key is gone, so the client could not answer the next challenge anyway.
  */
-import {
-  BridgeClient,
-  type ClientState,
-  type WebSocketCtor,
-} from '../../../../bridge-server/src/client/client.ts';
+import { BridgeClient, type ClientState, type WebSocketCtor } from '@concord/bridge-server/client';
 import { ExtensionError } from '../../shared/errors.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 

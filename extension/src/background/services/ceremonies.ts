@@ -27,7 +27,7 @@
  * message loop; this worker keeps the bridge, persistence and progress, and seals the share. Where
  * there is no offscreen API (unit tests under Node) it runs in process, as before.
  */
-
+import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
 import {
   type Decision,
   decisionMessage,
@@ -45,10 +45,9 @@ import {
   verifyDecision,
   wrapInvitation,
 } from '@concord/bridge-server/vault/proposal';
-import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
-import { equalBytes } from '../../../../tss/src/bytes.ts';
-import { DKG_ROUNDS, DkgSession } from '../../../../tss/src/dkg/session.ts';
-import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
+import { DKG_ROUNDS, DkgSession } from '@concord/tss';
+import { equalBytes } from '@concord/tss/bytes';
+import { toBase64url } from '@concord/tss/transport';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError, isExtensionError } from '../../shared/errors.ts';
 import type { CeremonyPhase, CeremonyView, ProposeRequest, VaultView } from '../../shared/messages.ts';

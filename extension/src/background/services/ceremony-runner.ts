@@ -27,13 +27,12 @@
  * because the ceremony service must also feed it messages it received *before* it knew the member
  * list (`deliver`), which that class does not expose.
  */
-import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
-import { toHex } from '../../../../tss/src/bytes.ts';
-import { TssError } from '../../../../tss/src/errors.ts';
-import type { Progress, ProtocolMessage, RoundEngine } from '../../../../tss/src/session/engine.ts';
-import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { type EnvelopeHeader, EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
-import type { DeviceIdentity, PublicDeviceIdentity } from '../../../../tss/src/transport/identity.ts';
+import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
+import type { Progress, ProtocolMessage, RoundEngine } from '@concord/tss';
+import { TssError } from '@concord/tss';
+import { toHex } from '@concord/tss/bytes';
+import type { DeviceIdentity, PublicDeviceIdentity } from '@concord/tss/transport';
+import { type EnvelopeHeader, EnvelopeSession, toBase64url } from '@concord/tss/transport';
 
 export const FRAME_VERSION = 1;
 

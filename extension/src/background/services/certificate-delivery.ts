@@ -23,7 +23,7 @@
  * stops once every new member confirmed, or `DELIVERY_HORIZON_MS` after the request expired (a
  * device gone that long is restored from a backup, which a refresh brings back).
  */
-
+import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
 import { decodeRequest, type ReshareBody, type VaultRequest } from '@concord/bridge-server/vault';
 import {
   announceTargets,
@@ -37,10 +37,8 @@ import {
   statusMsgId,
 } from '@concord/bridge-server/vault/certificate-status';
 import { openInvitation, wrapInvitation } from '@concord/bridge-server/vault/proposal';
-import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
-import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
-import { toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { EnvelopeSession } from '../../../../tss/src/transport/envelope.ts';
+import { equalBytes, fromHex } from '@concord/tss/bytes';
+import { EnvelopeSession, toBase64url } from '@concord/tss/transport';
 import { toHex } from '../../shared/bytes.ts';
 import type { CeremonyRecord } from '../../storage/records.ts';
 import type { Repositories } from '../../storage/repositories/index.ts';

@@ -19,11 +19,12 @@
  * key is as sensitive as the share (it authorises this device's approvals), which is why it travels
  * only inside the same passphrase-sealed file.
  */
+
+import { DEVICE_BACKUP_FORMAT } from '@concord/tss/backup';
+import { fromHex } from '@concord/tss/bytes';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import * as v from 'valibot';
-import { DEVICE_BACKUP_FORMAT } from '../../../../tss/src/backup/bundle.ts';
-import { fromHex } from '../../../../tss/src/bytes.ts';
 import type { RandomBytes } from '../../crypto/aead.ts';
 import { deriveKek } from '../../crypto/kdf.ts';
 import { concatBytes, toHex, u32be, utf8, zeroize } from '../../shared/bytes.ts';

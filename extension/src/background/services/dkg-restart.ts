@@ -17,9 +17,10 @@
  * - a bound: at most `MAX_DKG_ATTEMPTS` runs per proposal, and only before the proposal's bridge
  *   session expires (its `expiresAt`); past either the DKG stops as `INTERRUPTED` as before.
  */
+
+import type { PublicDeviceIdentity } from '@concord/tss/transport';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { PublicDeviceIdentity } from '../../../../tss/src/transport/identity.ts';
 import { concatBytes, u32be, utf8 } from '../../shared/bytes.ts';
 
 /** Runs of one proposal's DKG, the first included. */

@@ -4,7 +4,7 @@
  * session's channel. Bounded both ways, in sessions and in messages per session: the relay is
  * untrusted and must not be able to grow it without limit.
  */
-import type { DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
+import type { DeliveredMessage } from '@concord/bridge-server/client';
 
 export class EarlyBuffer {
   private readonly held = new Map<string, DeliveredMessage[]>();

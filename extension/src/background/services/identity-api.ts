@@ -15,4 +15,4 @@ export {
   type PublicDeviceIdentity,
   parseDeviceCode,
   publicIdentity,
-} from '../../../../tss/src/transport/identity.ts';
+} from '@concord/tss/transport';

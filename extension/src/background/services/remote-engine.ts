@@ -20,14 +20,20 @@
  * `localDkgParty` gives an in-process `DkgSession` the same read side, so the ceremony service
  * treats both alike (unit tests under Node have no offscreen document).
  */
-import { equalBytes } from '../../../../tss/src/bytes.ts';
-import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
-import { DKG_ROUNDS, type DkgSession } from '../../../../tss/src/dkg/session.ts';
-import { isTssError } from '../../../../tss/src/errors.ts';
-import { KeyShare } from '../../../../tss/src/keyshare.ts';
-import { RESHARE_ROUNDS } from '../../../../tss/src/reshare/session.ts';
-import type { Progress, ProtocolMessage } from '../../../../tss/src/session/engine.ts';
-import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
+
+import type { Progress, ProtocolMessage } from '@concord/tss';
+import {
+  DKG_ROUNDS,
+  type DkgSession,
+  decodeDescriptor,
+  encodeDescriptor,
+  isTssError,
+  KeyShare,
+  type VaultDescriptor,
+} from '@concord/tss';
+import { equalBytes } from '@concord/tss/bytes';
+import { RESHARE_ROUNDS } from '@concord/tss/reshare';
+import { fromBase64url, toBase64url } from '@concord/tss/transport';
 import {
   type CryptoCall,
   type CryptoOp,

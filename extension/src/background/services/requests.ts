@@ -26,7 +26,7 @@
  * (`q.retry`) instead of rejoining with different messages. The transaction's nonce is fixed in the
  * request, so however many attempts finish, at most one transaction can ever be mined.
  */
-
+import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
 import {
   COULD_NOT_SIGN,
   type Control,
@@ -59,17 +59,17 @@ import {
   verifyStart,
 } from '@concord/bridge-server/vault';
 import { openInvitation, wrapInvitation } from '@concord/bridge-server/vault/proposal';
-import type { BridgeClient, DeliveredMessage } from '../../../../bridge-server/src/client/client.ts';
-import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
-import { decodeDescriptor, encodeDescriptor } from '../../../../tss/src/descriptor.ts';
-import { isTssError } from '../../../../tss/src/errors.ts';
-import { signTransaction } from '../../../../tss/src/eth/index.ts';
-import { KeyShare } from '../../../../tss/src/keyshare.ts';
-import { pointToBytes } from '../../../../tss/src/math/scalar.ts';
-import type { Signature } from '../../../../tss/src/sign/rounds.ts';
-import { SignSession } from '../../../../tss/src/sign/session.ts';
-import { fromBase64url, toBase64url } from '../../../../tss/src/transport/base64url.ts';
-import { decodePublicIdentity, type PublicDeviceIdentity } from '../../../../tss/src/transport/identity.ts';
+import type { Signature } from '@concord/tss';
+import { decodeDescriptor, encodeDescriptor, isTssError, KeyShare, SignSession } from '@concord/tss';
+import { equalBytes, fromHex } from '@concord/tss/bytes';
+import { pointToBytes } from '@concord/tss/curve';
+import { signTransaction } from '@concord/tss/eth';
+import {
+  decodePublicIdentity,
+  fromBase64url,
+  type PublicDeviceIdentity,
+  toBase64url,
+} from '@concord/tss/transport';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError } from '../../shared/errors.ts';
 import type {

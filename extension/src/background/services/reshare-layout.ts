@@ -8,9 +8,9 @@
  */
 
 import type { ReshareBody } from '@concord/bridge-server/vault';
-import { equalBytes, toHex } from '../../../../tss/src/bytes.ts';
-import { decodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
-import { pointToBytes } from '../../../../tss/src/math/scalar.ts';
+import { decodeDescriptor, type VaultDescriptor } from '@concord/tss';
+import { equalBytes, toHex } from '@concord/tss/bytes';
+import { pointToBytes } from '@concord/tss/curve';
 import type { VaultRecord } from '../../storage/records.ts';
 import { encodePublicIdentity } from './identity-api.ts';
 

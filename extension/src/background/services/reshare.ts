@@ -24,19 +24,17 @@
  */
 
 import type { TallyMember, VaultRequest } from '@concord/bridge-server/vault';
-import { equalBytes, fromHex } from '../../../../tss/src/bytes.ts';
-import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from '../../../../tss/src/descriptor.ts';
-import { isTssError } from '../../../../tss/src/errors.ts';
-import { KeyShare } from '../../../../tss/src/keyshare.ts';
-import { restoreKeyShare } from '../../../../tss/src/keyshare-backup.ts';
-import { scalarToBytes } from '../../../../tss/src/math/scalar.ts';
+import { decodeDescriptor, encodeDescriptor, isTssError, KeyShare, type VaultDescriptor } from '@concord/tss';
+import { restoreKeyShare } from '@concord/tss/backup';
+import { equalBytes, fromHex } from '@concord/tss/bytes';
+import { scalarToBytes } from '@concord/tss/curve';
 import {
   activate,
   CertificateCollector,
   certificateMessage,
   identityKeysFromIds,
-} from '../../../../tss/src/reshare/certificate.ts';
-import { ReshareSession } from '../../../../tss/src/reshare/session.ts';
+  ReshareSession,
+} from '@concord/tss/reshare';
 import { toHex, zeroize } from '../../shared/bytes.ts';
 import type { CeremonyRecord, VaultRecord } from '../../storage/records.ts';
 import type { Repositories } from '../../storage/repositories/index.ts';

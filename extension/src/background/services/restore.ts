@@ -10,12 +10,11 @@
  * with record-bound associated data like every secret row.
  */
 
-import { ethereumAddress } from '../../../../tss/src/address.ts';
-import { openBackup } from '../../../../tss/src/backup/backup.ts';
-import { isBackupError } from '../../../../tss/src/backup/errors.ts';
-import type { BackupSource } from '../../../../tss/src/backup/source.ts';
-import { fromHex } from '../../../../tss/src/bytes.ts';
-import { pointFromBytes } from '../../../../tss/src/math/scalar.ts';
+import { ethereumAddress } from '@concord/tss';
+import type { BackupSource } from '@concord/tss/backup';
+import { isBackupError, openBackup } from '@concord/tss/backup';
+import { fromHex } from '@concord/tss/bytes';
+import { pointFromBytes } from '@concord/tss/curve';
 import { open, type RandomBytes, type RecordContext, seal } from '../../crypto/aead.ts';
 import { toHex, utf8, zeroize } from '../../shared/bytes.ts';
 import { ExtensionError } from '../../shared/errors.ts';

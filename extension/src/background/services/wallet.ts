@@ -4,7 +4,7 @@
  * the `KeySession`; this service decides when sessions start and end.
  */
 
-import type { BackupSource } from '../../../../tss/src/backup/source.ts';
+import type { BackupSource } from '@concord/tss/backup';
 import { KEY_LENGTH } from '../../crypto/aead.ts';
 import type { KdfPolicy } from '../../crypto/kdf.ts';
 import {
