@@ -4,6 +4,8 @@
  * signers of the attempt, never the reporter), what the next attempt leaves out, which of this
  * device's sessions are stopped, and the report's wire form (refused when malformed).
  */
+
+import { chooseSigners, decodeControl, encodeControl } from '@concord/bridge-server/vault';
 import { describe, expect, it } from 'vitest';
 import {
   banCulprits,
@@ -12,7 +14,6 @@ import {
   sessionsWith,
   withReport,
 } from '../src/background/services/ban-reports.ts';
-import { chooseSigners, decodeControl, encodeControl } from '../src/background/services/vault-request.ts';
 import { utf8 } from '../src/shared/bytes.ts';
 import type { CeremonyRecord } from '../src/storage/records.ts';
 

@@ -2,7 +2,7 @@
  * The wire format and decisions of reshare certificate delivery (certificate-status.ts): round trip,
  * refusal of malformed statuses, whom a device announces to, and when it answers.
  */
-import { describe, expect, it } from 'vitest';
+
 import {
   announceTargets,
   CertStatusError,
@@ -11,7 +11,8 @@ import {
   isAnswer,
   shouldAnswer,
   statusMsgId,
-} from '../src/background/services/certificate-status.ts';
+} from '@concord/bridge-server/vault/certificate-status';
+import { describe, expect, it } from 'vitest';
 import { utf8 } from '../src/shared/bytes.ts';
 
 const id = (c: string) => c.repeat(64);

@@ -3,8 +3,9 @@
  * emits the real client's `state` and `error` events: "known down" after one failed attempt (what
  * lets Send refuse at once), the reason in words, reset on ready, and the RPC check's outcome.
  */
+
+import type { BridgeClient } from '@concord/bridge-server/client';
 import { describe, expect, it } from 'vitest';
-import type { BridgeClient } from '../../bridge-server/src/client/client.ts';
 import { ConnectionStatus } from '../src/background/services/connection-status.ts';
 import { ExtensionError } from '../src/shared/errors.ts';
 

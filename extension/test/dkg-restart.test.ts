@@ -158,7 +158,7 @@ describe('a DKG cut by a worker restart', () => {
     const p = await propose('Not accepted');
     const { channel, identity } = internals(C, p.id);
     const hash = (await C.db.proposals.get(p.id))!.payload;
-    const { proposalHash } = await import('../src/background/services/vault-proposal.ts');
+    const { proposalHash } = await import('@concord/bridge-server/vault/proposal');
     const h = proposalHash(hash);
     // A valid announcement of attempt 1 by C, then one with a signature over another attempt.
     const good = encodeRestart({ hash: h, attempt: 1, sig: identity.sign(restartMessage(h, 1)) });

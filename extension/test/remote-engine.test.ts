@@ -11,6 +11,7 @@
  */
 
 import type { BridgeClient, DeliveredMessage, SendParams } from '@concord/bridge-server/client';
+import type { VaultRequest } from '@concord/bridge-server/vault';
 import type { ProtocolMessage } from '@concord/tss';
 import { DkgSession, encodeDescriptor, KeyShare } from '@concord/tss';
 import { equalBytes, toHex } from '@concord/tss/bytes';
@@ -50,7 +51,6 @@ import {
   RemoteReshareEngine,
 } from '../src/background/services/remote-engine.ts';
 import { type ReshareContext, ReshareRunner } from '../src/background/services/reshare.ts';
-import type { VaultRequest } from '../src/background/services/vault-request.ts';
 import { CeremonyHost } from '../src/offscreen/ceremony-host.ts';
 import { CRYPTO_CHANNEL, type CryptoCall, isCryptoRequest } from '../src/offscreen/protocol.ts';
 import { UI_CHANNEL } from '../src/shared/messages.ts';

@@ -17,11 +17,10 @@
  */
 
 import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
+import { MAX_ATTEMPTS, MAX_CLOCK_SKEW_MS, REQUEST_TTL_MS, requestAlarm } from '@concord/bridge-server/vault';
 import { SIGN_ROUNDS } from '@concord/tss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HardhatNode, startHardhat } from '../../test/helpers/hardhat.ts';
-import { MAX_ATTEMPTS, requestAlarm } from '../src/background/services/request-liveness.ts';
-import { MAX_CLOCK_SKEW_MS, REQUEST_TTL_MS } from '../src/background/services/vault-request.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { defaultSettings } from '../src/shared/settings.ts';
 import { Device, dkgDone, until } from './devices.ts';

@@ -4,6 +4,7 @@
  * activation is the certified descriptor's, refusing a request body that disagrees with it.
  */
 
+import type { ReshareBody } from '@concord/bridge-server/vault';
 import { encodeDescriptor, type VaultDescriptor } from '@concord/tss';
 import { toHex } from '@concord/tss/bytes';
 import { pointToBytes } from '@concord/tss/curve';
@@ -16,7 +17,6 @@ import {
   layoutMismatch,
   vaultRecordFromCertified,
 } from '../src/background/services/reshare-layout.ts';
-import type { ReshareBody } from '../src/background/services/vault-request.ts';
 
 const ids = [generateDeviceIdentity(), generateDeviceIdentity(), generateDeviceIdentity()];
 const dkg = expectAllOk(runDkg({ powers: [1, 1, 1], threshold: 2, ids: ids.map((i) => i.deviceId) }));

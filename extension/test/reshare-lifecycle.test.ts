@@ -8,11 +8,11 @@
 
 import type { WebSocketCtor, WebSocketLike } from '@concord/bridge-server/client';
 import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
+import { REQUEST_TTL_MS } from '@concord/bridge-server/vault';
+import { CERT_STATUS_TAG } from '@concord/bridge-server/vault/certificate-status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CERT_STATUS_TAG } from '../src/background/services/certificate-status.ts';
 import { Q } from '../src/background/services/requests.ts';
-import { REQUEST_TTL_MS } from '../src/background/services/vault-request.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { Device, device, dkgDone, until } from './devices.ts';
 import { fakePlatform } from './fakes/platform.ts';

@@ -11,8 +11,8 @@
  */
 
 import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
+import { MAX_ATTEMPTS, requestAlarm } from '@concord/bridge-server/vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ATTEMPTS, requestAlarm } from '../src/background/services/request-liveness.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { Device, dkgDone, until } from './devices.ts';
 import { type LossRule, lossySocket } from './fakes/lossy-socket.ts';

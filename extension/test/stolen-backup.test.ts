@@ -15,6 +15,7 @@
 
 import type { PutInput, RunningBridge } from '@concord/bridge-server/relay';
 import { startBridge } from '@concord/bridge-server/relay';
+import { unwrapInvitation } from '@concord/bridge-server/vault/proposal';
 import { TssError } from '@concord/tss';
 import { toHex } from '@concord/tss/bytes';
 import {
@@ -30,7 +31,6 @@ import {
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDeviceIdentity, parseDeviceBackup } from '../src/background/services/device-backup.ts';
-import { unwrapInvitation } from '../src/background/services/vault-proposal.ts';
 import type { RequestView } from '../src/shared/messages.ts';
 import { type Device, device, dkgDone, until } from './devices.ts';
 import { GOOD_PASSPHRASE, TEST_BACKUP_KDF } from './helpers.ts';

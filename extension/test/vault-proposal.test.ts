@@ -4,8 +4,6 @@
  * signer, decision and proposal, and malformed or inconsistent proposals are refused.
  */
 
-import { generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
-import { describe, expect, it } from 'vitest';
 import {
   decisionMessage,
   decodeDecision,
@@ -18,7 +16,9 @@ import {
   type VaultProposal,
   verifyDecision,
   wrapInvitation,
-} from '../src/background/services/vault-proposal.ts';
+} from '@concord/bridge-server/vault/proposal';
+import { generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
+import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../src/shared/bytes.ts';
 
 const ids = [generateDeviceIdentity(), generateDeviceIdentity(), generateDeviceIdentity()];

@@ -6,11 +6,6 @@
  * descriptor comes from a real in-memory DKG whose party ids are the test devices' ids.
  */
 
-import { encodeDescriptor } from '@concord/tss';
-import { expectAllOk, runDkg } from '@concord/tss/testing';
-import { type DeviceIdentity, generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Control,
   chooseSigners,
@@ -36,7 +31,12 @@ import {
   type VaultRequest,
   verifyDecision,
   verifyStart,
-} from '../src/background/services/vault-request.ts';
+} from '@concord/bridge-server/vault';
+import { encodeDescriptor } from '@concord/tss';
+import { expectAllOk, runDkg } from '@concord/tss/testing';
+import { type DeviceIdentity, generateDeviceIdentity, publicIdentity } from '@concord/tss/transport';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes, toHex, utf8 } from '../src/shared/bytes.ts';
 
 const [A, B, C, X] = [0, 1, 2, 3].map(() => generateDeviceIdentity()) as [

@@ -17,10 +17,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBridge, startBridge } from '../../bridge-server/src/relay/server.ts';
 import { freePort, type HardhatNode, startHardhat } from '../helpers/hardhat.ts';
 import { axeSerious, decodeQr } from './helpers/a11y.ts';
 import { REPO_ROOT } from './helpers/browser.ts';

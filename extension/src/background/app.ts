@@ -4,6 +4,7 @@
  * background can be assembled in a unit test with a fake platform.
  */
 
+import { decodeRequest, requestOfAlarm } from '@concord/bridge-server/vault';
 import { decodePublicIdentity } from '@concord/tss/transport';
 import { DEFAULT_KDF_POLICY, type KdfPolicy } from '../crypto/kdf.ts';
 import { toHex } from '../shared/bytes.ts';
@@ -26,13 +27,11 @@ import { DeviceService } from './services/device.ts';
 import { EnvelopeKeyring } from './services/envelope-keys.ts';
 import { keysInUse, type ReshareUse } from './services/envelope-rotation.ts';
 import { deviceFingerprint, parseDeviceCode } from './services/identity-api.ts';
-import { requestOfAlarm } from './services/request-liveness.ts';
 import { RequestService } from './services/requests.ts';
 import { ReshareRunner } from './services/reshare.ts';
 import { prepareRestore, restoreView } from './services/restore.ts';
 import { AUTO_LOCK_ALARM, KeySession } from './services/session.ts';
 import { UnlockThrottle } from './services/throttle.ts';
-import { decodeRequest } from './services/vault-request.ts';
 import { WalletService } from './services/wallet.ts';
 import { viewHandlers } from './views.ts';
 

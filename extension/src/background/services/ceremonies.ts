@@ -28,6 +28,23 @@
  * there is no offscreen API (unit tests under Node) it runs in process, as before.
  */
 import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
+import {
+  type Decision,
+  decisionMessage,
+  decodeDecision,
+  decodeProposal,
+  decodeProposalPlaintext,
+  encodeDecision,
+  encodeProposal,
+  encodeProposalPlaintext,
+  openInvitation,
+  type ProposalMember,
+  proposalHash,
+  proposalSafetyCode,
+  type VaultProposal,
+  verifyDecision,
+  wrapInvitation,
+} from '@concord/bridge-server/vault/proposal';
 import { DKG_ROUNDS, DkgSession } from '@concord/tss';
 import { equalBytes } from '@concord/tss/bytes';
 import { toBase64url } from '@concord/tss/transport';
@@ -62,23 +79,6 @@ import {
 } from './identity-api.ts';
 import { type DkgOutput, type DkgParty, engineErrorCode, localDkgParty } from './remote-engine.ts';
 import { SerialQueue } from './serial.ts';
-import {
-  type Decision,
-  decisionMessage,
-  decodeDecision,
-  decodeProposal,
-  decodeProposalPlaintext,
-  encodeDecision,
-  encodeProposal,
-  encodeProposalPlaintext,
-  openInvitation,
-  type ProposalMember,
-  proposalHash,
-  proposalSafetyCode,
-  type VaultProposal,
-  verifyDecision,
-  wrapInvitation,
-} from './vault-proposal.ts';
 
 /** How long an invitation stays answerable (and the bridge session's TTL). */
 export const PROPOSAL_TTL_MS = 30 * 60_000;

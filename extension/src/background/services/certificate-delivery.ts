@@ -24,12 +24,7 @@
  * device gone that long is restored from a backup, which a refresh brings back).
  */
 import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
-import { equalBytes, fromHex } from '@concord/tss/bytes';
-import { EnvelopeSession, toBase64url } from '@concord/tss/transport';
-import { toHex } from '../../shared/bytes.ts';
-import type { CeremonyRecord } from '../../storage/records.ts';
-import type { Repositories } from '../../storage/repositories/index.ts';
-import type { Platform } from '../platform.ts';
+import { decodeRequest, type ReshareBody, type VaultRequest } from '@concord/bridge-server/vault';
 import {
   announceTargets,
   CERT_STATUS_TAG,
@@ -40,12 +35,17 @@ import {
   isAnswer,
   shouldAnswer,
   statusMsgId,
-} from './certificate-status.ts';
+} from '@concord/bridge-server/vault/certificate-status';
+import { openInvitation, wrapInvitation } from '@concord/bridge-server/vault/proposal';
+import { equalBytes, fromHex } from '@concord/tss/bytes';
+import { EnvelopeSession, toBase64url } from '@concord/tss/transport';
+import { toHex } from '../../shared/bytes.ts';
+import type { CeremonyRecord } from '../../storage/records.ts';
+import type { Repositories } from '../../storage/repositories/index.ts';
+import type { Platform } from '../platform.ts';
 import { type EnvelopeKeyring, openWithAny } from './envelope-keys.ts';
 import type { DeviceIdentity, PublicDeviceIdentity } from './identity-api.ts';
 import { publicIdentity } from './identity-api.ts';
-import { openInvitation, wrapInvitation } from './vault-proposal.ts';
-import { decodeRequest, type ReshareBody, type VaultRequest } from './vault-request.ts';
 
 /** Life of a delivery session and its messages: the relay's maximum, so a late device finds them. */
 export const DELIVERY_TTL_MS = 24 * 60 * 60_000;

@@ -8,7 +8,7 @@
  * bridge's 10 s readiness timeout: at least one connection attempt has failed since the client was
  * last ready.
  */
-import type { BridgeClient } from '../../../../bridge-server/src/client/client.ts';
+import type { BridgeClient } from '@concord/bridge-server/client';
 import { ExtensionError } from '../../shared/errors.ts';
 import type { ConnectionView } from '../../shared/messages.ts';
 

@@ -19,6 +19,8 @@
  * The device's base key (its device code, used for invitations before a vault exists) is not a
  * vault key and is never rotated here.
  */
+
+import type { ReshareBody, VaultRequest } from '@concord/bridge-server/vault';
 import { fromHex, toHex } from '@concord/tss/bytes';
 import type { RotationPolicy } from '@concord/tss/reshare';
 import { type CertificateCollector, type ReshareCertificate, rotatedIdentities } from '@concord/tss/reshare';
@@ -31,7 +33,6 @@ import { concatBytes } from '../../shared/bytes.ts';
 import type { CeremonyRecord, VaultRecord } from '../../storage/records.ts';
 import { DELIVERY_HORIZON_MS } from './certificate-delivery.ts';
 import { encodePublicIdentity } from './identity-api.ts';
-import type { ReshareBody, VaultRequest } from './vault-request.ts';
 
 const SIGNATURE_BYTES = 64;
 /** Bytes of a packed rotated certificate signature. */

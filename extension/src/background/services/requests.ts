@@ -27,6 +27,38 @@
  * request, so however many attempts finish, at most one transaction can ever be mined.
  */
 import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
+import {
+  COULD_NOT_SIGN,
+  type Control,
+  chooseSigners,
+  type Decision,
+  decisionMessage,
+  decodeControl,
+  decodeRequest,
+  encodeControl,
+  encodeRequest,
+  isLive,
+  MAX_ATTEMPTS,
+  REQUEST_TTL_MS,
+  RequestError,
+  type RequestMember,
+  requestAlarm,
+  requestHash,
+  requestOfAlarm,
+  requestTimeProblem,
+  reshareSafetyCode,
+  reshareStartProblem,
+  reviewedSendProblem,
+  stallAction,
+  stallDeadline,
+  startMessage,
+  type TallyMember,
+  tally,
+  type VaultRequest,
+  verifyDecision,
+  verifyStart,
+} from '@concord/bridge-server/vault';
+import { openInvitation, wrapInvitation } from '@concord/bridge-server/vault/proposal';
 import type { Signature } from '@concord/tss';
 import { decodeDescriptor, encodeDescriptor, isTssError, KeyShare, SignSession } from '@concord/tss';
 import { equalBytes, fromHex } from '@concord/tss/bytes';
@@ -60,45 +92,11 @@ import { EarlyBuffer } from './early-buffer.ts';
 import { type EnvelopeKeyring, openWithAny } from './envelope-keys.ts';
 import type { DeviceIdentity } from './identity-api.ts';
 import { deviceFingerprint, encodePublicIdentity, parseDeviceCode, publicIdentity } from './identity-api.ts';
-import {
-  COULD_NOT_SIGN,
-  MAX_ATTEMPTS,
-  requestAlarm,
-  requestOfAlarm,
-  stallAction,
-  stallDeadline,
-} from './request-liveness.ts';
 import type { ReshareRunner } from './reshare.ts';
 import { COULD_NOT_RESHARE, reshareInRounds, reshareStallDeadline } from './reshare-liveness.ts';
 import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
 import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
-import { openInvitation, wrapInvitation } from './vault-proposal.ts';
-import {
-  type Control,
-  chooseSigners,
-  type Decision,
-  decisionMessage,
-  decodeControl,
-  decodeRequest,
-  encodeControl,
-  encodeRequest,
-  isLive,
-  REQUEST_TTL_MS,
-  RequestError,
-  type RequestMember,
-  requestHash,
-  requestTimeProblem,
-  reshareSafetyCode,
-  reshareStartProblem,
-  reviewedSendProblem,
-  startMessage,
-  type TallyMember,
-  tally,
-  type VaultRequest,
-  verifyDecision,
-  verifyStart,
-} from './vault-request.ts';
 
 export const Q = {
   request: 'q.request',

@@ -7,12 +7,12 @@
  * own fields. Pure: no storage, no network, no clock.
  */
 
+import type { ReshareBody } from '@concord/bridge-server/vault';
 import { decodeDescriptor, type VaultDescriptor } from '@concord/tss';
 import { equalBytes, toHex } from '@concord/tss/bytes';
 import { pointToBytes } from '@concord/tss/curve';
 import type { VaultRecord } from '../../storage/records.ts';
 import { encodePublicIdentity } from './identity-api.ts';
-import type { ReshareBody } from './vault-request.ts';
 
 /** Abort code of a reshare whose protocol result is not the approved layout. */
 export const DESCRIPTOR_MISMATCH = 'DESCRIPTOR_MISMATCH';

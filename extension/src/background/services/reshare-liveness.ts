@@ -14,8 +14,9 @@
  *    certificate of that attempt and must not deal again in another one (two pending shares of one
  *    epoch); whether that attempt completes is certificate delivery's job (certificate-delivery.ts).
  */
+
+import { stallDeadline } from '@concord/bridge-server/vault';
 import type { CeremonyRecord } from '../../storage/records.ts';
-import { stallDeadline } from './request-liveness.ts';
 
 /** A reshare's stall period, in signing stall periods. */
 export const RESHARE_STALL_FACTOR = 4;

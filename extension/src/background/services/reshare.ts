@@ -28,6 +28,7 @@
  * worker restart after this device signed still activates when the last signature arrives.
  */
 
+import type { TallyMember, VaultRequest } from '@concord/bridge-server/vault';
 import { decodeDescriptor, encodeDescriptor, isTssError, KeyShare, type VaultDescriptor } from '@concord/tss';
 import { restoreKeyShare } from '@concord/tss/backup';
 import { equalBytes, fromHex } from '@concord/tss/bytes';
@@ -64,7 +65,6 @@ import {
   vaultRecordFromCertified,
 } from './reshare-layout.ts';
 import { openRestore } from './restore.ts';
-import type { TallyMember, VaultRequest } from './vault-request.ts';
 
 /** What the request service hands the runner for one request. */
 export interface ReshareContext {

@@ -14,7 +14,7 @@
 
 import { fromBase64url, toBase64url } from '@concord/tss/transport';
 import * as v from 'valibot';
-import { utf8 } from '../../shared/bytes.ts';
+import { utf8 } from './bytes.ts';
 
 /** Bridge tag of a status (outside `q.`, so the request service's early buffer never holds it). */
 export const CERT_STATUS_TAG = 'certificate.status';

@@ -1,15 +1,16 @@
 /**
- * Co-approval requests on an existing vault: "send this transaction" and "reshare to this layout".
- * The wire format, the hashes every signature covers, the signed decisions, the coordinator's signed
- * "start" (which signers run the ceremony, attempt number) and the power tally. Pure: no storage, no
- * network; the request service (requests.ts) drives it.
+ * Co-approval requests on an existing vault ("send this transaction", "reshare to this layout", and
+ * whatever kinds/index.ts adds): the request envelope, the hashes every signature covers, the signed
+ * decisions, the coordinator's signed "start" (which signers run the ceremony, attempt number) and
+ * the power tally. Pure: no storage, no network; the co-approval machine (co-approval.ts) decides
+ * with it and the runtime's adapters drive it.
  *
  * - Encoding: canonical JSON (fixed key order, built here only), UTF-8. Every signature covers
  *   SHA-256(domain tag ‖ exact received bytes), so no re-serialisation is ever trusted.
  * - The request binds the vault's local id, its tss vault id and group key, and the epoch: a
  *   decision for one vault or epoch can never count for another.
  * - A send request carries the *raw unsigned transaction* (EIP-1559 bytes); each device decodes it
- *   itself (tx-codec.ts) and never sees a summary written by the initiator (THREATS C, "no blind
+ *   itself (kinds/eip1559.ts) and never sees a summary written by the initiator (THREATS C, "no blind
  *   signing"). The digest the ceremony signs is recomputed from those bytes on every device.
  * - Decision: Ed25519 by the member's device key over SHA-256(tag ‖ request hash ‖ decision). The
  *   initiator's request signature *is* its `approve` decision. Replaying a decision into another
@@ -19,20 +20,21 @@
  *   reports `rejected` as soon as the remaining power can no longer reach the threshold.
  */
 
-import { decodeDescriptor } from '@concord/tss';
-import {
-  decodePublicIdentity,
-  encodePublicIdentity,
-  fromBase64url,
-  type PublicDeviceIdentity,
-  safetyCode,
-  toBase64url,
-} from '@concord/tss/transport';
+import { fromBase64url, type PublicDeviceIdentity, toBase64url } from '@concord/tss/transport';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import * as v from 'valibot';
-import { concatBytes, toHex, u32be, utf8 } from '../../shared/bytes.ts';
-import { layoutProblem } from '../../shared/quorum.ts';
+import { concatBytes, u32be, utf8 } from './bytes.ts';
+import { RequestError } from './errors.ts';
+import { BodySchema, decodeBody, encodeBody, type RequestBody } from './kinds/index.ts';
+import type { ReshareBody } from './kinds/reshare.ts';
+import { reshareSafetyCode as kindSafetyCode } from './kinds/reshare.ts';
+import { B64, Hex } from './members.ts';
+
+export { RequestError } from './errors.ts';
+export type { ReshareBody } from './kinds/reshare.ts';
+export { MAX_TX_BYTES, type SendBody } from './kinds/send.ts';
+export { memberIdentityBytes, type RequestMember } from './members.ts';
 
 export const REQUEST_VERSION = 1;
 const REQUEST_TAG = utf8('concord/vault-request/v1');
@@ -40,8 +42,6 @@ const DECISION_TAG = utf8('concord/vault-request/decision/v1');
 const START_TAG = utf8('concord/vault-request/start/v1');
 /** A reshare's start also names its dealers (a separate tag: a send's start can never pass for one). */
 const RESHARE_START_TAG = utf8('concord/vault-request/start-reshare/v1');
-/** Largest unsigned transaction a request may carry (calldata of a big contract call fits). */
-export const MAX_TX_BYTES = 128 * 1024;
 /**
  * Life of a request, and the most any request may claim: the relay is untrusted, so its 24 h
  * session cap is not what bounds it — every device refuses a longer one on receipt.
@@ -58,37 +58,6 @@ export const MAX_CLOCK_SKEW_MS = 10 * 60_000;
 
 export type Decision = 'approve' | 'reject';
 
-export interface RequestMember {
-  identity: PublicDeviceIdentity;
-  /** Lowercase hex device id. */
-  deviceId: string;
-  power: number;
-  label: string;
-}
-
-export interface SendBody {
-  kind: 'send';
-  chainId: number;
-  /** Unsigned EIP-1559 transaction bytes. */
-  tx: Uint8Array;
-}
-
-export interface ReshareBody {
-  kind: 'reshare';
-  /** The vault's name, for a joining device's records. */
-  name: string;
-  threshold: number;
-  /** The new committee, sorted by device id. */
-  members: RequestMember[];
-  /**
-   * The current committee with identities (sorted), so a joining device — which has no vault record —
-   * can authenticate the current members' messages and decisions. Must match the descriptor.
-   */
-  current: RequestMember[];
-  /** Encoded tss descriptor of the current epoch (public): what a joining device needs. */
-  descriptor: Uint8Array;
-}
-
 export interface VaultRequest {
   /** 16 random bytes, hex. */
   id: string;
@@ -104,20 +73,9 @@ export interface VaultRequest {
   initiator: string;
   createdAt: number;
   expiresAt: number;
-  body: SendBody | ReshareBody;
+  body: RequestBody;
 }
 
-export class RequestError extends Error {
-  override readonly name = 'RequestError';
-}
-
-const Hex = (len: number) => v.pipe(v.string(), v.regex(new RegExp(`^[0-9a-f]{${len}}$`)));
-const B64 = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9_-]*$/));
-const MemberSchema = v.strictObject({
-  identity: B64(256),
-  power: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16)),
-  label: v.pipe(v.string(), v.maxLength(64)),
-});
 const WireSchema = v.strictObject({
   v: v.literal(REQUEST_VERSION),
   id: Hex(32),
@@ -129,55 +87,12 @@ const WireSchema = v.strictObject({
   initiator: Hex(64),
   createdAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
   expiresAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  body: v.variant('kind', [
-    v.strictObject({
-      kind: v.literal('send'),
-      chainId: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 53 - 1)),
-      tx: B64(Math.ceil((MAX_TX_BYTES * 4) / 3) + 4),
-    }),
-    v.strictObject({
-      kind: v.literal('reshare'),
-      name: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
-      threshold: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)),
-      members: v.pipe(v.array(MemberSchema), v.minLength(2), v.maxLength(16)),
-      current: v.pipe(v.array(MemberSchema), v.minLength(1), v.maxLength(16)),
-      descriptor: B64(64 * 1024),
-    }),
-  ]),
+  body: BodySchema,
 });
-
-function sortedMembers(ms: readonly RequestMember[]): RequestMember[] {
-  return [...ms].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
-}
-
-function memberJson(m: RequestMember) {
-  return { identity: toBase64url(encodePublicIdentity(m.identity)), power: m.power, label: m.label };
-}
-
-function parseMembers(list: readonly { identity: string; power: number; label: string }[]): RequestMember[] {
-  const members: RequestMember[] = list.map((m) => {
-    const identity = decodePublicIdentity(fromBase64url(m.identity, 'member identity'));
-    return { identity, deviceId: toHex(identity.deviceId), power: m.power, label: m.label };
-  });
-  const ids = members.map((m) => m.deviceId);
-  if (new Set(ids).size !== ids.length) throw new RequestError('duplicate member');
-  if (ids.some((id, i) => i > 0 && ids[i - 1]! > id)) throw new RequestError('members not sorted');
-  return members;
-}
 
 /** Canonical bytes of a request. */
 export function encodeRequest(r: VaultRequest): Uint8Array {
-  const body =
-    r.body.kind === 'send'
-      ? { kind: 'send', chainId: r.body.chainId, tx: toBase64url(r.body.tx) }
-      : {
-          kind: 'reshare',
-          name: r.body.name,
-          threshold: r.body.threshold,
-          members: sortedMembers(r.body.members).map(memberJson),
-          current: sortedMembers(r.body.current).map(memberJson),
-          descriptor: toBase64url(r.body.descriptor),
-        };
+  const body = encodeBody(r.body);
   return utf8(
     JSON.stringify({
       v: REQUEST_VERSION,
@@ -208,32 +123,7 @@ export function decodeRequest(bytes: Uint8Array): VaultRequest {
   const r = v.safeParse(WireSchema, parseJson(bytes, 'request'));
   if (!r.success) throw new RequestError('request does not match the schema');
   const w = r.output;
-  let body: SendBody | ReshareBody;
-  if (w.body.kind === 'send') {
-    const tx = fromBase64url(w.body.tx, 'transaction');
-    if (tx.length === 0 || tx.length > MAX_TX_BYTES) throw new RequestError('transaction size out of range');
-    body = { kind: 'send', chainId: w.body.chainId, tx };
-  } else {
-    const members = parseMembers(w.body.members);
-    const current = parseMembers(w.body.current);
-    const descriptor = fromBase64url(w.body.descriptor, 'descriptor');
-    let d: ReturnType<typeof decodeDescriptor>;
-    try {
-      d = decodeDescriptor(descriptor);
-    } catch {
-      throw new RequestError('reshare descriptor does not decode');
-    }
-    // The current committee must be exactly the descriptor's parties with their powers.
-    if (
-      current.length !== d.parties.length ||
-      !d.parties.every((p) => current.some((c) => c.deviceId === toHex(p.id) && c.power === p.power))
-    ) {
-      throw new RequestError('current members do not match the vault descriptor');
-    }
-    const problem = layoutProblem(members, w.body.threshold);
-    if (problem !== null) throw new RequestError(problem);
-    body = { kind: 'reshare', name: w.body.name, threshold: w.body.threshold, members, current, descriptor };
-  }
+  const body = decodeBody(w.body);
   if (w.expiresAt <= w.createdAt) throw new RequestError('request expires before it was made');
   if (w.expiresAt - w.createdAt > REQUEST_TTL_MS) throw new RequestError('request lives longer than 24 h');
   const out: VaultRequest = {
@@ -562,16 +452,7 @@ export function chooseSigners(
 /** Safety code of a reshare request: request id, new threshold and the new (identity, power) list. */
 export function reshareSafetyCode(r: VaultRequest): string {
   if (r.body.kind !== 'reshare') throw new RequestError('not a reshare request');
-  return safetyCode({
-    ceremonyId: r.id,
-    threshold: r.body.threshold,
-    members: r.body.members.map((m) => ({ identity: m.identity, power: m.power })),
-  });
-}
-
-/** The identity bytes of a member (for stores that keep encoded identities). */
-export function memberIdentityBytes(m: RequestMember): Uint8Array {
-  return encodePublicIdentity(m.identity);
+  return kindSafetyCode(r.id, r.body);
 }
 
 /** The fields of an unsigned transaction that `reviewedSendProblem` compares. */

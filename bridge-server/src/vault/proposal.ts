@@ -15,7 +15,6 @@
  *   (device id, agreement key, power): a relay that swapped a member's identity makes codes differ.
  */
 
-import type { DeliveredMessage } from '@concord/bridge-server/client';
 import {
   type DeviceIdentity,
   decodePublicIdentity,
@@ -30,8 +29,9 @@ import {
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import * as v from 'valibot';
-import { concatBytes, toHex, utf8 } from '../../shared/bytes.ts';
-import { layoutProblem } from '../../shared/quorum.ts';
+import type { DeliveredMessage } from '../client/client.ts';
+import { concatBytes, toHex, utf8 } from './bytes.ts';
+import { layoutProblem } from './quorum.ts';
 
 export const PROPOSAL_VERSION = 1;
 const PROPOSAL_TAG = utf8('concord/vault-proposal/v1');
