@@ -24,6 +24,11 @@
  * is reported beside it. `--redis-url` uses an existing Redis instead (a fresh key prefix per run).
  *
  *   npm run bench:bridge -- --connections 1000 --store redis --nodes 1,2,3
+ *
+ * Flood mode (bench/flood.ts): `--flood ack|fetch|send|connect` (comma-separated for several) runs
+ * an honest round trip beside a hostile client on a relay with the default limits.
+ *
+ *   npm run bench:bridge -- --flood ack,fetch,send,connect --store sqlite
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
@@ -57,6 +62,8 @@ const { values } = parseArgs({
     /** Relay nodes per run (store redis only), e.g. `1,2,3`. */
     nodes: { type: 'string', default: '1' },
     'redis-url': { type: 'string', default: '' },
+    /** Flood mode (bench/flood.ts): ack | fetch | send | connect, comma-separated for several. */
+    flood: { type: 'string', default: '' },
   },
 });
 
@@ -78,6 +85,7 @@ const root = resolve(import.meta.dirname, '../..');
 async function startServer(
   store: string,
   redis?: { url: string; prefix: string },
+  profile = 'loadtest',
 ): Promise<{ proc: ChildProcess; url: string; http: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'));
   // `node --import tsx` rather than the tsx CLI: one process (no wrapper), and flags such as
@@ -94,7 +102,7 @@ async function startServer(
       '--port',
       '0',
       '--profile',
-      'loadtest',
+      profile,
       '--store',
       store,
       '--data-dir',
@@ -485,6 +493,27 @@ async function run(
     serverHeapMB: Math.round(serverHeap / 1048576),
     generatorRssMB: Math.round(process.memoryUsage().rss / 1048576),
   };
+}
+
+if (values.flood) {
+  const { FLOOD_KINDS, runFlood } = await import('./flood.ts');
+  for (const kind of values.flood.split(',')) {
+    if (!(FLOOD_KINDS as readonly string[]).includes(kind))
+      throw new Error(`--flood ${kind}: one of ${FLOOD_KINDS.join('|')}`);
+    const r = await runFlood(
+      kind as (typeof FLOOD_KINDS)[number],
+      { startServer, connect, scrape },
+      values.store ?? 'memory',
+    );
+    process.stdout.write(
+      `flood=${r.flood} store=${r.store} load=${r.loadAverage1m} honest RTT baseline p50/p99=${r.baselineP50Ms}/${r.baselineP99Ms}ms ` +
+        `under flood p50/p99=${r.floodP50Ms}/${r.floodP99Ms}ms (${r.floodRoundTrips} round trips, ${r.floodLostOver2s} not back in 2 s) ` +
+        `attacker ${r.attackerFramesPerSec} frames/s, ${r.attackerMBReceived} MB received, ${r.attackerClosedOrRefused} attacker connections closed or refused; ` +
+        `relay CPU ${r.baselineRelayCpuPct}% → ${r.floodRelayCpuPct}%\n`,
+    );
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  }
+  process.exit(0);
 }
 
 const storeName = values.store ?? 'memory';
