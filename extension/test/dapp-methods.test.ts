@@ -334,6 +334,10 @@ describe('read-only methods', () => {
   });
 
   it('a chain without an RPC URL is an error, not a silent null', async () => {
+    // The Ethereum preset ships a public RPC default; a user may clear it.
+    const mainnet = r.settings.chains.find((c) => c.chainId === 1);
+    if (!mainnet) throw new Error('no Ethereum preset');
+    mainnet.rpcUrl = '';
     await call('wallet_switchEthereumChain', [{ chainId: '0x1' }]);
     await expect(call('eth_blockNumber', [])).rejects.toMatchObject({
       code: -32603,
@@ -350,7 +354,9 @@ describe('EIP-5792 capabilities', () => {
       '0x7a69': { atomic: { status: 'unsupported' } },
     });
     const all = (await call('wallet_getCapabilities', [ADDR1])) as Record<string, unknown>;
-    expect(Object.keys(all)).toEqual(['0x7a69', '0x1', '0xaa36a7']);
+    // Every configured network: the local chain and the presets (Ethereum, Sepolia, Base, Arbitrum One,
+    // OP Mainnet, Polygon).
+    expect(Object.keys(all)).toEqual(['0x7a69', '0x1', '0xaa36a7', '0x2105', '0xa4b1', '0xa', '0x89']);
     await expect(call('wallet_getCapabilities', ['nope'])).rejects.toMatchObject({ code: -32602 });
   });
 });

@@ -18,6 +18,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningBridge, startBridge } from '@concord/bridge-server/relay';
+import { toHex } from '@concord/tss/bytes';
+import { parseDeviceCode } from '@concord/tss/transport';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -359,8 +361,13 @@ describe('the wallet across browser profiles, a real bridge and a real chain', (
       shot: (page, browser) => browser.screenshot(page, 'wallet-16-B2-restore-form').then(() => {}),
     });
     profiles[1] = B2;
-    // Same signer as before: the device code is B's.
-    expect(B2.fingerprint).toBe(B.fingerprint);
+    // Same signer as before: the same Ed25519 device key (device id, tss party id). Its envelope
+    // key is the one the vault lists for B — rotated by the reshare that added D (docs/PROTOCOL.md,
+    // envelope-key rotation) — so the restored code and fingerprint differ from B's first ones.
+    const restored = parseDeviceCode(B2.code);
+    const original = parseDeviceCode(B.code);
+    expect(toHex(restored.deviceId)).toBe(toHex(original.deviceId));
+    expect(toHex(restored.agreementKey)).not.toBe(toHex(original.agreementKey));
     const restoreRow = B2.page.getByTestId('restore-row');
     await restoreRow.waitFor({ timeout: 30_000 });
     expect(await restoreRow.textContent()).toContain(address);
