@@ -151,6 +151,6 @@ describe('reshare domain separation', () => {
   it('every tag, reshare tags included, is distinct', () => {
     const values = Object.values(TAGS);
     expect(new Set(values).size).toBe(values.length);
-    expect(values.filter((v) => v.startsWith('concord/reshare/')).length).toBe(11);
+    expect(values.filter((v) => v.startsWith('concord/reshare/')).length).toBe(12);
   });
 });
