@@ -62,7 +62,14 @@ async function openRequest(p: Profile, id: string): Promise<void> {
 }
 
 async function waitPhase(p: Profile, want: RegExp, timeout = 90_000): Promise<void> {
-  await expect.poll(() => phaseOf(p), { timeout, interval: 250 }).toMatch(want);
+  try {
+    await expect.poll(() => phaseOf(p), { timeout, interval: 250 }).toMatch(want);
+  } catch (e) {
+    // What each open profile's extension logged (error codes and names, never secrets): an
+    // intermittent stall must be diagnosable from the CI log alone.
+    for (const q of profiles) console.error(`--- ${q.name} console ---\n${q.browser.consoleLog.join('\n')}`);
+    throw e;
+  }
 }
 
 /** A composes a send on its Send page and proposes it; returns the request id. */

@@ -66,6 +66,18 @@ const platform: Platform = {
   },
 };
 
+/**
+ * What the worker's console shows of an error: class, stable code where it has one, and the first
+ * 200 characters of its message. No error raised here or by the crypto libraries carries secret
+ * material in its message (PROTOCOL.md, error handling), and without the message an intermittent
+ * failure cannot be told from the log.
+ */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return 'error';
+  const code = (error as { code?: unknown }).code;
+  return `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message.slice(0, 200)}`;
+}
+
 const extensionOrigin = browser.runtime.getURL('').replace(/\/$/, '');
 
 // One database and one service graph per worker lifetime, created on first use.
@@ -73,7 +85,7 @@ let background: Promise<Background> | undefined;
 const dappHost = new DappPortHost({
   runtimeId: browser.runtime.id,
   service: () => getBackground().then((bg) => bg.dapp),
-  log: (code, error) => console.error(`[concord] ${code}`, error instanceof Error ? error.name : 'error'),
+  log: (code, error) => console.error(`[concord] ${code}`, describeError(error)),
 });
 function getBackground(): Promise<Background> {
   background ??= openDb().then((db) =>
@@ -83,8 +95,7 @@ function getBackground(): Promise<Background> {
       runtimeId: browser.runtime.id,
       extensionOrigin,
       dappNotify: (origin) => dappHost.notify(origin),
-      logError: (code, error) =>
-        console.error(`[concord] ${code}`, error instanceof Error ? error.name : 'error'),
+      logError: (code, error) => console.error(`[concord] ${code}`, describeError(error)),
     }),
   );
   return background;

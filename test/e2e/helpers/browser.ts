@@ -14,6 +14,9 @@ export const EXTENSION_DIR = join(REPO_ROOT, 'dist/extension');
 export const ARTIFACTS_DIR = join(REPO_ROOT, 'test/artifacts');
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** Console lines kept per browser (see `ExtensionBrowser.consoleLog`). */
+const CONSOLE_LOG_CAP = 400;
+
 export interface LaunchOptions {
   extensionDir?: string;
   /** Default true; set `HEADED=1` to watch. */
@@ -35,6 +38,12 @@ export interface ExtensionBrowser {
   screenshot(page: Page, name: string): Promise<string>;
   /** Console messages from extension pages and the worker that mention a CSP violation. */
   cspViolations: string[];
+  /**
+   * The extension's own console output (service worker and pages; the extension logs error codes
+   * and error class names only, never secrets), newest last, capped: printed by a test that fails
+   * so an intermittent failure can be diagnosed from the CI log alone.
+   */
+  consoleLog: string[];
   close(): Promise<void>;
 }
 
@@ -65,10 +74,17 @@ export async function launchExtension(opts: LaunchOptions = {}): Promise<Extensi
   });
 
   const cspViolations: string[] = [];
+  const consoleLog: string[] = [];
   const watchConsole = (source: Page | Worker): void => {
     source.on('console', (msg) => {
       const text = msg.text();
       if (/Content Security Policy/i.test(text)) cspViolations.push(text);
+      // The worker's messages are also reported on every page: keep them once, from the worker.
+      if (extensionIdOf(source.url()) === null || (msg.worker() !== null && msg.worker() !== source)) return;
+      consoleLog.push(
+        `${new Date().toISOString().slice(11, 23)} ${msg.type()} ${source.url().replace(/^.*\//, '')}: ${text}`,
+      );
+      if (consoleLog.length > CONSOLE_LOG_CAP) consoleLog.splice(0, consoleLog.length - CONSOLE_LOG_CAP);
     });
   };
   context.on('page', watchConsole);
@@ -92,6 +108,7 @@ export async function launchExtension(opts: LaunchOptions = {}): Promise<Extensi
     extensionId,
     origin,
     cspViolations,
+    consoleLog,
     async serviceWorker() {
       const live = findWorker();
       if (live) {
