@@ -127,6 +127,9 @@ describe('npm run bridge:cluster', () => {
     // the nodes and redis-server all receive it).
     process.kill(-r.child.pid!, 'SIGINT');
     await r.exited;
+    // npm may exit on the signal before the script it ran has finished stopping its children; the
+    // script exits only once every child has, so wait for the script itself.
+    await until(() => !alive(r.info.pid), 20_000, 'the cluster script to exit');
     expectAllGone(r);
   });
 

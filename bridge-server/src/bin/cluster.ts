@@ -133,6 +133,18 @@ function start(name: string, cmd: string, args: string[], ready: RegExp): Promis
   });
 }
 
+async function waitReady(port: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return;
+    } catch {
+      // not answering yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the node on ${port} never became ready`);
+}
+
 async function main(): Promise<void> {
   const redisPort = await freePort();
   const redisBin = process.env.CONCORD_REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -180,6 +192,10 @@ async function main(): Promise<void> {
       ),
     ),
   );
+  if (stopping) return;
+  // "Up" means usable: every node has its Redis link (`/readyz`), so the balancer starts with all
+  // of them in rotation and the first clients are spread over them.
+  await Promise.all(ports.map(waitReady));
   if (stopping) return;
   balancer = await startBalancer({
     port: lbPort,

@@ -5,8 +5,9 @@
  * pass through as the client sent them; the nodes must be started with `--public-origin` set to the
  * balancer's address, since that is the origin clients dial and sign.
  *
- * A node is taken out of rotation when its `/readyz` fails (checked every `checkMs`; Redis away,
- * process gone) or when a dial to it is refused, and put back on the next passing check. A refused
+ * A node is taken out of rotation when its `/readyz` fails twice in a row (checked every `checkMs`;
+ * Redis away, node draining), when the check or a dial is refused (process gone), and is put back
+ * on the next passing check. A refused
  * dial is retried on the next candidate, so a client only fails when no node takes it. When a node
  * dies, its piped connections end; the clients reconnect through the balancer and land on a live
  * node. Meant for one machine (demos, tests, a small deployment); HAProxy or nginx do the same job
@@ -33,7 +34,16 @@ interface Backend {
   port: number;
   up: boolean;
   open: number;
+  /** Consecutive failed /readyz checks (a 503 or a timeout). */
+  fails: number;
 }
+
+/**
+ * Failed checks in a row before a node that still accepts connections leaves the rotation (as
+ * HAProxy's `fall`): one slow answer on a busy machine is not a dead node. A refused connection is
+ * definite and takes it out at once.
+ */
+const FALL = 2;
 
 export interface RunningBalancer {
   readonly port: number;
@@ -47,7 +57,7 @@ export interface RunningBalancer {
 export async function startBalancer(opts: BalancerOptions): Promise<RunningBalancer> {
   const host = opts.backendHost ?? '127.0.0.1';
   const timeoutMs = opts.timeoutMs ?? 2000;
-  const backends: Backend[] = opts.backends.map((port) => ({ port, up: true, open: 0 }));
+  const backends: Backend[] = opts.backends.map((port) => ({ port, up: true, open: 0, fails: 0 }));
   const sockets = new Set<Socket>();
   let turn = 0;
   let closed = false;
@@ -87,6 +97,11 @@ export async function startBalancer(opts: BalancerOptions): Promise<RunningBalan
     upstream.once('connect', () => {
       connected = true;
       upstream.setTimeout(0);
+      if (client.destroyed) {
+        // The client gave up while the node was being dialled: nothing to pipe.
+        upstream.destroy();
+        return;
+      }
       b.open++;
       sockets.add(upstream);
       upstream.setNoDelay(true);
@@ -125,14 +140,16 @@ export async function startBalancer(opts: BalancerOptions): Promise<RunningBalan
         { host, port: b.port, path: '/readyz', method: 'GET', timeout: timeoutMs, agent: false },
         (r) => {
           r.resume();
-          const ok = r.statusCode === 200;
-          mark(b, ok, ok ? 'ready' : `/readyz ${r.statusCode}`);
+          if (r.statusCode === 200) {
+            b.fails = 0;
+            mark(b, true, 'ready');
+          } else if (++b.fails >= FALL) mark(b, false, `/readyz ${r.statusCode}`);
           res();
         },
       );
       req.once('timeout', () => req.destroy(new Error('/readyz timed out')));
-      req.once('error', (err) => {
-        mark(b, false, err.message);
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED' || ++b.fails >= FALL) mark(b, false, err.message);
         res();
       });
       req.end();
