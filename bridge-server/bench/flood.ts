@@ -5,7 +5,8 @@
  * A) every 20 ms, first alone for a baseline, then while attacker devices from the same IP flood:
  *
  * - `ack`: authenticated devices send `ack` frames of 1,000 made-up seqs as fast as they can write;
- * - `fetch`: devices re-read the same unacknowledged page of large messages without acking;
+ * - `fetch`: devices re-read the same unacknowledged page of large messages without acking, the
+ *   next fetch as each page arrives (the mailbox is filled before the recipient connects);
  * - `send`: devices send to an offline victim as fast as they can, reconnecting as fresh devices
  *   when the relay closes them;
  * - `connect`: new WebSocket connections (never authenticated) as fast as the relay answers.
@@ -17,7 +18,7 @@
  * of one run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { loadavg } from 'node:os';
 import WebSocket from 'ws';
 import { authMessage } from '../src/protocol/auth.ts';
@@ -42,10 +43,24 @@ export interface FloodHarness {
   scrape(http: string, name: string): Promise<number>;
 }
 
-/** A fresh device, authenticated (the attacker's own, so this file runs without the harness). */
-function connectDevice(url: string, origin: string): Promise<Dev> {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const id = publicKey.export({ format: 'jwk' }).x as string;
+interface DeviceKey {
+  publicKey: KeyObject;
+  privateKey: KeyObject;
+}
+
+const deviceIdOf = (k: DeviceKey) => k.publicKey.export({ format: 'jwk' }).x as string;
+
+/**
+ * A device, authenticated (the attacker's own, so this file runs without the harness): a fresh key,
+ * or `key` to come back as a device that already exists.
+ */
+function connectDevice(
+  url: string,
+  origin: string,
+  key: DeviceKey = generateKeyPairSync('ed25519'),
+): Promise<Dev> {
+  const { privateKey } = key;
+  const id = deviceIdOf(key);
   return new Promise((res, rej) => {
     const ws = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false });
     const t = setTimeout(() => {
@@ -166,11 +181,16 @@ async function honestPair(h: FloodHarness, url: string, origin: string) {
   };
 }
 
-/** Keep writing while the socket's own buffer is small, so the attacker is as fast as TCP allows. */
+/**
+ * Keep writing while the socket's own buffer is small, so the attacker is as fast as TCP allows,
+ * but at most 1,000 frames per turn: the kernel takes small frames (a 40-byte fetch) as fast as
+ * they are written, so the buffer alone never stops the loop and the attacker's own event loop
+ * (its reads, its reports) would starve.
+ */
 function pump(d: Dev, frame: () => string, count: { frames: number }, stop: () => boolean): void {
   const go = () => {
     if (stop() || d.ws.readyState !== 1) return;
-    while (d.ws.bufferedAmount < 1 << 20) {
+    for (let i = 0; i < 1000 && d.ws.bufferedAmount < 1 << 20; i++) {
       d.ws.send(frame());
       count.frames++;
     }
@@ -179,13 +199,20 @@ function pump(d: Dev, frame: () => string, count: { frames: number }, stop: () =
   go();
 }
 
+/** An attacker device, what it writes, and (reply-driven) which replies prompt the next frame. */
+interface Flooder {
+  d: Dev;
+  frame: () => string;
+  onReply?: (data: Buffer) => boolean;
+}
+
 async function attack(
   kind: FloodKind,
   h: Pick<FloodHarness, 'connect'>,
   url: string,
   origin: string,
   stop: () => boolean,
-  stats: { frames: number; bytesIn: number; refused: number },
+  stats: { frames: number; bytesIn: number; refused: number; devices: number },
 ): Promise<void> {
   const count = stats;
   const watch = (d: Dev) => {
@@ -198,20 +225,36 @@ async function attack(
    * One attacker: set up a device, flood until the relay closes it, then come back as a fresh
    * device (new key, new connection: what a real attacker does), until the phase ends.
    */
-  const persistent = (setup: () => Promise<{ d: Dev; frame: () => string }>) => {
+  const persistent = (setup: () => Promise<Flooder>) => {
     void (async () => {
       while (!stop()) {
-        let a: { d: Dev; frame: () => string };
+        let a: Flooder;
         try {
           a = await setup();
-        } catch {
+        } catch (e) {
+          if (process.env.CONCORD_DEBUG) process.stderr.write(`set-up: ${String(e)}\n`);
           count.refused++;
           await sleep(100);
           continue;
         }
         watch(a.d);
+        count.devices++;
         const closed = new Promise((r) => a.d.ws.once('close', r));
-        pump(a.d, a.frame, count, stop);
+        if (a.onReply === undefined) pump(a.d, a.frame, count, stop);
+        else {
+          // Reply-driven: the next request as each reply arrives, two in flight.
+          const pred = a.onReply;
+          a.d.ws.on('message', (data: Buffer) => {
+            if (!stop() && a.d.ws.readyState === 1 && pred(data)) {
+              a.d.ws.send(a.frame());
+              count.frames++;
+            }
+          });
+          for (let k = 0; k < 2; k++) {
+            a.d.ws.send(a.frame());
+            count.frames++;
+          }
+        }
         await closed;
         count.refused++;
       }
@@ -224,20 +267,29 @@ async function attack(
         frame: () => `{"t":"ack","seqs":${seqs}}`,
       }));
   } else if (kind === 'fetch') {
-    // s fills r's mailbox with 20 × 200 kB, then r re-reads the same page without acking.
+    // s fills r's mailbox with 20 × 200 kB while r is offline (connected, r would be sent the
+    // 4 MB live and, on a loaded machine, be closed as a slow consumer before its first fetch);
+    // then r connects and re-reads the same page without acking.
     for (let i = 0; i < 5; i++)
       persistent(async () => {
         const s = await h.connect(url, origin);
-        const r = await h.connect(url, origin);
-        const sid = await session(s, [s, r], `f${i}`);
+        const rKey = generateKeyPairSync('ed25519');
+        const rId = deviceIdOf(rKey);
+        const sid = await session(s, [s, { id: rId } as Dev], `f${i}`);
         for (let k = 0; k < 20; k++)
           await request(
             s,
-            JSON.parse(sendFrame(sid, s, r, `big${k}`, 'Q'.repeat(200_000))),
+            JSON.parse(sendFrame(sid, s, { id: rId } as Dev, `big${k}`, 'Q'.repeat(200_000))),
             (x) => x.rid === `big${k}`,
           );
         s.ws.close();
-        return { d: r, frame: () => '{"t":"fetch","rid":"x","afterSeq":0}' };
+        const r = await connectDevice(url, origin, rKey);
+        // It reads every page (an amplification attack wants the bytes), then asks for it again.
+        return {
+          d: r,
+          frame: () => '{"t":"fetch","rid":"x","afterSeq":0}',
+          onReply: (data) => data.subarray(0, 40).toString().includes('"batch"'),
+        };
       });
   } else if (kind === 'send') {
     const victim = await h.connect(url, origin);
@@ -297,7 +349,7 @@ export async function runFlood(
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  let stats = { frames: 0, bytesIn: 0, refused: 0 };
+  let stats = { frames: 0, bytesIn: 0, refused: 0, devices: 0 };
   let buf = '';
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
@@ -307,9 +359,13 @@ export async function runFlood(
     if (last) stats = JSON.parse(last) as typeof stats;
   });
   await sleep(4000); // let the attackers get going
+  // The fetch attackers' set-up (uploading 4 MB each) can outlast that on a loaded machine: the
+  // window starts once one of them floods (connect attackers have no set-up).
+  for (let t = 0; kind !== 'connect' && stats.devices === 0 && t < 60; t++) await sleep(1000);
   const f0 = stats.frames;
   const b0 = stats.bytesIn;
   const r0 = stats.refused;
+  const d0 = stats.devices;
   const flood = await phase(10);
   await sleep(1100); // the attacker's next report
   const attackerFramesPerSec = Math.round((stats.frames - f0) / (flood.s + 1.1));
@@ -332,6 +388,9 @@ export async function runFlood(
     attackerFramesPerSec,
     attackerMBReceived: attackerMBIn,
     attackerClosedOrRefused: stats.refused - r0,
+    /** Attacker devices through their set-up and flooding: in all, and new in the window. */
+    attackerDevicesFlooding: stats.devices,
+    attackerDevicesNewInWindow: stats.devices - d0,
   };
   return r;
 }
@@ -340,7 +399,7 @@ export async function runFlood(
 if (process.argv[2] === 'attack') {
   const kind = process.argv[3] as FloodKind;
   const url = process.argv[4]!;
-  const stats = { frames: 0, bytesIn: 0, refused: 0 };
+  const stats = { frames: 0, bytesIn: 0, refused: 0, devices: 0 };
   await attack(kind, { connect: connectDevice }, url, `ws://${new URL(url).host}`, () => false, stats);
   setInterval(() => process.stdout.write(`${JSON.stringify(stats)}\n`), 1000);
 }

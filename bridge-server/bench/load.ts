@@ -508,7 +508,7 @@ if (values.flood) {
     process.stdout.write(
       `flood=${r.flood} store=${r.store} load=${r.loadAverage1m} honest RTT baseline p50/p99=${r.baselineP50Ms}/${r.baselineP99Ms}ms ` +
         `under flood p50/p99=${r.floodP50Ms}/${r.floodP99Ms}ms (${r.floodRoundTrips} round trips, ${r.floodLostOver2s} not back in 2 s) ` +
-        `attacker ${r.attackerFramesPerSec} frames/s, ${r.attackerMBReceived} MB received, ${r.attackerClosedOrRefused} attacker connections closed or refused; ` +
+        `attacker ${r.attackerFramesPerSec} frames/s, ${r.attackerMBReceived} MB received, ${r.attackerDevicesFlooding} devices flooding, ${r.attackerClosedOrRefused} attacker connections closed or refused; ` +
         `relay CPU ${r.baselineRelayCpuPct}% → ${r.floodRelayCpuPct}%\n`,
     );
     process.stdout.write(`${JSON.stringify(r)}\n`);

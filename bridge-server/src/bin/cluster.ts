@@ -1,12 +1,16 @@
 /**
  * `npm run bridge:cluster`: a bridge cluster on one machine for development and demos — a
  * redis-server (Debian's `/usr/bin/redis-server`, or `CONCORD_REDIS_SERVER`) on a free port with
- * its files in a temp directory and the append-only file on, and N relay nodes on consecutive
- * ports sharing it (`--store redis`). Each node is its own address (point a client at any one;
- * put HAProxy or nginx in front for one address). Ctrl-C stops everything and deletes the temp
- * directory.
+ * its files in a temp directory and the append-only file on, N relay nodes sharing it
+ * (`--store redis`), and in front of them the TCP balancer of relay/balancer.ts, so the cluster is
+ * one address: `ws://127.0.0.1:PORT/v1`. The nodes listen on the next N ports and sign the
+ * balancer's origin (`--public-origin`), so clients dial the balancer, not a node. Ctrl-C (SIGINT)
+ * or SIGTERM stops every child, waits for each to exit, and deletes the temp directory.
  *
  *   npm run bridge:cluster -- --nodes 3 --port 8787
+ *
+ * `--port 0` puts the balancer and every node on a free port (tests). Once up, one JSON line on
+ * stdout gives the addresses and process ids, for scripts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,11 +18,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type RunningBalancer, startBalancer } from '../relay/balancer.ts';
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '2' },
     port: { type: 'string', default: '8787' },
+    'max-connections-per-ip': { type: 'string', default: '4096' },
     'log-level': { type: 'string', default: 'info' },
     help: { type: 'boolean', default: false },
   },
@@ -26,7 +32,13 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bridge:cluster -- [--nodes N (default 2)] [--port first port (default 8787)] [--log-level L]\n',
+    [
+      'Usage: npm run bridge:cluster -- [--nodes N (default 2)] [--port P (default 8787; 0: free ports)]',
+      '         [--max-connections-per-ip K (default 4096)] [--log-level L]',
+      'The balancer listens on P and the nodes on P+1..P+N; clients dial ws://127.0.0.1:P/v1.',
+      "Every client reaches a node from the balancer's address, so the per-IP cap counts all of them.",
+      '',
+    ].join('\n'),
   );
   process.exit(0);
 }
@@ -37,25 +49,47 @@ if (!Number.isSafeInteger(nodes) || nodes < 1 || nodes > 16) {
   process.stderr.write('bridge:cluster: --nodes must be 1..16\n');
   process.exit(2);
 }
-if (!Number.isSafeInteger(first) || first < 1 || first + nodes - 1 > 65535) {
-  process.stderr.write('bridge:cluster: --port must leave room for every node below 65536\n');
+if (!Number.isSafeInteger(first) || first < 0 || first + nodes > 65535) {
+  process.stderr.write(
+    'bridge:cluster: --port must leave room for the balancer and every node below 65536\n',
+  );
   process.exit(2);
 }
 
 const root = resolve(import.meta.dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'concord-cluster-'));
 const children: ChildProcess[] = [];
+let balancer: RunningBalancer | undefined;
 let stopping = false;
 
+const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
+
+/**
+ * Stop everything: SIGTERM to each child (a node closes its sockets and Redis link, redis-server
+ * flushes its append-only file), SIGKILL to any still running after 5 s, and exit only once every
+ * child has exited, so none outlives the cluster (or stays a zombie of it).
+ */
 function stop(code: number): void {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  setTimeout(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  void balancer?.close();
+  const exited = children.map((c) =>
+    alive(c) ? new Promise<void>((res) => c.once('exit', () => res())) : Promise.resolve(),
+  );
+  // Nodes first, Redis last: a node closing cleanly still talks to Redis.
+  for (const c of children.slice(1)) if (alive(c)) c.kill('SIGTERM');
+  const redis = children[0];
+  void Promise.all(exited.slice(1)).then(() => {
+    if (redis !== undefined && alive(redis)) redis.kill('SIGTERM');
+  });
+  const force = setTimeout(() => {
+    for (const c of children) if (alive(c)) c.kill('SIGKILL');
+  }, 5000);
+  void Promise.all(exited).then(() => {
+    clearTimeout(force);
     rmSync(dir, { recursive: true, force: true });
     process.exit(code);
-  }, 2500).unref();
+  });
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
@@ -87,28 +121,49 @@ function start(name: string, cmd: string, args: string[], ready: RegExp): Promis
     c.stdout!.on('data', onData);
     c.stderr!.on('data', onData);
     c.once('error', (err) => rej(new Error(`${name}: ${err.message}`)));
-    c.once('exit', (code) => {
-      if (!seen) rej(new Error(`${name} exited with ${code}`));
+    c.once('exit', (code, signal) => {
+      if (!seen) rej(new Error(`${name} exited with ${code ?? signal}`));
       else if (!stopping) {
-        process.stderr.write(`[${name}] exited with ${code}; stopping the cluster\n`);
-        stop(1);
+        // A node that dies is left dead (the balancer routes around it, as in production); the
+        // cluster only gives up when Redis, which every node needs, is gone.
+        process.stderr.write(`[${name}] exited with ${code ?? signal}\n`);
+        if (name === 'redis') stop(1);
       }
     });
   });
 }
 
+async function waitReady(port: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return;
+    } catch {
+      // not answering yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the node on ${port} never became ready`);
+}
+
 async function main(): Promise<void> {
   const redisPort = await freePort();
   const redisBin = process.env.CONCORD_REDIS_SERVER ?? '/usr/bin/redis-server';
-  await start(
+  const redis = await start(
     'redis',
     redisBin,
     ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'],
     /Ready to accept connections/,
   );
+  if (stopping) return;
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  await Promise.all(
-    Array.from({ length: nodes }, (_, i) =>
+  // The balancer's port first: it is the origin every node signs.
+  const lbPort = first === 0 ? await freePort() : first;
+  const ports: number[] = [];
+  for (let i = 0; i < nodes; i++) ports.push(first === 0 ? await freePort() : first + 1 + i);
+  if (stopping) return;
+  const origin = `ws://127.0.0.1:${lbPort}`;
+  const started = await Promise.all(
+    ports.map((port, i) =>
       start(
         `node${i + 1}`,
         process.execPath,
@@ -116,14 +171,20 @@ async function main(): Promise<void> {
           '--import',
           'tsx',
           'bridge-server/src/bin/bridge.ts',
+          '--host',
+          '127.0.0.1',
           '--port',
-          String(first + i),
+          String(port),
           '--store',
           'redis',
           '--redis-url',
           redisUrl,
           '--node-id',
           `node${i + 1}`,
+          '--public-origin',
+          origin,
+          '--max-connections-per-ip',
+          values['max-connections-per-ip'] ?? '4096',
           '--log-level',
           values['log-level'] ?? 'info',
         ],
@@ -131,11 +192,30 @@ async function main(): Promise<void> {
       ),
     ),
   );
+  if (stopping) return;
+  // "Up" means usable: every node has its Redis link (`/readyz`), so the balancer starts with all
+  // of them in rotation and the first clients are spread over them.
+  await Promise.all(ports.map(waitReady));
+  if (stopping) return;
+  balancer = await startBalancer({
+    port: lbPort,
+    backends: ports,
+    onChange: (port, up, why) =>
+      process.stderr.write(
+        `[balancer] node on ${port} ${up ? 'back in rotation' : `out of rotation: ${why}`}\n`,
+      ),
+  });
   process.stderr.write(
-    `bridge cluster up: Redis ${redisUrl} (data in ${dir}); nodes ${Array.from(
-      { length: nodes },
-      (_, i) => `ws://127.0.0.1:${first + i}/v1`,
-    ).join(', ')}. Ctrl-C stops it.\n`,
+    `bridge cluster up: ${origin}/v1 → nodes ${ports.map((p) => `127.0.0.1:${p}`).join(', ')}; Redis ${redisUrl} (data in ${dir}). Ctrl-C stops it.\n`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({
+      url: `${origin}/v1`,
+      origin,
+      pid: process.pid,
+      redis: { url: redisUrl, pid: redis.pid, dir },
+      nodes: ports.map((port, i) => ({ port, url: `ws://127.0.0.1:${port}/v1`, pid: started[i]!.pid })),
+    })}\n`,
   );
 }
 

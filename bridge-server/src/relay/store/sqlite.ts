@@ -146,6 +146,59 @@ const toMessage = (r: MsgRow): StoredMessage => ({
   ct: r.ct,
 });
 
+/** Why a store file was refused; the file is left as it was. */
+export type StoreFileErrorCode = 'NOT_A_DATABASE' | 'NOT_A_BRIDGE_STORE' | 'UNSUPPORTED_SCHEMA';
+
+/** The SQLite file cannot be opened as a bridge store by this release (nothing was written to it). */
+export class StoreFileError extends Error {
+  override readonly name = 'StoreFileError';
+  constructor(
+    readonly code: StoreFileErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The schema version of an open file, by reads only: 'empty' for a new file, else the number in
+ * `meta`. Refuses a file that is not SQLite, a database of something else, and any version other
+ * than 1 (upgraded in place) or the current one.
+ */
+function schemaOf(db: Database.Database, path: string): 'empty' | number {
+  let tables: string[];
+  try {
+    tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+    ).map((r) => r.name);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new StoreFileError(
+      'NOT_A_DATABASE',
+      `bridge store ${path} is not a readable SQLite database (${why}); left untouched`,
+    );
+  }
+  if (tables.length === 0) return 'empty';
+  if (!tables.includes('meta') || !tables.includes('messages'))
+    throw new StoreFileError(
+      'NOT_A_BRIDGE_STORE',
+      `bridge store ${path} is a SQLite database of something else (no meta/messages tables); left untouched`,
+    );
+  let v: string | undefined;
+  try {
+    v = (db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined)?.v;
+  } catch {
+    v = undefined;
+  }
+  const n = v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
+  if (n !== 1 && n !== SCHEMA_VERSION)
+    throw new StoreFileError(
+      'UNSUPPORTED_SCHEMA',
+      `bridge store ${path} has schema ${v ?? '(none)'}; this release reads 1 and ${SCHEMA_VERSION}; left untouched`,
+    );
+  return n;
+}
+
 export class SqliteStore implements MailboxStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -163,23 +216,31 @@ export class SqliteStore implements MailboxStore {
 
   constructor(opts: SqliteStoreOptions) {
     this.db = new Database(opts.path);
+    // Read the file's version before writing anything (not even the WAL pragma, which rewrites
+    // the header): a file this release cannot use is refused and left byte for byte as it was.
+    let ver: 'empty' | number;
+    try {
+      ver = schemaOf(this.db, opts.path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    const ver = this.db.prepare('SELECT v FROM meta WHERE k = ?').get('schema') as { v: string } | undefined;
-    if (ver === undefined) {
+    if (ver === 'empty') {
       this.db.transaction(() => {
+        this.db.exec(SCHEMA);
         this.db.exec(SCHEMA_2_COLUMNS);
         this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
       })();
-    } else if (Number(ver.v) === 1) {
+    } else if (ver === 1) {
+      // One transaction: a crash mid-upgrade leaves the version-1 file as it was.
       this.db.transaction(() => {
+        this.db.exec(SCHEMA);
         this.db.exec(MIGRATE_1_TO_2);
         this.db.prepare('UPDATE meta SET v = ? WHERE k = ?').run(String(SCHEMA_VERSION), 'schema');
       })();
-    } else if (Number(ver.v) !== SCHEMA_VERSION) {
-      throw new Error(`unsupported bridge store schema ${ver.v}`);
     }
     const db = this.db;
     this.q = {
