@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DAPP_SITES_MIGRATION } from '../src/storage/dapp-sites-migration.ts';
 import { ConcordDb } from '../src/storage/db.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/storage/migrations.ts';
+import { TOKENS_MIGRATION, tokenId } from '../src/storage/tokens-migration.ts';
 import { freshDbName } from './helpers.ts';
 
 const TABLES = [
@@ -20,6 +21,7 @@ const TABLES = [
   'restores',
   'settings',
   'shares',
+  'tokens',
   'transactions',
   'vaults',
 ];
@@ -155,6 +157,41 @@ describe('storage migrations', () => {
       updatedAt: 1,
     });
     expect(await db.dappSites.orderBy('updatedAt').primaryKeys()).toEqual(['https://a.test']);
+    db.close();
+  });
+
+  it('the tokens step adds its table to an existing database and keeps the rows', async () => {
+    const name = freshDbName();
+    const before = new Dexie(name);
+    for (const m of MIGRATIONS.filter((x) => x.version < TOKENS_MIGRATION.version)) {
+      before.version(m.version).stores(m.stores);
+    }
+    await before.open();
+    await before.table('dappSites').put({
+      origin: 'https://kept.test',
+      vaultIds: [],
+      chainId: 1,
+      connectedAt: null,
+      updatedAt: 1,
+    });
+    before.close();
+    const db = new ConcordDb(name);
+    await db.open();
+    expect(db.verno).toBe(SCHEMA_VERSION);
+    expect((await db.dappSites.get('https://kept.test'))?.chainId).toBe(1);
+    const address = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+    await db.tokens.put({
+      id: tokenId(31337, address),
+      chainId: 31337,
+      address,
+      name: 'Test USD',
+      symbol: 'TUSD',
+      decimals: 6,
+      addedAt: 1,
+    });
+    expect(tokenId(31337, address)).toBe('31337:0x5fbdb2315678afecb367f032d93f642f64180aa3');
+    expect(await db.tokens.where('chainId').equals(31337).primaryKeys()).toEqual([tokenId(31337, address)]);
+    expect(await db.tokens.where('chainId').equals(1).count()).toBe(0);
     db.close();
   });
 });

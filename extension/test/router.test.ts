@@ -51,6 +51,10 @@ function handlers(): Handlers {
     'dapp.approval.decide': vi.fn(async () => null),
     'dapp.sites.list': vi.fn(async () => []),
     'dapp.sites.revoke': vi.fn(async () => []),
+    'token.list': vi.fn(async () => []),
+    'token.add': vi.fn(async () => locked()),
+    'token.remove': vi.fn(async () => []),
+    'token.balances': vi.fn(async () => []),
   };
 }
 

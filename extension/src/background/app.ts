@@ -32,6 +32,7 @@ import { ReshareRunner } from './services/reshare.ts';
 import { prepareRestore, restoreView } from './services/restore.ts';
 import { AUTO_LOCK_ALARM, KeySession } from './services/session.ts';
 import { UnlockThrottle } from './services/throttle.ts';
+import { TokenService } from './services/tokens.ts';
 import { WalletService } from './services/wallet.ts';
 import { viewHandlers } from './views.ts';
 
@@ -140,6 +141,16 @@ export function createBackground(o: BackgroundOptions): Background {
   const chain = new ChainService({
     settings: () => repos.settings.get(),
     ...(o.platform.fetch === undefined ? {} : { fetch: o.platform.fetch }),
+  });
+  const tokens = new TokenService({
+    db: o.db,
+    chain,
+    vaultAddress: async (id) => {
+      const v = await repos.vaults.get(id);
+      if (v?.address == null) throw new ExtensionError('NOT_FOUND', 'No such vault on this device.');
+      return v.address as `0x${string}`;
+    },
+    now: () => o.platform.now(),
   });
   connection = new ConnectionStatus({
     now: () => o.platform.now(),
@@ -330,6 +341,10 @@ export function createBackground(o: BackgroundOptions): Background {
           await online();
         },
       }),
+      'token.list': (r) => tokens.list(r.chainId),
+      'token.add': (r) => tokens.add(r.chainId, r.address),
+      'token.remove': (r) => tokens.remove(r.chainId, r.address),
+      'token.balances': (r) => tokens.balances(r.vaultId, r.chainId),
       'backup.export': (r) => backups.exportBackup(r.vaultId, r.walletPassphrase, r.passphrase),
       'backup.verify': (r) => backups.verifyBackup(r.vaultId, r.file, r.passphrase),
       'reshare.propose': ({ type: _t, ...input }) => requests.createReshare(input),

@@ -14,6 +14,12 @@ import {
 } from './dapp-messages.ts';
 import type { WireError } from './errors.ts';
 import { type Settings, type SettingsPatch, SettingsPatchSchema } from './settings.ts';
+import {
+  TOKEN_ACTIVITY_REQUESTS,
+  TOKEN_REQUEST_SCHEMAS,
+  type TokenRequest,
+  type TokenResultMap,
+} from './token-messages.ts';
 
 /** Marks our messages so the background can tell them apart from future content-script traffic. */
 export const UI_CHANNEL = 'concord/ui/v1';
@@ -51,7 +57,8 @@ export type Request =
   | ({ type: 'reshare.propose' } & ReshareInput)
   | { type: 'onboarding.restore'; file: string; backupPassphrase: string; passphrase: string }
   | { type: 'restore.list' }
-  | DappRequest;
+  | DappRequest
+  | TokenRequest;
 
 /**
  * A share restored from a backup file, waiting for the vault's refresh: it cannot sign (its pairwise
@@ -363,7 +370,7 @@ export interface DeviceInfo {
   createdAt: number;
 }
 
-export interface ResultMap extends DappResultMap {
+export interface ResultMap extends DappResultMap, TokenResultMap {
   status: WalletStatus;
   'onboarding.create': DeviceInfo;
   unlock: WalletStatus;
@@ -495,6 +502,7 @@ export const RequestSchema = v.variant('type', [
   }),
   v.strictObject({ type: v.literal('restore.list') }),
   ...DAPP_REQUEST_SCHEMAS,
+  ...TOKEN_REQUEST_SCHEMAS,
   v.strictObject({
     type: v.literal('reshare.propose'),
     vaultId: Id32,
@@ -531,4 +539,5 @@ export const ACTIVITY_REQUESTS: ReadonlySet<RequestType> = new Set([
   'backup.verify',
   'reshare.propose',
   ...DAPP_ACTIVITY_REQUESTS,
+  ...TOKEN_ACTIVITY_REQUESTS,
 ]);

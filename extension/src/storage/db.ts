@@ -20,6 +20,7 @@ import type {
   TxRecord,
   VaultRecord,
 } from './records.ts';
+import type { TokenRecord } from './tokens-migration.ts';
 
 export const DEFAULT_DB_NAME = 'concord';
 
@@ -37,6 +38,7 @@ export class ConcordDb extends Dexie {
   restores!: EntityTable<RestoreRecord, 'id'>;
   dappSites!: EntityTable<DappSiteRecord, 'origin'>;
   envelopeKeys!: EntityTable<EnvelopeKeyRecord, 'id'>;
+  tokens!: EntityTable<TokenRecord, 'id'>;
   /** Authentication at rest of `vaults` and `shares` rows (record-auth.ts); keyed while unlocked. */
   readonly recordAuth = new RecordAuthGuard();
 

@@ -8,6 +8,7 @@
  */
 import type { Transaction } from 'dexie';
 import { DAPP_SITES_MIGRATION } from './dapp-sites-migration.ts';
+import { TOKENS_MIGRATION } from './tokens-migration.ts';
 
 export interface Migration {
   version: number;
@@ -55,6 +56,7 @@ export const MIGRATIONS: readonly Migration[] = [
     stores: { envelopeKeys: 'id, vaultId' },
   },
   DAPP_SITES_MIGRATION,
+  TOKENS_MIGRATION,
 ];
 
 /** The schema version the code expects (the last migration's number). */

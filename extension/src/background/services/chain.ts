@@ -284,6 +284,49 @@ export class ChainService {
     return cleanSymbol(s);
   }
 
+  /**
+   * EIP-20 metadata of a contract the user wants to add to the token list, read from this device's
+   * RPC: refused with a specific reason when the address has no code on this chain, or when the
+   * contract does not answer `decimals()`, `symbol()` and `totalSupply()` as an ERC-20 does (an
+   * ERC-721 has no `decimals()`). `name()` is optional (some tokens return bytes32): the symbol
+   * stands in for it.
+   */
+  async tokenMetadata(
+    chainId: number,
+    address: string,
+  ): Promise<{ address: `0x${string}`; name: string; symbol: string; decimals: number }> {
+    const token = requireAddress(address, 'token contract');
+    const b = await this.bind(chainId);
+    const code = await this.rpc(b, (c) => c.getCode({ address: token }));
+    if (code === undefined || code === '0x') {
+      throw new ExtensionError(
+        'INVALID_REQUEST',
+        `There is no contract at ${token} on ${b.chain.name}; check the address and the network.`,
+      );
+    }
+    const [decimals, symbol] = await Promise.all([this.tokenDecimals(b, token), this.tokenSymbol(b, token)]);
+    await this.tokenRead(
+      b,
+      token,
+      (c) => c.readContract({ address: token, abi: erc20Abi, functionName: 'totalSupply' }),
+      'totalSupply()',
+    );
+    const name = await this.tokenRead(
+      b,
+      token,
+      (c) => c.readContract({ address: token, abi: erc20Abi, functionName: 'name' }),
+      'name()',
+    ).then(
+      (n) => {
+        const t = printable(n, '').trim();
+        if (t === '') return symbol;
+        return t.length > 40 ? `${t.slice(0, 40)}…` : t;
+      },
+      () => symbol,
+    );
+    return { address: token, name, symbol, decimals };
+  }
+
   /** Builds the unsigned type-2 bytes for a send from `from` (the vault address). */
   async buildSend(input: SendInput & { from: `0x${string}` }): Promise<Uint8Array> {
     const from = requireAddress(input.from, 'sender');
