@@ -22,6 +22,16 @@ import { GOOD_PASSPHRASE, openFreshDb } from './helpers.ts';
 const LOST = new Set<string>([Q.certificate, CERT_STATUS_TAG]);
 const lossy = { on: false };
 
+/** Every error a device's background logged, by device (its `logError`). */
+const logged = new Map<string, string[]>();
+const logTo = (name: string) => ({
+  logError: (code: string, e: unknown) => {
+    const list = logged.get(name) ?? [];
+    list.push(`${code}: ${e instanceof Error ? e.message : String(e)}`);
+    logged.set(name, list);
+  },
+});
+
 function keep(frame: { t?: string; tag?: string }): boolean {
   return !(frame.t === 'deliver' && frame.tag !== undefined && LOST.has(frame.tag));
 }
@@ -97,12 +107,13 @@ describe('reshare lifecycle over a real bridge', () => {
       now: () => Date.now() + skew,
     });
     const base = bridge.url.replace(/\/v1$/, '');
-    [A, B] = await Promise.all([device(base), device(base)]);
+    [A, B] = await Promise.all([device(base, logTo('A')), device(base, logTo('B'))]);
     // C's socket can lose certificate deliveries on demand.
-    C = new Device(await openFreshDb(), {
-      ...fakePlatform(),
-      WebSocket: LossyWebSocket as unknown as WebSocketCtor,
-    });
+    C = new Device(
+      await openFreshDb(),
+      { ...fakePlatform(), WebSocket: LossyWebSocket as unknown as WebSocketCtor },
+      logTo('C'),
+    );
     C.info = await C.call({ type: 'onboarding.create', passphrase: GOOD_PASSPHRASE });
     await C.call({ type: 'settings.update', patch: { bridgeUrl: base } });
     await C.call({ type: 'status' });
@@ -201,5 +212,44 @@ describe('reshare lifecycle over a real bridge', () => {
         'C confirmed',
       );
     }
+  }, 300_000);
+
+  it('a second refresh: every certificate status is accepted, including answers sent after the old keys were wiped', async () => {
+    // The first refresh rotated every envelope key, so each device's original key is no longer the
+    // one a request lists. Answers to the last activation arrive after the answering device wiped
+    // the key that request listed for it: they must still be sent under a key the asker accepts.
+    const vault = (await A.call({ type: 'vault.list' })).find((v) => v.id === vaultId)!;
+    logged.clear();
+    const r = await A.call({
+      type: 'reshare.propose',
+      vaultId,
+      threshold: 2,
+      keep: vault.members.map((m) => ({ deviceId: m.deviceId, label: m.label, power: m.power })),
+      add: [],
+    });
+    await until(
+      async () => (await B.call({ type: 'request.list' })).find((x) => x.id === r.id),
+      15_000,
+      'the request at B',
+    );
+    await B.call({ type: 'request.decide', id: r.id, approve: true });
+    await Promise.all([A, B, C].map((d) => phase(d, r.id, 'done')));
+    const others = (d: Device) => [A, B, C].filter((x) => x !== d).map((x) => x.info.deviceId);
+    for (const d of [A, B, C]) {
+      await until(
+        async () => {
+          const c = await d.db.ceremonies.get(r.id);
+          return others(d).every((o) => c?.certConfirmed?.includes(o)) ? true : undefined;
+        },
+        30_000,
+        'every confirmation',
+      );
+    }
+    // Let the last answers arrive, then: nothing was refused or undecryptable anywhere.
+    await new Promise((res) => setTimeout(res, 1_000));
+    const statusErrors = [...logged].flatMap(([name, l]) =>
+      l.filter((x) => x.startsWith('CERT_')).map((x) => `${name} ${x}`),
+    );
+    expect(statusErrors).toEqual([]);
   }, 300_000);
 });

@@ -37,6 +37,7 @@ import {
   statusMsgId,
 } from '@concord/bridge-server/vault/certificate-status';
 import { openInvitation, wrapInvitation } from '@concord/bridge-server/vault/proposal';
+import { isTssError } from '@concord/tss';
 import { equalBytes, fromHex } from '@concord/tss/bytes';
 import { EnvelopeSession, toBase64url } from '@concord/tss/transport';
 import { toHex } from '../../shared/bytes.ts';
@@ -149,9 +150,19 @@ export class CertificateDelivery {
   private async onStatus(msg: DeliveredMessage): Promise<void> {
     const identity = this.identity;
     if (identity === null) return;
-    const { sender, plaintext } = openWithAny(this.d.envelopeKeys?.all() ?? [identity], (id) =>
-      openInvitation(id, msg, CERT_STATUS_TAG, 'certificate status'),
-    );
+    let opened: ReturnType<typeof openInvitation>;
+    try {
+      opened = openWithAny(this.d.envelopeKeys?.all() ?? [identity], (id) =>
+        openInvitation(id, msg, CERT_STATUS_TAG, 'certificate status'),
+      );
+    } catch (e) {
+      // Sealed to a key this device no longer holds: keys are wiped only once every new member
+      // confirmed, so such a status (a late duplicate of a confirmation already counted) carries
+      // nothing to act on; an unopenable forgery is dropped the same way. Not an error worth a log.
+      if (isTssError(e) && e.code === 'DECRYPT_FAILED') return;
+      throw e;
+    }
+    const { sender, plaintext } = opened;
     const status = decodeCertStatus(plaintext);
     const f = await this.finished(status.request);
     if (f === undefined) return; // not a reshare this device finished: nothing to check against
@@ -167,14 +178,15 @@ export class CertificateDelivery {
     if (f.ceremony.status !== 'done' && status.sigs.length > 0) {
       await this.d.merge(status.request, status.attempt, status.sigs);
     }
-    if (status.activated && f.request.body.members.some((m) => m.deviceId === from)) {
-      await this.confirm(status.request, from);
-      await this.d.pruneKeys?.().catch((e: unknown) => this.log('ENVELOPE_KEYS', e));
-    }
+    const confirming = status.activated && f.request.body.members.some((m) => m.deviceId === from);
+    if (confirming) await this.confirm(status.request, from);
     const after = await this.finished(status.request);
     if (after !== undefined && shouldAnswer(after.ceremony.status === 'done', isAnswer(msg.msgId))) {
       await this.sendStatus(after, [from], msg.sid);
     }
+    // Only after answering: this confirmation can be the last one, after which the key the request
+    // lists for this device is wiped, and an answer under any other key is refused by the asker.
+    if (confirming) await this.d.pruneKeys?.().catch((e: unknown) => this.log('ENVELOPE_KEYS', e));
   }
 
   /** Records `from`'s confirmation that it activated (persisted: announcing stops for it). */
