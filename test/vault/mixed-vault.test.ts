@@ -8,7 +8,8 @@
  *  2. a send initiated by A and approved by H's decider is signed by A and H, mined, and the
  *     recipient gets +1 ETH exactly; a forged or flipped decision fed to H is refused and not stored;
  *  3. H is stopped in the middle of its signing ceremony and started again on the same SQLite file:
- *     the request still ends in exactly one mined transaction.
+ *     the request still ends in exactly one mined transaction; then the same with H as its own
+ *     process, killed with SIGKILL while frozen inside the ceremony (test/helpers/member-main.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ import WebSocket from 'ws';
 import { type Device, device, dkgDone, until } from '../../extension/test/devices.ts';
 import { BridgeProcess, freePort } from '../helpers/bridge-process.ts';
 import { type HardhatNode, startHardhat } from '../helpers/hardhat.ts';
+import { MemberProcess } from '../helpers/member-process.ts';
 
 const ETH = 10n ** 18n;
 const RECIPIENT = '0x00000000000000000000000000000000c0ffee11';
@@ -260,5 +262,57 @@ describe('a vault of two extension profiles and one headless member', () => {
     );
     expect(attempt.attempt).toBeGreaterThanOrEqual(2);
     expect((await H.store.signed(r.id))?.hash).toBe(mined[0]!.txHash);
+  }, 180_000);
+
+  it('the headless member process is killed (SIGKILL) mid-signing and started again: exactly one mined transaction', async () => {
+    H.stop();
+    const proc = new MemberProcess({
+      store: storePath,
+      passphrase: PASSPHRASE,
+      bridgeUrl: bridge.url,
+      rpcUrl: chain.url,
+      freezeInSigning: true,
+    });
+    proc.start();
+    try {
+      expect((await proc.waitFor('ready', 60_000)).deviceCode).toBe(H.deviceCode);
+      const before = await chain.publicClient.getBalance({ address: RECIPIENT });
+      const nonceBefore = await chain.publicClient.getTransactionCount({ address });
+      const r = await A.call({
+        type: 'send.create',
+        vaultId,
+        chainId: 31337,
+        to: RECIPIENT,
+        amount: '0.125',
+        token: null,
+      });
+      // The process approved, was chosen, took its first signing message and froze: kill it there.
+      await proc.waitFor('frozen', 60_000);
+      await proc.kill();
+      const reopened = SqliteVaultStore.open({ path: storePath, passphrase: PASSPHRASE });
+      expect(await reopened.signed(r.id)).toBeUndefined();
+      expect((await reopened.attempt(r.id))?.myAttempt).toBe(1);
+      expect((await reopened.decisions(r.id)).find((d) => d.deviceId === H.deviceId)?.decision).toBe(
+        'approve',
+      );
+      reopened.close();
+
+      H = await startMember();
+      const mined = await Promise.all([A, B].map((d) => phase(d, r.id, 'mined')));
+      expect(new Set(mined.map((m) => m.txHash)).size).toBe(1);
+      expect((await chain.publicClient.getBalance({ address: RECIPIENT })) - before).toBe(ETH / 8n);
+      expect(await chain.publicClient.getTransactionCount({ address })).toBe(nonceBefore + 1);
+      const attempt = await until(
+        async () => {
+          const a = await H.store.attempt(r.id);
+          return a?.status === 'done' ? a : undefined;
+        },
+        30_000,
+        'H to see the request signed',
+      );
+      expect(attempt.attempt).toBeGreaterThanOrEqual(2);
+    } finally {
+      await proc.kill();
+    }
   }, 180_000);
 });
