@@ -9,7 +9,9 @@
  *     recipient gets +1 ETH exactly; a forged or flipped decision fed to H is refused and not stored;
  *  3. H is stopped in the middle of its signing ceremony and started again on the same SQLite file:
  *     the request still ends in exactly one mined transaction; then the same with H as its own
- *     process, killed with SIGKILL while frozen inside the ceremony (test/helpers/member-main.ts).
+ *     process, killed with SIGKILL while frozen inside the ceremony (test/helpers/member-main.ts);
+ *  4. H stopped in the middle of a second vault's DKG announces a new attempt when it starts again
+ *     (the extension's dkg-restart wire), and all three finish that DKG with one address.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +27,7 @@ import {
   VaultMember,
   type Verdict,
 } from '@concord/bridge-server/vault/member';
-import { SignSession } from '@concord/tss';
+import { DkgSession, SignSession } from '@concord/tss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Device, device, dkgDone, until } from '../../extension/test/devices.ts';
@@ -315,4 +317,65 @@ describe('a vault of two extension profiles and one headless member', () => {
       await proc.kill();
     }
   }, 180_000);
+
+  it('the headless member stopped mid-DKG restarts it as a new attempt: one address on all three', async () => {
+    let cut = false;
+    let cutDone: Promise<void> | undefined;
+    const cutting: CeremonyHost = {
+      sign: inProcessHost.sign,
+      dkg: (o) => {
+        const s = new DkgSession(o);
+        const receive = s.receive.bind(s);
+        s.receive = (m) => {
+          const out = receive(m);
+          if (!cut) {
+            cut = true;
+            const victim = H;
+            cutDone = Promise.resolve().then(() => victim.stop());
+          }
+          return out;
+        };
+        return s;
+      },
+    };
+    H.stop();
+    H = await startMember(cutting);
+    const p = await A.call({
+      type: 'vault.propose',
+      name: 'Second',
+      selfLabel: 'A',
+      selfPower: 1,
+      threshold: 2,
+      invitees: [
+        { code: B.info.deviceCode, label: 'B', power: 1 },
+        { code: H.deviceCode, label: 'H', power: 1 },
+      ],
+    });
+    await until(
+      async () => (await B.call({ type: 'ceremony.list' })).find((c) => c.id === p.id),
+      15_000,
+      'the invitation at B',
+    );
+    await B.call({ type: 'ceremony.respond', id: p.id, accept: true });
+    await until(async () => (cut ? true : undefined), 60_000, 'H to start the DKG');
+    await cutDone;
+    const reopened = SqliteVaultStore.open({ path: storePath, passphrase: PASSPHRASE });
+    expect(await reopened.dkg(p.id)).toMatchObject({ status: 'running', attempt: 0 });
+    expect(await reopened.vault(p.id)).toBeUndefined();
+    reopened.close();
+
+    H = await startMember();
+    const done = await dkgDone([A, B], p.id);
+    expect(done.map((d) => d.attempt)).toEqual([1, 1]);
+    const second = done[0]!.address;
+    expect(done[1]!.address).toBe(second);
+    expect(second).not.toBe(address);
+    const atH = await until(
+      async () => (await H.vaults()).find((v) => v.id === p.id),
+      30_000,
+      'the second vault at H',
+    );
+    expect(atH.address).toBe(second);
+    expect(await H.store.dkg(p.id)).toMatchObject({ status: 'done', attempt: 1 });
+  }, 240_000);
 });

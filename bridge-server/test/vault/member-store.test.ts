@@ -120,7 +120,7 @@ describe('SqliteVaultStore', () => {
     expect((await s.decisions('r'.repeat(32))).map((x) => x.decision)).toEqual(['approve']);
     await expect(
       s.completeDkg(vault('a'.repeat(32)), { epoch: 0, secret: new Uint8Array([1]) }, 3),
-    ).rejects.toThrow(/already/);
+    ).rejects.toMatchObject({ code: 'VAULT_EXISTS' });
     expect(await s.share('a'.repeat(32))).toEqual({ epoch: 0, secret: new Uint8Array([9, 9, 9]) });
     s.close();
   });

@@ -10,7 +10,9 @@ export type MemberErrorCode =
   /** A sealed record does not open (tampered with, or moved to another row). */
   | 'STORE_CORRUPT'
   /** No store at the path, or no such vault, share or request on this member. */
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  /** A DKG finished for a vault id this member already holds (nothing was written). */
+  | 'VAULT_EXISTS';
 
 export class MemberError extends Error {
   override name = 'MemberError';

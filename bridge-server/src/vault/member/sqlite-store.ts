@@ -235,7 +235,7 @@ export class SqliteVaultStore implements VaultStore {
     const sealed = sealRow(this.dek, 'shares', `${vault.id}:${share.epoch}`, share.secret);
     this.db.transaction(() => {
       if (this.db.prepare('SELECT 1 FROM vaults WHERE id = ?').get(vault.id) !== undefined) {
-        throw new MemberError('STORE_CORRUPT', 'A vault with that id is already on this member.');
+        throw new MemberError('VAULT_EXISTS', 'A vault with that id is already on this member.');
       }
       this.db.prepare('INSERT INTO vaults (id, json) VALUES (?, ?)').run(vault.id, JSON.stringify(vault));
       this.db

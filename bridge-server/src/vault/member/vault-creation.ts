@@ -9,13 +9,27 @@
  *  - decisions travel as control messages with tag `decision` and msgIds `decision:<recipient16>`;
  *  - the DKG runs under label `dkg` (attempt 0) once this member holds a valid `approve` from every
  *    member, its messages through `MemberChannel`.
- * The DKG's round state is never stored: a member restarted mid-DKG marks it `INTERRUPTED` (the
- * extension's restart announcement, dkg-restart.ts, is not spoken here yet).
+ * The DKG's round state is never stored. A member restarted mid-DKG runs it again as a new attempt
+ * of the same accepted proposal (../dkg-restart.ts): it re-sends its approval (msgId prefix
+ * `decision:<n>`) and a signed announcement (tag `restart`, prefix `restart:<n>`), and runs under
+ * label `dkg.<n>`; an announcement from a member moves this one to that attempt. Past the bound or
+ * the proposal's expiry the DKG ends as `INTERRUPTED`.
  */
-import { DKG_ROUNDS, type DkgResult, type RoundEngine } from '@concord/tss';
+import type { DkgResult, RoundEngine } from '@concord/tss';
 import { equalBytes, toHex } from '@concord/tss/bytes';
 import { encodePublicIdentity, toBase64url } from '@concord/tss/transport';
 import type { DeliveredMessage } from '../../client/client.ts';
+import {
+  decodeRestart,
+  dkgLabel,
+  encodeRestart,
+  isDkgTag,
+  nextAttempt,
+  ownRestart,
+  RESTART_TAG,
+  restartMessage,
+  verifyRestart,
+} from '../dkg-restart.ts';
 import {
   type Decision,
   decisionMessage,
@@ -31,11 +45,11 @@ import {
 } from '../proposal.ts';
 import { MemberChannel } from './channel.ts';
 import { EarlyBuffer, type MemberContext } from './context.ts';
+import { isMemberError } from './errors.ts';
 import type { VaultRecord } from './store.ts';
 
 const PROPOSAL_TAG = 'proposal';
 const DECISION_TAG = 'decision';
-const DKG_LABEL = 'dkg';
 /** How long an invitation stays answerable (the extension's `PROPOSAL_TTL_MS`). */
 const PROPOSAL_TTL_MS = 30 * 60_000;
 
@@ -44,6 +58,8 @@ interface Live {
   hash: Uint8Array;
   channel: MemberChannel;
   dkg: RoundEngine<DkgResult> | undefined;
+  /** The DKG attempt this member runs or will run; 0 = the first run. */
+  attempt: number;
   settled: boolean;
 }
 
@@ -54,22 +70,22 @@ export class VaultCreation {
 
   constructor(private readonly c: MemberContext) {}
 
-  /** Rebinds open proposals after a start; a DKG cut by the restart is marked interrupted. */
+  /** Rebinds open proposals after a start; a DKG cut by the restart runs again as a new attempt. */
   async restore(): Promise<void> {
     const now = this.c.clock.now();
     for (const row of await this.c.store.proposals()) {
       if (row.status !== 'open' && row.status !== 'approved') continue;
       const dkg = await this.c.store.dkg(row.id);
       if (dkg?.status === 'running' || row.status === 'approved') {
-        if (dkg?.status !== 'done') {
-          await this.c.store.putDkg({
-            id: row.id,
-            status: 'aborted',
-            attempt: dkg?.attempt ?? 0,
-            abortCode: 'INTERRUPTED',
-            updatedAt: now,
-          });
+        if (dkg !== undefined && dkg.status !== 'running') continue; // done or stopped
+        // The DKG's round state was in the stopped process's memory: run it again as a new attempt.
+        const next = ownRestart(dkg?.attempt ?? 0, now, row.expiresAt);
+        if (typeof next !== 'number') {
+          await this.markAborted(row.id, dkg?.attempt ?? 0, 'INTERRUPTED');
+          continue;
         }
+        const live = this.bind(decodeProposal(row.payload), proposalHash(row.payload));
+        await this.restartParty(live, next, true);
         continue;
       }
       if (row.expiresAt <= now) {
@@ -90,7 +106,7 @@ export class VaultCreation {
       void this.c.serial.run(() => this.onInvitation(msg)).catch((e: unknown) => this.c.log('INVITATION', e));
       return;
     }
-    if (msg.tag === DECISION_TAG || msg.tag.startsWith(`${DKG_LABEL}/`)) this.early.hold(msg);
+    if (msg.tag === DECISION_TAG || msg.tag === RESTART_TAG || isDkgTag(msg.tag)) this.early.hold(msg);
   }
 
   close(): void {
@@ -140,14 +156,19 @@ export class VaultCreation {
       members: proposal.members.map((m) => m.identity),
       ttlMs: PROPOSAL_TTL_MS,
       onControl: (m) => {
-        if (m.header.tag !== DECISION_TAG) return;
-        void this.c.serial
-          .run(() => this.onDecision(id, m.header.from, m.plaintext))
-          .catch((e: unknown) => this.c.log('DECISION', e));
+        if (m.header.tag === DECISION_TAG) {
+          void this.c.serial
+            .run(() => this.onDecision(id, m.header.from, m.plaintext))
+            .catch((e: unknown) => this.c.log('DECISION', e));
+        } else if (m.header.tag === RESTART_TAG) {
+          void this.c.serial
+            .run(() => this.onRestart(id, m.header.from, m.plaintext))
+            .catch((e: unknown) => this.c.log('DKG_RESTART', e));
+        }
       },
       onReject: (code) => this.c.log(`ENVELOPE_${code}`, new Error(code)),
     });
-    const live: Live = { proposal, hash, channel, dkg: undefined, settled: false };
+    const live: Live = { proposal, hash, channel, dkg: undefined, attempt: 0, settled: false };
     this.live.set(id, live);
     this.bySid.set(proposal.sid, id);
     for (const m of this.early.take(proposal.sid)) channel.deliver(m);
@@ -229,6 +250,81 @@ export class VaultCreation {
       (await this.c.store.decisions(id)).filter((d) => d.decision === 'approve').map((d) => d.deviceId),
     );
     if (!live.proposal.members.every((m) => approved.has(m.deviceId))) return;
+    await this.startParty(live);
+  }
+
+  /**
+   * Moves `live` to attempt `attempt`: abandons earlier attempts' runs, announces the attempt when
+   * this member is the one that lost its party, and starts a party. Runs inside the queue.
+   */
+  private async restartParty(live: Live, attempt: number, announce: boolean): Promise<void> {
+    if (live.settled) return;
+    for (let k = 0; k < attempt; k++) live.channel.stopRun(dkgLabel(k));
+    live.dkg = undefined;
+    live.attempt = attempt;
+    if (announce) {
+      // Our approval again first: the others start no attempt without it (a duplicate is a no-op).
+      const mine = (await this.c.store.decisions(live.proposal.id)).find((d) => d.deviceId === this.c.self);
+      if (mine?.decision === 'approve') {
+        live.channel
+          .broadcast(
+            DECISION_TAG,
+            `${DECISION_TAG}:${attempt}`,
+            encodeDecision({ decision: 'approve', hash: live.hash, sig: mine.sig }),
+          )
+          .catch((e: unknown) => this.c.log('SEND', e));
+      }
+      const sig = this.c.identity.sign(restartMessage(live.hash, attempt));
+      live.channel
+        .broadcast(RESTART_TAG, `${RESTART_TAG}:${attempt}`, encodeRestart({ hash: live.hash, attempt, sig }))
+        .catch((e: unknown) => this.c.log('SEND', e));
+    }
+    await this.startParty(live);
+  }
+
+  /** A member announces a new attempt (it lost its party): followed if valid, newer and in bounds. */
+  private async onRestart(id: string, from: Uint8Array, plaintext: Uint8Array): Promise<void> {
+    const live = this.live.get(id);
+    if (live === undefined || live.settled) return;
+    const r = decodeRestart(plaintext);
+    const member = live.proposal.members.find((m) => equalBytes(m.identity.deviceId, from));
+    if (member === undefined) throw new Error('restart from a non-member');
+    if (!equalBytes(r.hash, live.hash)) throw new Error('restart for another proposal');
+    if (!verifyRestart(member.identity, live.hash, r.attempt, r.sig))
+      throw new Error('restart signature invalid');
+    const row = await this.c.store.proposal(id);
+    if (row === undefined) return;
+    const refusal = nextAttempt(live.attempt, r.attempt, this.c.clock.now(), row.expiresAt);
+    if (refusal !== null) {
+      if (refusal !== 'NOT_NEWER') this.c.log(`DKG_RESTART_${refusal}`, new Error(refusal));
+      return;
+    }
+    if (live.dkg === undefined) {
+      // Not started here yet (approvals still arriving): start at that attempt when they are in.
+      live.attempt = r.attempt;
+      return;
+    }
+    await this.restartParty(live, r.attempt, false);
+  }
+
+  private async markAborted(id: string, attempt: number, code: string): Promise<void> {
+    const d = await this.c.store.dkg(id);
+    if (d?.status === 'done') return;
+    await this.c.store.putDkg({
+      id,
+      status: 'aborted',
+      attempt,
+      abortCode: code,
+      updatedAt: this.c.clock.now(),
+    });
+  }
+
+  /** Starts this member's party for `live.attempt`, stored as running first. */
+  private async startParty(live: Live): Promise<void> {
+    const id = live.proposal.id;
+    const attempt = live.attempt;
+    const before = await this.c.store.dkg(id);
+    if (before !== undefined && before.status !== 'running') return; // done or stopped: never rerun
     const dkg = this.c.host.dkg({
       parties: live.proposal.members.map((m) => ({ id: m.identity.deviceId, power: m.power })),
       threshold: live.proposal.threshold,
@@ -237,26 +333,18 @@ export class VaultCreation {
     live.dkg = dkg;
     const now = this.c.clock.now();
     await this.c.store.setProposalStatus(id, 'approved');
-    await this.c.store.putDkg({ id, status: 'running', attempt: 0, abortCode: null, updatedAt: now });
-    live.channel.run(dkg, DKG_LABEL, {
+    await this.c.store.putDkg({ id, status: 'running', attempt, abortCode: null, updatedAt: now });
+    live.channel.run(dkg, dkgLabel(attempt), {
       onError: (e) => {
         const abort = dkg.abortError;
         if (abort === undefined) {
           this.c.log('DKG_MESSAGE', e);
           return;
         }
-        this.settle(live, () =>
-          this.c.store.putDkg({
-            id,
-            status: 'aborted',
-            attempt: 0,
-            abortCode: abort.code,
-            updatedAt: this.c.clock.now(),
-          }),
-        );
+        if (live.dkg === dkg) this.settle(live, () => this.markAborted(id, attempt, abort.code));
       },
       onStep: () => {
-        if (dkg.finished) this.settle(live, () => this.complete(live, dkg));
+        if (dkg.finished && live.dkg === dkg) this.settle(live, () => this.complete(live, dkg));
       },
     });
   }
@@ -301,16 +389,11 @@ export class VaultCreation {
     };
     try {
       await this.c.store.completeDkg(vault, { epoch: descriptor.epoch, secret }, now);
+    } catch (e) {
+      if (!isMemberError(e, 'VAULT_EXISTS')) throw e;
+      await this.markAborted(p.id, live.attempt, 'VAULT_ID_COLLISION');
     } finally {
       secret.fill(0);
     }
   }
-
-  /** Whether any DKG is still running here (tests wait for none). */
-  get running(): number {
-    return [...this.live.values()].filter((l) => l.dkg !== undefined && !l.settled).length;
-  }
-
-  /** The rounds of a DKG, for progress views. */
-  static readonly rounds = DKG_ROUNDS;
 }
