@@ -6,7 +6,9 @@
  * headless member speaks it through the shared co-approval machine.
  *  1. the DKG ([A:1, B:1, H:1], threshold 2) makes one address on all three;
  *  2. a send initiated by A and approved by H's decider is signed by A and H, mined, and the
- *     recipient gets +1 ETH exactly; a forged or flipped decision fed to H is refused and not stored;
+ *     recipient gets +1 ETH exactly; a forged or flipped decision, a start from a non-approver or
+ *     with a bad signature, and the transaction signed by another key, fed to H through the path its
+ *     channel uses, are refused and nothing is stored;
  *  3. H is stopped in the middle of its signing ceremony and started again on the same SQLite file:
  *     the request still ends in exactly one mined transaction; then the same with H as its own
  *     process, killed with SIGKILL while frozen inside the ceremony (test/helpers/member-main.ts);
@@ -17,7 +19,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocketCtor } from '@concord/bridge-server/client';
-import { decisionMessage, encodeControl, encodeRequest, requestHash } from '@concord/bridge-server/vault';
+import {
+  decisionMessage,
+  encodeControl,
+  encodeRequest,
+  requestHash,
+  startMessage,
+} from '@concord/bridge-server/vault';
 import {
   type CeremonyHost,
   type Decider,
@@ -28,11 +36,13 @@ import {
   type Verdict,
 } from '@concord/bridge-server/vault/member';
 import { DkgSession, SignSession } from '@concord/tss';
+import { fromHex } from '@concord/tss/bytes';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Device, device, dkgDone, until } from '../../extension/test/devices.ts';
 import { BridgeProcess, freePort } from '../helpers/bridge-process.ts';
-import { type HardhatNode, startHardhat } from '../helpers/hardhat.ts';
+import { HARDHAT_ACCOUNT1_KEY, type HardhatNode, startHardhat } from '../helpers/hardhat.ts';
 import { MemberProcess } from '../helpers/member-process.ts';
 
 const ETH = 10n ** 18n;
@@ -195,6 +205,33 @@ describe('a vault of two extension profiles and one headless member', () => {
     );
     const stored = await H.store.decisions(r.id);
     expect(stored.map((d) => [d.deviceId, d.decision])).toEqual([[A.info.deviceId, 'approve']]);
+    // A start from a device that neither initiated nor approved, and one with a bad signature: refused.
+    const chosen = [A.info.deviceId, H.deviceId].sort();
+    const fakeStart = (sig: Uint8Array) =>
+      encodeControl({ t: 'start', hash, attempt: 1, signers: chosen, sig });
+    const bSays = await H.requests.receive(
+      r.id,
+      B.info.deviceId,
+      fakeStart(H.identity.sign(startMessage(hash, 1, chosen))),
+    );
+    expect(bSays?.message).toBe('start from a device that is neither the initiator nor an approver');
+    const aSays = await H.requests.receive(
+      r.id,
+      A.info.deviceId,
+      fakeStart(H.identity.sign(startMessage(hash, 1, chosen))),
+    );
+    expect(aSays?.message).toBe('start signature invalid');
+    expect(await H.store.attempt(r.id)).toBeUndefined();
+    // The approved transaction signed by another key is not taken as this request's.
+    const other = await privateKeyToAccount(HARDHAT_ACCOUNT1_KEY).signTransaction({
+      type: 'eip1559',
+      ...asked.description.tx,
+    });
+    const forgedTx = encodeControl({ t: 'broadcast', hash, raw: fromHex(other.slice(2)) });
+    expect((await H.requests.receive(r.id, A.info.deviceId, forgedTx))?.message).toBe(
+      'Signed transaction refused: it is not signed by this vault.',
+    );
+    expect(await H.store.signed(r.id)).toBeUndefined();
 
     release('approve');
     const mined = await Promise.all([A, B].map((d) => phase(d, r.id, 'mined')));

@@ -109,7 +109,13 @@ export class SqliteVaultStore implements VaultStore {
       };
       const params = JSON.parse(new TextDecoder().decode(meta('kdf'))) as ScryptParams;
       checkParams(params);
-      const dek = unwrapDataKey(deriveKek(o.passphrase, meta('salt'), params), meta('dek'));
+      const kek = deriveKek(o.passphrase, meta('salt'), params);
+      let dek: Uint8Array;
+      try {
+        dek = unwrapDataKey(kek, meta('dek'));
+      } finally {
+        kek.fill(0);
+      }
       // Only now, with the right passphrase, may the connection write (WAL is set at creation).
       db.pragma('synchronous = NORMAL');
       return new SqliteVaultStore(db, dek);
@@ -123,7 +129,9 @@ export class SqliteVaultStore implements VaultStore {
     const params = o.kdf ?? DEFAULT_SCRYPT;
     checkParams(params);
     const salt = randomBytes(16);
-    const { dek, wrapped } = newDataKey(deriveKek(o.passphrase, salt, params));
+    const kek = deriveKek(o.passphrase, salt, params);
+    const { dek, wrapped } = newDataKey(kek);
+    kek.fill(0);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.transaction(() => {
