@@ -5,6 +5,7 @@
  * state, builds the context (vault members and threshold, who is online, attempts running here),
  * calls `step`, writes every state change of the step in one store transaction, and only then
  * carries out the other effects in order (sending, signing a start, running a ceremony, timers).
+ * Signing a send is send-signer.ts.
  *
  * Wire format: the extension's requests.ts is the reference, message for message — tags `q.request`
  * (wrapped with the initiator's identity), `q.decision`, `q.start`, `q.retry`, `q.broadcast`; msgId
@@ -15,16 +16,12 @@
  * member does not run its ceremony), bans (this member holds none), receipts (the chain port only
  * broadcasts).
  */
-import { isTssError, KeyShare, type Signature } from '@concord/tss';
 import { fromHex, toHex } from '@concord/tss/bytes';
-import { signTransaction } from '@concord/tss/eth';
 import { decodePublicIdentity, fromBase64url, type PublicDeviceIdentity } from '@concord/tss/transport';
 import type { DeliveredMessage } from '../../client/client.ts';
 import { type Effect, type Event, type RequestState, type StepResult, step } from '../co-approval.ts';
 import { VaultError } from '../errors.ts';
-import { decodeUnsignedTx } from '../kinds/eip1559.ts';
-import { bodyDigests, describeBody } from '../kinds/index.ts';
-import { checkSignedTx } from '../kinds/signed-tx.ts';
+import { describeBody } from '../kinds/index.ts';
 import { openInvitation } from '../proposal.ts';
 import {
   type Control,
@@ -33,7 +30,6 @@ import {
   decodeControl,
   decodeRequest,
   encodeControl,
-  isLive,
   requestHash,
   requestTimeProblem,
   startMessage,
@@ -44,6 +40,7 @@ import { MemberChannel } from './channel.ts';
 import { EarlyBuffer, type MemberContext } from './context.ts';
 import { MemberError } from './errors.ts';
 import type { TimerHandle } from './ports.ts';
+import { SendSigner } from './send-signer.ts';
 import type { DecisionRecord, RequestChanges, VaultRecord } from './store.ts';
 
 export const Q = {
@@ -57,7 +54,7 @@ export const Q = {
 /** Protocol messages and announcements of request runs, held until the request is bound. */
 const RUN_TAG = /^(sign|reshare)\d+\/(r\d+|hs)$/;
 
-interface Live {
+export interface Live {
   id: string;
   request: VaultRequest;
   bytes: Uint8Array;
@@ -85,7 +82,15 @@ export class RequestRuntime {
   private readonly online = new Map<string, Set<string>>();
   private closed = false;
 
-  constructor(private readonly c: MemberContext) {}
+  private readonly signer: SendSigner;
+
+  constructor(private readonly c: MemberContext) {
+    this.signer = new SendSigner(c, {
+      drive: (live, e) => this.drive(live, e),
+      current: (live) => this.live.get(live.id) === live,
+      broadcast: (live, raw) => this.sendBroadcast(live, raw),
+    });
+  }
 
   // ---------------------------------------------------------------- lifecycle
 
@@ -287,7 +292,7 @@ export class RequestRuntime {
         ).refused;
       case 'broadcast':
         try {
-          await this.acceptSigned(live, `0x${toHex(c.raw)}`, false);
+          await this.signer.acceptSigned(live, `0x${toHex(c.raw)}`, false);
           return undefined;
         } catch (e) {
           return e instanceof VaultError
@@ -432,7 +437,7 @@ export class RequestRuntime {
       case 'run':
         live.running.add(fx.attempt);
         live.progress.set(fx.attempt, this.c.clock.now());
-        if (live.request.body.kind === 'send') await this.runSign(live, fx.attempt, fx.signers);
+        if (live.request.body.kind === 'send') await this.signer.run(live, fx.attempt, fx.signers);
         else this.c.log('RESHARE_UNSUPPORTED', new Error('this member does not run reshares yet'));
         return;
       case 'arm':
@@ -480,105 +485,5 @@ export class RequestRuntime {
       hash: live.hash,
       raw: fromHex(raw.slice(2)),
     });
-  }
-
-  // ---------------------------------------------------------------- signing a send
-
-  private async runSign(live: Live, k: number, signers: string[]): Promise<void> {
-    const body = live.request.body;
-    // The share is touched only for a request still alive (the last check before a signature).
-    if (body.kind !== 'send' || !isLive(live.request, this.c.clock.now())) return;
-    const stored = await this.c.store.share(live.request.vaultId);
-    if (stored === undefined) {
-      await this.drive(live, { t: 'failed', code: 'NO_SHARE' });
-      return;
-    }
-    const ks = KeyShare.decode(stored.secret);
-    stored.secret.fill(0);
-    if (ks.epoch !== live.request.epoch || toHex(ks.vaultId) !== live.request.keyId) {
-      ks.destroy();
-      await this.drive(live, { t: 'failed', code: 'EPOCH_MISMATCH' });
-      return;
-    }
-    let session: ReturnType<MemberContext['host']['sign']>;
-    try {
-      session = this.c.host.sign({
-        keyShare: ks,
-        signers: signers.map((s) => fromHex(s)),
-        digest: bodyDigests(body)[0]!,
-        banned: new Set(),
-      });
-    } catch (e) {
-      ks.destroy();
-      await this.drive(live, { t: 'failed', code: isTssError(e) ? e.code : 'INTERNAL' });
-      return;
-    }
-    let settled = false;
-    const settle = (fn: () => Promise<unknown>): void => {
-      if (settled) return;
-      settled = true;
-      live.progress.delete(k);
-      ks.destroy();
-      void this.c.serial
-        .run(async () => {
-          if (this.live.get(live.id) === live) await fn();
-        })
-        .catch((e: unknown) => this.c.log('SIGN', e));
-    };
-    live.channel.run(session, `sign${k}`, {
-      onStep: () => {
-        if (settled) return;
-        live.progress.set(k, this.c.clock.now());
-        if (session.finished) {
-          const sig = session.output();
-          settle(() => this.onSigned(live, sig));
-        }
-      },
-      onError: (e) => {
-        const abort = session.abortError;
-        if (abort === undefined) {
-          this.c.log(isTssError(e) ? e.code : 'SIGN_MESSAGE', e);
-          return;
-        }
-        settle(() => this.drive(live, { t: 'aborted', attempt: k, code: abort.code }));
-      },
-    });
-  }
-
-  private async onSigned(live: Live, sig: Signature): Promise<void> {
-    if (live.request.body.kind !== 'send') return;
-    const tx = decodeUnsignedTx(live.request.body.tx);
-    // tss/eth re-checks that the signature recovers to the vault address before serialising.
-    const raw = await signTransaction({
-      transaction: { type: 'eip1559', ...tx },
-      address: live.vault.address,
-      sign: () => sig,
-    });
-    await this.acceptSigned(live, raw, true);
-  }
-
-  /** Stores a signed transaction of this request (checked: exactly its bytes, signed by the vault). */
-  private async acceptSigned(live: Live, raw: `0x${string}`, own: boolean): Promise<void> {
-    const body = live.request.body;
-    if (body.kind !== 'send') return;
-    if (!isLive(live.request, this.c.clock.now())) {
-      throw new VaultError('REQUEST_CLOSED', 'signed transaction for an expired request');
-    }
-    const hash = await checkSignedTx(raw, body.tx, live.vault.address);
-    const isNew = await this.c.store.putSigned({
-      requestId: live.id,
-      raw,
-      hash,
-      createdAt: this.c.clock.now(),
-    });
-    if (!isNew) return;
-    live.timer?.cancel();
-    live.timer = undefined;
-    live.armedFor = undefined;
-    if (own) this.sendBroadcast(live, raw);
-    if (this.c.chain !== undefined) {
-      // Another signer's copy may already be in; the chain decides (the nonce is fixed).
-      await this.c.chain.broadcast(body.chainId, raw).catch((e: unknown) => this.c.log('BROADCAST', e));
-    }
   }
 }
