@@ -95,6 +95,22 @@ describe('sign-client 2.25 dApp ↔ wallet over the local relay', () => {
     });
   });
 
+  it('a request sent while the wallet is offline is delivered when it reconnects (irn_batchSubscribe)', async () => {
+    wallet.decision = 'sign';
+    await wallet.client.core.relayer.transportClose();
+    expect(wallet.client.core.relayer.connected).toBe(false);
+    const message = stringToHex('queued while offline');
+    const signed = dapp.request<Hex>({
+      topic,
+      chainId: CHAIN,
+      request: { method: 'personal_sign', params: [message, address] },
+    });
+    // The dApp's publish is answered by the relay's mailbox; the wallet re-subscribes on reconnect.
+    await wallet.client.core.relayer.transportOpen();
+    const signature = await signed;
+    expect(await verifyMessage({ address, message: { raw: message }, signature })).toBe(true);
+  });
+
   it('a disconnect by the dApp is seen by the wallet', async () => {
     const seen = nextEvent(wallet.client, 'session_delete', (e) => e.topic === topic);
     await dapp.disconnect({ topic, reason: getSdkError('USER_DISCONNECTED') });

@@ -41,6 +41,8 @@ interface ConnState {
 }
 
 export interface WcRelayEvents {
+  /** A request was served (for logs: which methods clients use). */
+  onServed?(clientId: string, method: string): void;
   /** A method failed; `code` is the relay error code (for logs). */
   onError?(clientId: string, method: string | undefined, error: WcRelayError): void;
 }
@@ -138,6 +140,7 @@ export class WcRelayCore {
       return;
     }
     conn.send(resultFrame(frame.id, outcome.result));
+    this.events.onServed?.(conn.clientId, method);
     outcome.after?.();
   }
 

@@ -55,6 +55,7 @@ export async function startWcRelay(opts: WcRelayOptions = {}): Promise<RunningWc
   const now = opts.now ?? Date.now;
   const log = opts.log ?? pino({ level: 'silent' });
   const core = new WcRelayCore(limits, now, {
+    onServed: (clientId, method) => log.debug({ clientId, method }, 'served'),
     onError: (clientId, method, error) =>
       log.debug({ clientId, method, code: error.code, msg: error.message }, 'request refused'),
   });
