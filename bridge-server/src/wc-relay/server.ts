@@ -146,7 +146,10 @@ export async function startWcRelay(opts: WcRelayOptions = {}): Promise<RunningWc
       clearInterval(sweep);
       for (const ws of wss.clients) ws.terminate();
       wss.close();
-      await new Promise<void>((res) => server.close(() => res()));
+      const closed = new Promise<void>((res) => server.close(() => res()));
+      // Idle keep-alive HTTP connections would otherwise hold close() until they time out.
+      server.closeAllConnections();
+      await closed;
     },
   };
 }
