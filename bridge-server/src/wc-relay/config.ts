@@ -17,6 +17,8 @@ export interface WcRelayLimits {
   maxMailboxMessages: number;
   /** Topics with a non-empty mailbox across the relay. */
   maxMailboxes: number;
+  /** Characters of message held across all mailboxes (the relay's memory bound). */
+  maxStoredChars: number;
   /** Longest message TTL accepted, seconds. */
   maxTtlSeconds: number;
   /** Messages returned by one fetch before `hasMore`. */
@@ -38,6 +40,7 @@ export const DEFAULT_WC_RELAY_LIMITS: WcRelayLimits = {
   maxBatch: 500,
   maxMailboxMessages: 500,
   maxMailboxes: 20_000,
+  maxStoredChars: 256 * 1024 * 1024,
   maxTtlSeconds: 30 * 24 * 3600,
   maxFetchMessages: 500,
   maxConnections: 1000,

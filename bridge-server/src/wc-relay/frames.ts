@@ -167,7 +167,9 @@ export function parseParams<M extends MethodName>(
         `${method} params.${v.getDotPath(issue) ?? ''}: ${issue.message}`,
       );
     }
-    throw new WcRelayError('INVALID_PARAMS', `${method} params.${firstIssue(r.issues)}`);
+    const path = issue ? v.getDotPath(issue) : null;
+    const where = path ? `params.${path}` : 'params';
+    throw new WcRelayError('INVALID_PARAMS', `${method} ${where}: ${issue?.message ?? 'invalid'}`);
   }
   return r.output as ParamsOf<M>;
 }

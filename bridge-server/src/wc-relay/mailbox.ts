@@ -4,7 +4,8 @@
  * A message is kept until its TTL whatever happens; what changes is, per client id, whether that
  * client acknowledged it (then it is never pushed to that client again). The publisher's own client
  * id never receives its message (a topic has two peers; the real relay does not echo either).
- * Bounded: messages per topic and mailboxes per relay; when full the relay refuses, it never evicts.
+ * Bounded: messages per topic, mailboxes and stored characters per relay; when full the relay
+ * refuses, it never evicts.
  */
 import type { WcRelayLimits } from './config.ts';
 import { WcRelayError } from './errors.ts';
@@ -36,6 +37,7 @@ export interface PublishInput {
 export class Mailboxes {
   private readonly topics = new Map<string, StoredMessage[]>();
   private nextSeq = 1;
+  private storedChars = 0;
 
   constructor(
     private readonly limits: WcRelayLimits,
@@ -62,6 +64,15 @@ export class Mailboxes {
         throw new WcRelayError('MAILBOX_FULL', `the relay holds ${this.limits.maxMailboxes} mailboxes`);
       }
     }
+    if (this.storedChars + input.message.length > this.limits.maxStoredChars) {
+      this.sweep();
+      if (this.storedChars + input.message.length > this.limits.maxStoredChars) {
+        throw new WcRelayError(
+          'MAILBOX_FULL',
+          `the relay holds ${this.limits.maxStoredChars} characters of messages`,
+        );
+      }
+    }
     const now = this.now();
     const stored: StoredMessage = {
       seq: this.nextSeq++,
@@ -75,6 +86,7 @@ export class Mailboxes {
       ...(input.attestation === undefined ? {} : { attestation: input.attestation }),
     };
     list.push(stored);
+    this.storedChars += stored.message.length;
     this.topics.set(input.topic, list);
     return { stored, fresh: true };
   }
@@ -93,6 +105,11 @@ export class Mailboxes {
     return this.live(topic).length;
   }
 
+  /** Characters of message currently held. */
+  get chars(): number {
+    return this.storedChars;
+  }
+
   get mailboxCount(): number {
     return this.topics.size;
   }
@@ -108,6 +125,7 @@ export class Mailboxes {
     if (!list) return [];
     const now = this.now();
     const kept = list.filter((m) => m.expiresAt > now);
+    for (const m of list) if (m.expiresAt <= now) this.storedChars -= m.message.length;
     if (kept.length === 0) this.topics.delete(topic);
     else if (kept.length !== list.length) this.topics.set(topic, kept);
     return kept;

@@ -179,3 +179,26 @@ describe('wc-relay caps', () => {
     expect(b.pushes.map((p) => p.params.data.message)).toEqual(['1', '2', '3']);
   });
 });
+
+describe('wc-relay memory bound', () => {
+  it('refuses a publish past the relay-wide character budget until messages expire', async () => {
+    let now = Date.now();
+    const small = await startWcRelay({ now: () => now, limits: { maxStoredChars: 10 } });
+    try {
+      const a = await RelayClient.connect(small.url);
+      await a.call('irn_publish', { topic: topic(1), message: 'x'.repeat(6), ttl: 10 });
+      const over = await a.request('irn_publish', { topic: topic(2), message: 'y'.repeat(5), ttl: 10 });
+      expect(over.error).toEqual({
+        code: WC_RELAY_ERRORS.MAILBOX_FULL,
+        message: 'the relay holds 10 characters of messages',
+      });
+      expect(small.core.mailboxes.chars).toBe(6);
+      now += 10_000; // the first message expires and frees its share
+      expect(await a.call('irn_publish', { topic: topic(2), message: 'y'.repeat(5), ttl: 10 })).toBe(true);
+      expect(small.core.mailboxes.chars).toBe(5);
+      await a.close();
+    } finally {
+      await small.close();
+    }
+  });
+});

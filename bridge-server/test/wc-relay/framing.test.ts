@@ -42,6 +42,10 @@ describe('wc-relay framing', () => {
       /^irn_subscribe params\.topic: must be 32 bytes of lowercase hex/,
     );
 
+    const noParams = await c.request('irn_publish', undefined);
+    expect(noParams.error?.code).toBe(WC_RELAY_ERRORS.INVALID_PARAMS);
+    expect(noParams.error?.message).toMatch(/^irn_publish params: Invalid type/);
+
     const badTtl = await c.request('irn_publish', { topic: topic(1), message: 'm', ttl: 0 });
     expect(badTtl.error?.code).toBe(WC_RELAY_ERRORS.INVALID_PARAMS);
     expect(badTtl.error?.message).toMatch(/params\.ttl/);
