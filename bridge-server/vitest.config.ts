@@ -9,7 +9,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
-    include: ['bridge-server/test/**/*.test.ts', 'tss/test/transport/**/*.test.ts'],
+    include: [
+      'bridge-server/test/**/*.test.ts',
+      'tss/test/transport/**/*.test.ts',
+      'test/walletconnect/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**'],
     testTimeout: 60_000,
     pool: 'forks',
