@@ -185,7 +185,7 @@ export interface RequestView {
   id: string;
   vaultId: string;
   vaultName: string;
-  kind: 'send' | 'reshare';
+  kind: 'send' | 'reshare' | 'message' | 'typed-data';
   phase: RequestPhase;
   createdAt: number;
   expiresAt: number;
