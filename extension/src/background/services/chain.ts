@@ -459,7 +459,8 @@ export class ChainService {
         );
       }
     }
-    if (c.kind === 'contract-call') warnings.push('Calls a contract; the data is shown raw');
+    if (c.kind === 'contract-call')
+      warnings.push('Calls a contract: check the decoded call and its warnings above');
 
     if (bound !== null && opts.checkNonce !== false) {
       const b = bound;
