@@ -408,7 +408,7 @@ describe('describe edge cases', () => {
     expect(s.chainName).toBe('Chain 999');
     expect(s.kind).toBe('contract-call');
     expect(s.warnings).toContain('Chain 999 is not configured on this device');
-    expect(s.warnings).toContain('Calls a contract; the data is shown raw');
+    expect(s.warnings).toContain('Calls a contract: check the decoded call and its warnings above');
   });
 
   it('refuses bytes that are not a canonical unsigned type-2 tx', async () => {

@@ -276,7 +276,7 @@ describe('refused and not-yet methods', () => {
     }
   });
 
-  it('signing methods answer 4200 "not available yet" and queue nothing, locked or not (THREATS 50)', async () => {
+  it('batch and watch-asset methods answer 4200 "not available yet" and queue nothing, locked or not (THREATS 50)', async () => {
     for (const locked of [false, true]) {
       r.unlocked.value = !locked;
       for (const m of NOT_YET) {

@@ -5,7 +5,7 @@
  *  - discovery finds Concord; an unconnected site sees [];
  *  - connecting through the connect window (screenshot, axe-core) makes the vault the account;
  *  - eth_getBalance through the wallet equals the chain's; a chain switch emits chainChanged;
- *  - eth_sign is refused with 4200; another origin (localhost) still sees [];
+ *  - eth_sign (and, for now, wallet_sendCalls) is refused with 4200; another origin (localhost) still sees [];
  *  - revoking in "Connected sites" (screenshot) empties eth_accounts and emits accountsChanged([]);
  *  - a locked wallet shows its unlock form in the connect window before anything else.
  */
@@ -193,14 +193,14 @@ describe('dApps see a Concord vault through EIP-6963 / EIP-1193', () => {
       .toContainEqual(['chainChanged', '0x7a69']);
   });
 
-  it('eth_sign is 4200; personal_sign is 4200 "not available yet"; bad params are -32602', async () => {
+  it('eth_sign is 4200; wallet_sendCalls is 4200 "not available yet"; bad params are -32602', async () => {
     expect(await raw(site, 'eth_sign', [address, `0x${'11'.repeat(32)}`])).toMatchObject({
       ok: false,
       code: 4200,
     });
-    const ps = await raw(site, 'personal_sign', ['0x68656c6c6f', address]);
-    expect(ps).toMatchObject({ ok: false, code: 4200 });
-    expect(ps.message).toContain('not available');
+    const calls = await raw(site, 'wallet_sendCalls', [{ version: '2.0.0', calls: [] }]);
+    expect(calls).toMatchObject({ ok: false, code: 4200 });
+    expect(calls.message).toContain('not available');
     expect(await raw(site, 'eth_getBalance', ['0x12', 'latest'])).toMatchObject({ ok: false, code: -32602 });
   });
 

@@ -37,15 +37,33 @@ export {
 export {
   type BodyDescription,
   bodyDigests,
+  bodyOrigin,
   describeBody,
+  isSigningBody,
   KINDS,
   type RequestBody,
   type RequestKind,
+  type SigningBody,
   sessionKind,
 } from './kinds/index.ts';
+export {
+  MAX_MESSAGE_BYTES,
+  type MessageBody,
+  type MessageDescription,
+  messageDigest,
+} from './kinds/message.ts';
+export { originProblem } from './kinds/origin.ts';
 export type { ReshareDescription } from './kinds/reshare.ts';
 export type { SendDescription } from './kinds/send.ts';
+export { checkDigestSignature } from './kinds/signed-digest.ts';
 export { checkSignedTx } from './kinds/signed-tx.ts';
+export {
+  canonicalTypedData,
+  MAX_TYPED_DATA_CHARS,
+  type TypedDataBody,
+  type TypedDataDescription,
+  typedDataChainProblem,
+} from './kinds/typed-data.ts';
 export {
   COULD_NOT_SIGN,
   MAX_ATTEMPTS,

@@ -23,6 +23,7 @@ import { CeremonyService, type Unlocked } from './services/ceremonies.ts';
 import { CertificateDelivery } from './services/certificate-delivery.ts';
 import { ChainService } from './services/chain.ts';
 import { ConnectionStatus } from './services/connection-status.ts';
+import { describeSigning } from './services/describe-request.ts';
 import { DeviceService } from './services/device.ts';
 import { EnvelopeKeyring } from './services/envelope-keys.ts';
 import { keysInUse, type ReshareUse } from './services/envelope-rotation.ts';
@@ -265,6 +266,15 @@ export function createBackground(o: BackgroundOptions): Background {
     isUnlocked: async () => (await unlocked()) !== null,
     vaults: () => ceremonies.vaults(),
     notify: dappNotify,
+    signing: {
+      buildCall: (input) => chain.buildCall(input),
+      describe: async (body, from) => describeSigning(body, from, await chain.reader(body.chainId)),
+      propose: async (vaultId, body) => {
+        await online().catch((e: unknown) => log('BRIDGE', e));
+        return (await requests.createSigning(vaultId, body)).id;
+      },
+      outcome: (id) => requests.outcome(id),
+    },
   });
 
   const route = createRouter({

@@ -3,6 +3,7 @@
  * site, add a chain a site proposed) and the "Connected sites" list. Merged into the UI message
  * union in messages.ts; origins here are always the background's (taken from the browser's sender).
  */
+import type { Description } from '@concord/bridge-server/describe';
 import * as v from 'valibot';
 
 /** A vault as the connect screen offers it. */
@@ -14,6 +15,13 @@ export interface DappVaultChoice {
 
 export type DappApprovalView =
   | { id: string; kind: 'connect'; origin: string; vaults: DappVaultChoice[] }
+  /** A site asked to sign while Concord is locked: unlock first (nothing is queued meanwhile). */
+  | { id: string; kind: 'unlock'; origin: string }
+  /**
+   * A site's signing request (message, typed data, transaction) as this device's describer reads
+   * it; approving proposes it to the vault's co-signers.
+   */
+  | { id: string; kind: 'sign'; origin: string; vault: DappVaultChoice; description: Description }
   | {
       id: string;
       kind: 'add-chain';

@@ -5,6 +5,7 @@
  * sender's identity comes from the browser (`sender.id`, `sender.url`), never from the payload
  * (ARCHITECTURE rule 9, THREATS 46–47).
  */
+import type { Description } from '@concord/bridge-server/describe';
 import * as v from 'valibot';
 import {
   DAPP_ACTIVITY_REQUESTS,
@@ -192,7 +193,7 @@ export interface RequestView {
   id: string;
   vaultId: string;
   vaultName: string;
-  kind: 'send' | 'reshare';
+  kind: 'send' | 'reshare' | 'message' | 'typed-data';
   phase: RequestPhase;
   createdAt: number;
   expiresAt: number;
@@ -206,6 +207,12 @@ export interface RequestView {
   /** This device can still approve or reject. */
   canDecide: boolean;
   tx: TxSummary | null;
+  /** The requesting site's origin as the initiator's browser reported it, or null. */
+  origin: string | null;
+  /** What this device's describer reads in the raw body (sends, messages, typed data). */
+  description: Description | null;
+  /** A message's or typed data's 65-byte signature (0x-hex), once signed. */
+  signature: string | null;
   reshare: ReshareSummary | null;
   txHash: string | null;
   blockNumber: number | null;

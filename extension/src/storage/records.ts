@@ -90,6 +90,11 @@ export interface ProposalRecord {
   status: ProposalStatus;
   createdAt: number;
   expiresAt: number;
+  /**
+   * A message or typed-data request's result: the 65-byte r ‖ s ‖ v signature, checked against
+   * the group key before it is stored (not indexed; absent for every other kind).
+   */
+  signature?: Uint8Array;
 }
 
 export interface ApprovalRecord {

@@ -16,6 +16,15 @@ function concord(): EIP1193Provider {
   return d.provider;
 }
 
+async function settle<T>(f: () => Promise<T>) {
+  try {
+    return { ok: true, result: await f() };
+  } catch (e) {
+    const err = e as { code?: number; message?: string; cause?: { code?: number } };
+    return { ok: false, code: err.cause?.code ?? err.code, message: err.message };
+  }
+}
+
 const dapp = {
   providers: () =>
     store.getProviders().map((d) => ({
@@ -39,6 +48,14 @@ const dapp = {
     String(await createPublicClient({ transport: custom(concord()) }).getBlockNumber()),
   ethersBalance: async (address: string) => String(await new BrowserProvider(concord()).getBalance(address)),
   ethersAccounts: async () => (await new BrowserProvider(concord()).listAccounts()).map((s) => s.address),
+  /** viem's signMessage (personal_sign) through the wallet; errors come back as { ok: false, code }. */
+  viemSignMessage: (account: `0x${string}`, message: string) =>
+    settle(() => createWalletClient({ transport: custom(concord()) }).signMessage({ account, message })),
+  /** viem's signTypedData (eth_signTypedData_v4) through the wallet. */
+  viemSignTypedData: (account: `0x${string}`, typedData: Record<string, unknown>) =>
+    settle(() =>
+      createWalletClient({ transport: custom(concord()) }).signTypedData({ account, ...typedData } as never),
+    ),
   async raw(method: string, params?: unknown[]) {
     try {
       return { ok: true, result: await concord().request({ method, params } as never) };

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { RequestError } from '../errors.ts';
 import { B64 } from '../members.ts';
 import { classify, decodeUnsignedTx, type TxClass, txDigest, type UnsignedTx } from './eip1559.ts';
+import { decodeOrigin, encodeOrigin, OriginWire } from './origin.ts';
 
 /** Largest unsigned transaction a request may carry (calldata of a big contract call fits). */
 export const MAX_TX_BYTES = 128 * 1024;
@@ -18,6 +19,8 @@ export interface SendBody {
   chainId: number;
   /** Unsigned EIP-1559 transaction bytes. */
   tx: Uint8Array;
+  /** The requesting site's origin (`eth_sendTransaction`); absent for a send from the wallet. */
+  origin?: string;
 }
 
 /** What a person approves for a send: the decoded transaction and what it does. */
@@ -25,11 +28,13 @@ export interface SendDescription {
   kind: 'send';
   tx: UnsignedTx;
   effect: TxClass;
+  origin: string | null;
 }
 
 export const sendWire = v.strictObject({
   kind: v.literal('send'),
   chainId: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 53 - 1)),
+  origin: v.optional(OriginWire),
   tx: B64(Math.ceil((MAX_TX_BYTES * 4) / 3) + 4),
 });
 
@@ -39,12 +44,18 @@ export const send = {
   session: 'sign',
   wire: sendWire,
   encode(b: SendBody) {
-    return { kind: 'send', chainId: b.chainId, tx: toBase64url(b.tx) };
+    return {
+      kind: 'send',
+      chainId: b.chainId,
+      ...encodeOrigin(b.origin ?? null),
+      tx: toBase64url(b.tx),
+    };
   },
   decode(w: v.InferOutput<typeof sendWire>): SendBody {
     const tx = fromBase64url(w.tx, 'transaction');
     if (tx.length === 0 || tx.length > MAX_TX_BYTES) throw new RequestError('transaction size out of range');
-    return { kind: 'send', chainId: w.chainId, tx };
+    const origin = decodeOrigin(w.origin);
+    return { kind: 'send', chainId: w.chainId, ...(origin === null ? {} : { origin }), tx };
   },
   /** The one digest the signing ceremony signs: the EIP-1559 signing hash of the raw bytes. */
   digests(b: SendBody): Uint8Array[] {
@@ -54,6 +65,6 @@ export const send = {
   describe(b: SendBody): SendDescription {
     const tx = decodeUnsignedTx(b.tx);
     if (tx.chainId !== b.chainId) throw new RequestError('transaction chain id mismatch');
-    return { kind: 'send', tx, effect: classify(tx) };
+    return { kind: 'send', tx, effect: classify(tx), origin: b.origin ?? null };
   },
 } as const;

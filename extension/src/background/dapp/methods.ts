@@ -2,8 +2,8 @@
  * The dApp methods (EIP-1193 / EIP-1474 / EIP-2255 / EIP-3085 / EIP-3326 / EIP-5792), answered for
  * one origin that the caller took from the browser's sender. Every vault is an account; a site sees
  * only the vaults the user connected it to, and only while the wallet is unlocked. Signing methods
- * are refused for now (4200): the co-approval request kinds that will carry them are not built yet,
- * and nothing is ever queued to be signed later.
+ * (signing.ts) are shown to this device's user first, then become a co-approval request; nothing is
+ * ever queued to be signed later.
  */
 import { providerErrors, rpcErrors } from '@metamask/rpc-errors';
 import type { ProviderState } from '../../provider/protocol.ts';
@@ -19,6 +19,7 @@ import {
   SwitchChainParams,
 } from './params.ts';
 import { READ_ONLY_METHODS, type RpcForwarder } from './rpc-forward.ts';
+import { type SigningDeps, type SigningMethod, signRequest } from './signing.ts';
 import type { DappSites } from './sites.ts';
 
 /** Refused outright: signing a raw hash or an unsent transaction, and EIP-7702 authorizations. */
@@ -37,11 +38,8 @@ const REFUSED: Record<string, string> = {
   eth_unsubscribe: 'Subscriptions are not supported; poll instead.',
 };
 
-/** Signing methods that arrive with the vault-member runtime's new request kinds. */
+/** Methods not built yet: EIP-5792 batches and token watching. */
 export const NOT_YET: ReadonlySet<string> = new Set([
-  'personal_sign',
-  'eth_signTypedData_v4',
-  'eth_sendTransaction',
   'wallet_sendCalls',
   'wallet_getCallsStatus',
   'wallet_showCallsStatus',
@@ -67,6 +65,8 @@ export interface DappServiceDeps {
   vaults(): Promise<VaultAccount[]>;
   /** Pushes the new state to every page of `origin` (or of every origin). */
   notify(origin?: string): void;
+  /** Signing requests from sites (signing.ts); absent, the signing methods answer 4200. */
+  signing?: SigningDeps;
 }
 
 const hexChain = (n: number): `0x${string}` => `0x${n.toString(16)}`;
@@ -134,6 +134,10 @@ export class DappService {
         return this.addChain(origin, params);
       case 'wallet_getCapabilities':
         return this.capabilities(origin, params);
+      case 'personal_sign':
+      case 'eth_signTypedData_v4':
+      case 'eth_sendTransaction':
+        return this.sign(origin, method, params);
     }
     if (READ_ONLY_METHODS.has(method)) {
       const p = forwardedParams(method, params);
@@ -142,6 +146,34 @@ export class DappService {
     throw providerErrors.unsupportedMethod({
       message: `${method.slice(0, 64)} is not supported by Concord.`,
     });
+  }
+
+  private async sign(origin: string, method: SigningMethod, params: unknown): Promise<string> {
+    const deps = this.d.signing;
+    if (deps === undefined) {
+      throw providerErrors.unsupportedMethod({ message: `${method} is not available on this device.` });
+    }
+    const site = await this.d.sites.get(origin);
+    if (site === undefined || site.vaultIds.length === 0) {
+      throw providerErrors.unauthorized({ message: 'Connect this site to Concord first.' });
+    }
+    // THREATS 50: a locked wallet asks to be unlocked; nothing is queued to be signed meanwhile.
+    if (!(await this.d.isUnlocked())) {
+      if (this.d.approvals.has(origin, 'unlock')) {
+        throw rpcErrors.resourceUnavailable({ message: 'Concord is already asking to be unlocked.' });
+      }
+      const d = await this.d.approvals.ask({ kind: 'unlock', origin });
+      if (!d.approve || !(await this.d.isUnlocked())) {
+        throw providerErrors.userRejectedRequest({ message: 'Concord was not unlocked.' });
+      }
+    }
+    const vaults = (await this.d.vaults()).filter(usable).filter((v) => site.vaultIds.includes(v.id));
+    const chain = await this.chainOf(origin);
+    return signRequest(
+      { origin, chainId: chain.chainId, vaults, approvals: this.d.approvals, deps },
+      method,
+      params,
+    );
   }
 
   private async requestAccounts(origin: string): Promise<`0x${string}`[]> {

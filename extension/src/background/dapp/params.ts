@@ -153,3 +153,33 @@ export function forwardedParams(method: string, params: unknown): unknown[] {
   if (schema !== undefined) parseParams(method, schema, p);
   return p as unknown[];
 }
+
+/** `personal_sign`: [message (0x-hex bytes, or text), address] (EIP-191 version 0x45). */
+export const PersonalSignParams = v.tuple(
+  [v.pipe(v.string(), v.maxLength(2 * 64 * 1024 + 2)), Address],
+  'expected [message, address]',
+);
+
+/** `eth_signTypedData_v4`: [address, typed data as a JSON string or an object]. */
+export const SignTypedDataParams = v.tuple(
+  [Address, v.union([v.pipe(v.string(), v.maxLength(256 * 1024)), v.looseObject({})])],
+  'expected [address, typedData]',
+);
+
+/** `eth_sendTransaction`: one transaction request (EIP-1474). Legacy and access-list fields are refused. */
+export const SendTransactionParams = v.tuple(
+  [
+    v.looseObject({
+      from: Address,
+      to: v.optional(v.nullable(Address)),
+      data: v.optional(HexData),
+      input: v.optional(HexData),
+      value: v.optional(HexQuantity),
+      gas: v.optional(HexQuantity),
+      chainId: v.optional(HexQuantity),
+      type: v.optional(v.picklist(['0x2'], 'only EIP-1559 (type 0x2) transactions are sent')),
+      authorizationList: v.optional(v.never('EIP-7702 authorizations are refused by Concord')),
+    }),
+  ],
+  'expected [transaction]',
+);

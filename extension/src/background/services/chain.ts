@@ -9,6 +9,7 @@
  * are `ExtensionError`s with short human reasons: never a raw response body, never the full RPC URL
  * (it may embed an API key) — only its host.
  */
+import { type ChainReader, publicClientReader } from '@concord/bridge-server/describe';
 import {
   BaseError,
   createPublicClient,
@@ -380,6 +381,54 @@ export class ChainService {
     return encodeUnsignedTx(tx);
   }
 
+  /**
+   * Builds the unsigned type-2 bytes of a site's `eth_sendTransaction` from `from` (the vault): its
+   * `to`, `value` and calldata exactly as given; gas from the site when it named a limit (else
+   * estimated, with the wallet's headroom); nonce and fees from this device's RPC. Contract
+   * creation is refused (it cannot be shown to co-signers).
+   */
+  async buildCall(input: {
+    chainId: number;
+    from: `0x${string}`;
+    to: string | null | undefined;
+    value: bigint;
+    data: `0x${string}`;
+    gas?: bigint;
+  }): Promise<Uint8Array> {
+    if (input.to === null || input.to === undefined) {
+      throw new ExtensionError('INVALID_REQUEST', 'Deploying a contract from a site is not supported.');
+    }
+    const from = requireAddress(input.from, 'sender');
+    const to = requireAddress(input.to, 'recipient');
+    const b = await this.bind(input.chainId);
+    const call = { to, value: input.value, data: input.data };
+    const [nonce, gasEstimate, fees] = await Promise.all([
+      this.rpc(b, (c) => c.getTransactionCount({ address: from, blockTag: 'pending' })),
+      input.gas === undefined ? this.estimateGas(b, from, call) : Promise.resolve(input.gas),
+      this.rpc(b, (c) => c.estimateFeesPerGas()),
+    ]);
+    const gas = input.gas ?? (gasEstimate * GAS_HEADROOM_NUM + GAS_HEADROOM_DEN - 1n) / GAS_HEADROOM_DEN;
+    return encodeUnsignedTx({
+      chainId: input.chainId,
+      nonce,
+      to,
+      value: input.value,
+      data: input.data,
+      gas,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+  }
+
+  /** This device's own reads of `chainId` for the describers (describe/ports.ts), or null. */
+  async reader(chainId: number): Promise<ChainReader | null> {
+    try {
+      return publicClientReader((await this.bind(chainId)).client);
+    } catch {
+      return null;
+    }
+  }
+
   private async estimateGas(
     b: Bound,
     from: `0x${string}`,
@@ -453,7 +502,8 @@ export class ChainService {
         );
       }
     }
-    if (c.kind === 'contract-call') warnings.push('Calls a contract; the data is shown raw');
+    if (c.kind === 'contract-call')
+      warnings.push('Calls a contract: check the decoded call and its warnings above');
 
     if (bound !== null && opts.checkNonce !== false) {
       const b = bound;

@@ -27,14 +27,19 @@
  * request, so however many attempts finish, at most one transaction can ever be mined.
  */
 import type { BridgeClient, DeliveredMessage } from '@concord/bridge-server/client';
+import type { Description } from '@concord/bridge-server/describe';
 import {
+  bodyDigests,
+  bodyOrigin,
   COULD_NOT_SIGN,
   type Control,
+  checkDigestSignature,
   chooseSigners,
   type Decision,
   decisionMessage,
   decodeControl,
   decodeRequest,
+  describeBody,
   encodeControl,
   encodeRequest,
   isLive,
@@ -49,6 +54,7 @@ import {
   reshareSafetyCode,
   reshareStartProblem,
   reviewedSendProblem,
+  type SigningBody,
   stallAction,
   stallDeadline,
   startMessage,
@@ -63,7 +69,7 @@ import type { Signature } from '@concord/tss';
 import { decodeDescriptor, encodeDescriptor, isTssError, KeyShare, SignSession } from '@concord/tss';
 import { equalBytes, fromHex } from '@concord/tss/bytes';
 import { pointToBytes } from '@concord/tss/curve';
-import { signTransaction } from '@concord/tss/eth';
+import { signTransaction, toRsv } from '@concord/tss/eth';
 import {
   decodePublicIdentity,
   fromBase64url,
@@ -88,6 +94,7 @@ import type { Platform } from '../platform.ts';
 import { banCulprits, excludedFor, type RunningAttempt, sessionsWith, withReport } from './ban-reports.ts';
 import { SessionChannel } from './ceremony-runner.ts';
 import type { ChainService } from './chain.ts';
+import { describeSigning } from './describe-request.ts';
 import { EarlyBuffer } from './early-buffer.ts';
 import { type EnvelopeKeyring, openWithAny } from './envelope-keys.ts';
 import type { DeviceIdentity } from './identity-api.ts';
@@ -96,7 +103,15 @@ import type { ReshareRunner } from './reshare.ts';
 import { COULD_NOT_RESHARE, reshareInRounds, reshareStallDeadline } from './reshare-liveness.ts';
 import { SerialQueue } from './serial.ts';
 import { checkSignedTx } from './tx-check.ts';
-import { decodeUnsignedTx, txDigest } from './tx-codec.ts';
+import { decodeUnsignedTx } from './tx-codec.ts';
+
+/** The notification a member gets for a new request, by kind. */
+const NOTICE_TITLE: Record<VaultRequest['body']['kind'], string> = {
+  send: 'Transaction needs your approval',
+  reshare: 'Signer change needs your approval',
+  message: 'Message signature needs your approval',
+  'typed-data': 'Typed data signature needs your approval',
+};
 
 export const Q = {
   request: 'q.request',
@@ -118,6 +133,13 @@ const DEFAULT_STALL_MS = 60_000;
 const DEFAULT_FALLBACK_MS = 5_000;
 /** How often a pending transaction's receipt is looked up while someone is watching. */
 const RECEIPT_POLL_MS = 1_500;
+
+/** A site request's outcome (`RequestService.outcome`). */
+export type SigningOutcome =
+  | { state: 'pending' }
+  | { state: 'signed'; signature: `0x${string}` }
+  | { state: 'sent'; txHash: `0x${string}` }
+  | { state: 'rejected' | 'failed'; reason: string };
 
 export interface Unlocked {
   identity: DeviceIdentity;
@@ -355,11 +377,9 @@ export class RequestService {
       throw new Error('request initiator is not a member');
     }
     if (!verifyDecision(initiatorKey, hash, 'approve', c.sig)) throw new Error('request signature invalid');
-    if (request.body.kind === 'send') {
-      // Refuse what cannot be shown: the raw transaction must decode and be for the stated chain.
-      const tx = decodeUnsignedTx(request.body.tx);
-      if (tx.chainId !== request.body.chainId) throw new Error('transaction chain id mismatch');
-    }
+    // Refuse what cannot be shown: a send's raw transaction must decode and be for the stated
+    // chain, typed data must be for the request's chain (`describeBody` throws otherwise).
+    describeBody(request.body);
     const now = this.now();
     const db = this.d.repos.db;
     await db.transaction('rw', db.proposals, db.approvals, async () => {
@@ -377,9 +397,7 @@ export class RequestService {
     await this.d.attention
       ?.notify?.(
         request.id,
-        request.body.kind === 'send'
-          ? 'Transaction needs your approval'
-          : 'Signer change needs your approval',
+        NOTICE_TITLE[request.body.kind],
         `${vault?.name ?? 'A vault'}: open Concord to review it on this device.`,
       )
       .catch((e: unknown) => this.log('NOTIFY', e));
@@ -548,8 +566,8 @@ export class RequestService {
     if (key === undefined || !verifyStart(key, live.hash, c.attempt, c.signers, c.sig, c.dealers)) {
       throw new Error('start signature invalid');
     }
-    if (live.request.body.kind === 'send' && c.dealers !== undefined)
-      throw new Error('a send has no dealers');
+    if (live.request.body.kind !== 'reshare' && c.dealers !== undefined)
+      throw new Error('a signature has no dealers');
     if (live.request.body.kind === 'reshare') {
       const problem = await this.dealerProblem(live, c.signers, c.dealers);
       if (problem !== null) throw new RequestError(`reshare start refused: ${problem}`);
@@ -562,7 +580,7 @@ export class RequestService {
     // A device that holds the signed transaction answers any later attempt with it. The coordinator
     // can have lost the broadcast (the relay delivered it to a worker that died before storing it)
     // and would otherwise start attempts that no one who already signed takes part in.
-    const tx = await this.d.repos.db.transactions.get(live.id);
+    const tx = await this.resultOf(live.id);
     if (tx !== undefined) {
       this.rebroadcast(live, tx, `s${c.attempt}`);
       return;
@@ -608,7 +626,7 @@ export class RequestService {
   }
 
   private async onRetry(live: Live, attempt: number, from?: string, banned?: string[]): Promise<void> {
-    const tx = await this.d.repos.db.transactions.get(live.id);
+    const tx = await this.resultOf(live.id);
     if (tx !== undefined) {
       // Already signed (whoever coordinates): tell everyone again instead of signing twice.
       this.rebroadcast(live, tx, `r${attempt}`);
@@ -625,10 +643,25 @@ export class RequestService {
     await this.newAttempt(live, attempt + 1);
   }
 
-  /** A signed transaction from a signer: verify it is this request's, signed by the vault. */
+  /**
+   * A signed transaction (or a message / typed-data signature) from a signer: verify it is this
+   * request's, signed by the vault.
+   */
   private async onBroadcast(live: Live, raw: Uint8Array): Promise<void> {
     const hex = `0x${toHex(raw)}` as const;
-    await this.acceptSigned(live, hex, false);
+    if (live.request.body.kind === 'send') await this.acceptSigned(live, hex, false);
+    else await this.acceptSignature(live, raw, false);
+  }
+
+  /**
+   * What this request produced, if anything: a send's signed transaction(s), or a message's or
+   * typed data's 65-byte signature (kept on its proposal row).
+   */
+  private async resultOf(id: string): Promise<{ raws: readonly string[] } | undefined> {
+    const tx = await this.d.repos.db.transactions.get(id);
+    if (tx !== undefined) return tx;
+    const row = await this.d.repos.proposals.get(id);
+    return row?.signature === undefined ? undefined : { raws: [`0x${toHex(row.signature)}`] };
   }
 
   // ---------------------------------------------------------------- requests from the UI
@@ -722,6 +755,35 @@ export class RequestService {
       throw new ExtensionError('REQUEST_CLOSED', 'Only a send can be proposed again.');
     const vault = await this.vaultOrThrow(old.vaultId);
     return this.create(u, vault, { kind: 'send', chainId: old.body.chainId, tx: old.body.tx }, 'sign');
+  }
+
+  /**
+   * Proposes a site's request (a message, typed data, or a transaction it asked to send), after this
+   * device's user approved it on the approval screen: the request is this device's approval.
+   */
+  async createSigning(vaultId: string, body: SigningBody): Promise<RequestView> {
+    const u = await this.requireUnlocked();
+    const vault = await this.vaultOrThrow(vaultId);
+    return this.create(u, vault, body, 'sign');
+  }
+
+  /** Where a request stands for the site waiting on it. */
+  async outcome(id: string): Promise<SigningOutcome> {
+    const row = await this.d.repos.proposals.get(id);
+    if (row === undefined) return { state: 'failed', reason: 'The request is gone from this device.' };
+    if (row.signature !== undefined) return { state: 'signed', signature: `0x${toHex(row.signature)}` };
+    const tx = await this.d.repos.db.transactions.get(id);
+    if (tx !== undefined) {
+      return { state: 'sent', txHash: (tx.minedHash ?? tx.hashes[0]) as `0x${string}` };
+    }
+    const view = await this.view(id);
+    if (view.phase === 'rejected')
+      return { state: 'rejected', reason: 'The co-signers rejected the request.' };
+    if (view.phase === 'expired')
+      return { state: 'rejected', reason: 'The request expired before enough co-signers approved.' };
+    if (view.phase === 'failed')
+      return { state: 'failed', reason: view.error ?? 'The request could not be signed.' };
+    return { state: 'pending' };
   }
 
   async createReshare(input: ReshareInput): Promise<RequestView> {
@@ -892,7 +954,7 @@ export class RequestService {
     });
   }
 
-  private rebroadcast(live: Live, tx: TxRecord, why: string): void {
+  private rebroadcast(live: Live, tx: { raws: readonly string[] }, why: string): void {
     for (const raw of tx.raws) this.sendBroadcast(live, raw, why);
   }
 
@@ -905,7 +967,7 @@ export class RequestService {
       if (live === undefined || row === undefined) throw new ExtensionError('NOT_FOUND', 'No such request.');
       // An approved but unsigned request still takes approvals: a late approver who is online can
       // replace an approver who went away as a signer.
-      const signedAlready = (await this.d.repos.db.transactions.get(id)) !== undefined;
+      const signedAlready = (await this.resultOf(id)) !== undefined;
       if (
         !(row.status === 'open' || row.status === 'approved') ||
         signedAlready ||
@@ -970,13 +1032,13 @@ export class RequestService {
     }
     const self = toHex(identity.deviceId);
     const ceremony = await this.d.repos.ceremonies.get(id);
-    const signed = await this.d.repos.db.transactions.get(id);
+    const signed = await this.resultOf(id);
     // A send expires whatever its attempts (nothing is signed after `expiresAt`); a reshare whose
     // ceremony ran is left to finish its certificate (reshare.ts), as before.
     // One that could not be signed stays so (it ended before its expiry).
     const expirable =
       signed === undefined &&
-      (ceremony === undefined || (live.request.body.kind === 'send' && ceremony.status !== 'aborted'));
+      (ceremony === undefined || (live.request.body.kind !== 'reshare' && ceremony.status !== 'aborted'));
     if (!isLive(live.request, this.now()) && expirable) {
       await this.d.repos.proposals.put({ ...row, status: 'expired' });
       await this.clearTimer(live);
@@ -1020,7 +1082,7 @@ export class RequestService {
       return;
     }
     const k = ceremony.attempt;
-    const isSend = live.request.body.kind === 'send';
+    const isSend = live.request.body.kind !== 'reshare';
     if (ceremony.signers.includes(self) && !live.running.has(k)) {
       // Every chosen signer's approval must be one this device verified itself.
       const chosenPower = ceremony.signers.reduce((s, d) => {
@@ -1077,7 +1139,7 @@ export class RequestService {
     const identity = this.identity;
     if (identity === null) return;
     const self = toHex(identity.deviceId);
-    const isSend = live.request.body.kind === 'send';
+    const isSend = live.request.body.kind !== 'reshare';
     if (!isLive(live.request, this.now())) return; // `evaluate` marks it expired
     if (k > MAX_ATTEMPTS) {
       await this.giveUp(live);
@@ -1198,7 +1260,7 @@ export class RequestService {
   private async abortSessionsWith(vaultId: string, culprits: string[], except: string): Promise<void> {
     const running: RunningAttempt[] = [];
     for (const live of this.live.values()) {
-      if (live.id === except || live.request.body.kind !== 'send') continue;
+      if (live.id === except || live.request.body.kind === 'reshare') continue;
       const c = await this.d.repos.ceremonies.get(live.id);
       const attempt = c?.status === 'running' && c.attempt !== undefined && live.progress.has(c.attempt);
       running.push({
@@ -1228,7 +1290,7 @@ export class RequestService {
    */
   private async watchAttempt(live: Live): Promise<void> {
     const c = await this.d.repos.ceremonies.get(live.id);
-    if ((await this.d.repos.db.transactions.get(live.id)) !== undefined) {
+    if ((await this.resultOf(live.id)) !== undefined) {
       await this.clearTimer(live);
       return;
     }
@@ -1361,7 +1423,7 @@ export class RequestService {
     // The share is touched only for a request still alive (the last check before a signature).
     if (!isLive(live.request, this.now())) return;
     const u = await this.d.unlocked();
-    if (u === null || live.request.body.kind !== 'send') return;
+    if (u === null || live.request.body.kind === 'reshare') return;
     const body = live.request.body;
     const ks = await this.openShare(live.request.vaultId, u.dek);
     if (ks.epoch !== live.request.epoch || toHex(ks.vaultId) !== live.request.keyId) {
@@ -1375,7 +1437,8 @@ export class RequestService {
       session = new SignSession({
         keyShare: ks,
         signers: signers.map((s) => fromHex(s)),
-        digest: txDigest(body.tx),
+        // Recomputed here from the raw body (EIP-1559 signing hash, EIP-191 or EIP-712 digest).
+        digest: bodyDigests(body)[0]!,
         banned,
         rng: this.d.platform.rng,
       });
@@ -1434,6 +1497,12 @@ export class RequestService {
   }
 
   private async onSigned(live: Live, sig: Signature): Promise<void> {
+    if (live.request.body.kind === 'message' || live.request.body.kind === 'typed-data') {
+      // SignSession already verified the combined signature with plain secp256k1 against the group
+      // key; `acceptSignature` checks it again, with its recovery id, as it does for a peer's.
+      await this.acceptSignature(live, fromHex(toRsv(sig).slice(2)), true);
+      return;
+    }
     if (live.request.body.kind !== 'send') return;
     const vault = await this.cacheVault(live.request.vaultId);
     if (vault?.address == null) return;
@@ -1491,6 +1560,33 @@ export class RequestService {
     await this.clearTimer(live);
     if (own) this.sendBroadcast(live, raw);
     await this.pushToChain(live.id, raw);
+    await this.refreshAttention();
+  }
+
+  /**
+   * Stores a message's or typed data's signature for the request after checking it is the vault
+   * key's signature of the digest this device recomputed (r ‖ s ‖ v, low s, v recovering the
+   * group key), and tells the others.
+   */
+  private async acceptSignature(live: Live, sig: Uint8Array, own: boolean): Promise<void> {
+    const body = live.request.body;
+    if (body.kind !== 'message' && body.kind !== 'typed-data') return;
+    if (!isLive(live.request, this.now())) throw new Error('signature for an expired request');
+    checkDigestSignature(sig, bodyDigests(body)[0]!, live.request.groupKey);
+    const db = this.d.repos.db;
+    const now = this.now();
+    let isNew = false;
+    await db.transaction('rw', [db.ceremonies, db.proposals], async () => {
+      const p = await db.proposals.get(live.id);
+      if (p === undefined || p.signature !== undefined) return;
+      isNew = true;
+      await db.proposals.put({ ...p, status: 'executed', signature: sig });
+      const c = await db.ceremonies.get(live.id);
+      if (c !== undefined) await db.ceremonies.put({ ...c, status: 'done', updatedAt: now });
+    });
+    if (!isNew) return;
+    await this.clearTimer(live);
+    if (own) this.sendBroadcast(live, `0x${toHex(sig)}`);
     await this.refreshAttention();
   }
 
@@ -1675,7 +1771,7 @@ export class RequestService {
         tx === undefined &&
         (row.status === 'open' ||
           (row.status === 'approved' &&
-            (ceremony === undefined || (request.body.kind === 'send' && ceremony.status !== 'aborted')))));
+            (ceremony === undefined || (request.body.kind !== 'reshare' && ceremony.status !== 'aborted')))));
     let phase: RequestPhase;
     if (tx !== undefined)
       phase = tx.status === 'mined' ? 'mined' : tx.status === 'failed' ? 'failed' : 'broadcast';
@@ -1697,6 +1793,10 @@ export class RequestService {
     if (request.body.kind === 'send' && vault?.address != null) {
       summary = await this.describeCached(row.id, request.body.tx, vault.address, tx === undefined);
     }
+    const description =
+      request.body.kind === 'reshare'
+        ? null
+        : await this.describedCached(row.id, request.body, vault?.address ?? null);
     return {
       id: row.id,
       vaultId: request.vaultId,
@@ -1713,6 +1813,9 @@ export class RequestService {
       myDecision,
       canDecide,
       tx: summary,
+      origin: bodyOrigin(request.body),
+      description,
+      signature: row.signature === undefined ? null : `0x${toHex(row.signature)}`,
       reshare:
         request.body.kind === 'reshare'
           ? {
@@ -1766,6 +1869,19 @@ export class RequestService {
   }
 
   private readonly described = new Map<string, { at: number; summary: TxSummary; checkNonce: boolean }>();
+  private readonly describedFull = new Map<string, { at: number; d: Description }>();
+
+  /**
+   * The describer's reading of a signing request (describe/), on this device with its own RPC:
+   * the site's origin, decoded calldata, typed data as a tree and sentence, and the warnings.
+   */
+  private async describedCached(id: string, body: SigningBody, from: string | null): Promise<Description> {
+    const hit = this.describedFull.get(id);
+    if (hit !== undefined && this.now() - hit.at < 10_000) return hit.d;
+    const d = await describeSigning(body, from, await this.d.chain.reader(body.chainId));
+    this.describedFull.set(id, { at: this.now(), d });
+    return d;
+  }
 
   /** Each device decodes the raw request itself; the chain lookups are cached for a few seconds. */
   private async describeCached(
@@ -1793,7 +1909,7 @@ function proposalRecord(r: VaultRequest, bytes: Uint8Array, now: number): Propos
   return {
     id: r.id,
     vaultId: r.vaultId,
-    kind: r.body.kind === 'send' ? 'sign' : 'reshare',
+    kind: r.body.kind === 'reshare' ? 'reshare' : 'sign',
     proposer: r.initiator,
     payload: bytes,
     status: 'open',
@@ -1807,7 +1923,7 @@ function ceremonyRecord(live: Live, now: number): CeremonyRecord {
     id: live.id,
     vaultId: live.request.vaultId,
     proposalId: live.id,
-    kind: live.request.body.kind === 'send' ? 'sign' : 'reshare',
+    kind: live.request.body.kind === 'reshare' ? 'reshare' : 'sign',
     status: 'running',
     round: 0,
     state: null,

@@ -41,8 +41,12 @@ export function txFee(tx: TxSummary): string {
 /** "Send 1 ETH to 0x1234…abcd" / "Change signers". */
 export function requestTitle(r: RequestView): string {
   if (r.kind === 'reshare') return 'Change signers';
+  if (r.kind === 'message' || r.kind === 'typed-data' || (r.origin !== null && r.description !== null)) {
+    return r.description?.title ?? (r.kind === 'message' ? 'Sign a message' : 'Sign typed data');
+  }
   if (r.tx === null) return 'Send';
-  if (r.tx.kind === 'contract-call') return `Contract call to ${shortAddress(r.tx.to)}`;
+  if (r.tx.kind === 'contract-call')
+    return r.description?.title ?? `Contract call to ${shortAddress(r.tx.to)}`;
   return `Send ${txAmount(r.tx)} to ${shortAddress(r.tx.recipient)}`;
 }
 
