@@ -77,6 +77,9 @@ function request(over: Partial<RequestView>): RequestView {
     attempt: 0,
     error: null,
     canReopen: false,
+    origin: null,
+    description: null,
+    signature: null,
     ...over,
   };
 }
@@ -215,6 +218,35 @@ describe('vaultHistory', () => {
     expect(h).toHaveLength(1);
     expect(h[0]).toMatchObject({ kind: 'send', amount: null, to: null, chainId: null });
     expect(vaultHistory(V, ADDR, [], [])).toEqual([]);
+  });
+
+  it('a site’s message and typed-data requests are signatures with their origin, never sends', () => {
+    const h = vaultHistory(
+      V,
+      ADDR,
+      [
+        request({
+          id: 'm'.repeat(32),
+          kind: 'message',
+          tx: null,
+          origin: 'https://app.example',
+          createdAt: 300,
+        }),
+        request({
+          id: 't'.repeat(32),
+          kind: 'typed-data',
+          tx: null,
+          origin: null,
+          phase: 'done',
+          createdAt: 200,
+        }),
+      ],
+      [],
+    );
+    expect(h.map((e) => [e.kind, e.origin, e.amount, e.txHash, e.status])).toEqual([
+      ['message', 'https://app.example', null, null, 'pending'],
+      ['typed-data', null, null, null, 'done'],
+    ]);
   });
 });
 

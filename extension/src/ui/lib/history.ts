@@ -18,7 +18,9 @@ export interface HistoryDecision {
 export interface HistoryEntry {
   /** Request or ceremony id. */
   id: string;
-  kind: 'send' | 'contract-call' | 'signers' | 'created';
+  kind: 'send' | 'contract-call' | 'signers' | 'created' | 'message' | 'typed-data';
+  /** The site that asked (dApp requests), or null. */
+  origin: string | null;
   at: number;
   phase: RequestPhase | 'created';
   status: HistoryStatus;
@@ -54,7 +56,12 @@ function fromRequest(r: RequestView): HistoryEntry {
     blockNumber: r.blockNumber,
     decisions,
     error: r.phase === 'failed' ? r.error : null,
+    origin: r.origin ?? null,
   };
+  if (r.kind === 'message' || r.kind === 'typed-data') {
+    // A signature, not a transaction: nothing is sent and there is no amount or hash.
+    return { ...base, kind: r.kind, amount: null, to: null, chainId: null, signers: null };
+  }
   if (r.kind === 'reshare') {
     const m = r.reshare?.members ?? [];
     return {
@@ -105,6 +112,7 @@ export function vaultHistory(
     out.push({
       id: created.id,
       kind: 'created',
+      origin: null,
       at: created.createdAt,
       phase: 'created',
       status: 'done',
