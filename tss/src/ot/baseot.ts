@@ -25,9 +25,10 @@
  * unused r_{1−c} is a genuinely uniform group element (Elligator of fresh random bytes), never raw
  * random bytes ("Devious Transfer", PROTOCOL.md 8.2).
  *
- * Side channels: secret scalars (a_i, β) only meet constant-time `multiply` (noble's fixed-window
- * or cached-table walk, one addition per window whatever the digit); the choice bit only enters as
- * hash input bytes and through a masked byte swap, never through a branch.
+ * Side channels: secret scalars only meet constant-time multiplies, one addition per window whatever
+ * the digit: a_i noble's cached-table walks (of G and of B), β the same-scalar fixed-window walk of
+ * `samescalar.ts` (β recoded once for the 512 M_j); the choice bit only enters as hash input bytes
+ * and through a masked byte swap, never through a branch.
  */
 import { ed25519, ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
@@ -36,6 +37,7 @@ import { banError, TssError } from '../errors.ts';
 import { taggedExpand, taggedHash } from '../hash.ts';
 import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
+import { type Extended, multiplySameScalar } from './samescalar.ts';
 
 type RPoint = InstanceType<typeof ristretto255.Point>;
 type EPoint = InstanceType<typeof ed25519.Point>;
@@ -81,7 +83,7 @@ const INVSQRT_A_MINUS_D = 544693070089093169209958138687451416053935972929274569
  * field `ep`; read it through Reflect and check its type, so a layout change fails loudly (and the
  * tests comparing against `toBytes()` catch any mistake).
  */
-function edwardsOf(P: RPoint): EPoint {
+export function edwardsOf(P: RPoint): EPoint {
   const ep: unknown = Reflect.get(P, 'ep');
   if (!(ep instanceof ed25519.Point)) throw new Error('unsupported @noble/curves ristretto255 layout');
   return ep;
@@ -99,6 +101,14 @@ function isOddN(x: bigint): bigint {
 
 /** enc([2]P) for every P of `points` (none may be the identity). */
 export function doubleAndEncodeBatch(points: readonly RPoint[]): Uint8Array[] {
+  return doubleAndEncodeExtended(points.map(edwardsOf));
+}
+
+/**
+ * enc([2]P) for ristretto255 elements given by Edwards representatives in canonical extended
+ * coordinates (none may represent the identity).
+ */
+function doubleAndEncodeExtended(points: readonly Extended[]): Uint8Array[] {
   const n = points.length;
   const e: bigint[] = new Array(n);
   const f: bigint[] = new Array(n);
@@ -108,7 +118,7 @@ export function doubleAndEncodeBatch(points: readonly RPoint[]): Uint8Array[] {
   const fh: bigint[] = new Array(n);
   const prod: bigint[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const { X, Y, Z, T } = edwardsOf(points[i]!);
+    const { X, Y, Z, T } = points[i]!;
     const zz = Fp.sqr(Z);
     const dtt = Fp.mul(EDWARDS_D, Fp.sqr(T));
     e[i] = Fp.mul(X, Fp.add(Y, Y)); // 2XY
@@ -368,9 +378,8 @@ export function baseOtSenderRespond(
   const beta = scalarFromBytes(betaBytes);
   zeroize(betaBytes);
   const B = G.multiply(beta).toBytes();
-  const K: RPoint[] = new Array(2 * count);
-  for (let i = 0; i < 2 * count; i++) K[i] = M[i]!.multiply(beta);
-  const Kenc = doubleAndEncodeBatch(K);
+  // One constant-time walk per M_j with β recoded once for the batch (`samescalar.ts`).
+  const Kenc = doubleAndEncodeExtended(multiplySameScalar(M.map(edwardsOf), beta));
   const T = transcriptHash(sid, receiverMessage, B);
   for (let i = 0; i < count; i++) {
     const off = i * 64;
