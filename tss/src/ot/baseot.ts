@@ -30,14 +30,16 @@
  * `samescalar.ts` (β recoded once for the 512 M_j); the choice bit only enters as hash input bytes
  * and through a masked byte swap, never through a branch.
  */
-import { ed25519, ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
+import { ed25519, ristretto255 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { u32be, zeroize } from '../bytes.ts';
 import { banError, TssError } from '../errors.ts';
 import { taggedExpand, taggedHash } from '../hash.ts';
 import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
-import { type Extended, multiplySameScalar } from './samescalar.ts';
+import { addExtended, type Extended, negateExtended } from './edwards25519.ts';
+import { deriveToEdwards } from './elligator.ts';
+import { multiplySameScalar } from './samescalar.ts';
 
 type RPoint = InstanceType<typeof ristretto255.Point>;
 type EPoint = InstanceType<typeof ed25519.Point>;
@@ -175,10 +177,22 @@ function scalarFromBytes(b: Uint8Array): bigint {
 // filled by value, so no table lookup is indexed by a secret.)
 const U8 = [Uint8Array.of(0), Uint8Array.of(1)] as const;
 
-/** H(sid, i, j, r): random oracle onto ristretto255. `j` is passed as bytes so no branch selects it. */
-function hashToGroup(sid: Uint8Array, iBytes: Uint8Array, j: Uint8Array, r: Uint8Array): RPoint {
-  const uniform = taggedExpand(64, TAGS.baseOtHashToGroup, sid, iBytes, j, r);
-  return ristretto255_hasher.deriveToCurve!(uniform);
+/**
+ * H(sid, i, j, r): random oracle onto ristretto255 (RFC 9496 element derivation, `elligator.ts`),
+ * as an Edwards representative. `j` is passed as bytes so no branch selects it.
+ */
+function hashToGroup(sid: Uint8Array, iBytes: Uint8Array, j: Uint8Array, r: Uint8Array): Extended {
+  return deriveToEdwards(taggedExpand(64, TAGS.baseOtHashToGroup, sid, iBytes, j, r));
+}
+
+/** Whether a representative (canonical coordinates) is the ristretto255 identity (X = 0 or Y = 0). */
+function isIdentity(e: Extended): boolean {
+  return e.X === 0n || e.Y === 0n;
+}
+
+/** The canonical ristretto255 encoding of the element a representative stands for. */
+function encodeExtended(e: Extended): Uint8Array {
+  return new Point(new ed25519.Point(e.X, e.Y, e.Z, e.T)).toBytes();
 }
 
 /**
@@ -300,7 +314,7 @@ export function baseOtReceiverStart(sid: Uint8Array, rng: RandomBytes, count: nu
   const scalars = new Uint8Array(count * 32);
   const message = new Uint8Array(baseOtReceiverMessageBytes(count));
   const A: RPoint[] = new Array(count);
-  const half: RPoint[] = new Array(count);
+  const half: Extended[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const aBytes = randomScalarBytes(rng);
     scalars.set(aBytes, i * 32);
@@ -308,15 +322,17 @@ export function baseOtReceiverStart(sid: Uint8Array, rng: RandomBytes, count: nu
     zeroize(aBytes);
     // r_{1−c} = [2]·(Elligator² of 64 fresh random bytes): a uniform group element.
     const seed = rng(64);
-    half[i] = ristretto255_hasher.deriveToCurve!(seed);
+    half[i] = deriveToEdwards(seed);
     zeroize(seed);
   }
-  const others = doubleAndEncodeBatch(half);
+  const others = doubleAndEncodeExtended(half);
   for (let i = 0; i < count; i++) {
     const c = getBit(choiceBits, i);
     const cByte = Uint8Array.of(c);
     const other = others[i]!;
-    const chosen = A[i]!.subtract(hashToGroup(sid, u32be(i), cByte, other)).toBytes();
+    const chosen = encodeExtended(
+      addExtended(edwardsOf(A[i]!), negateExtended(hashToGroup(sid, u32be(i), cByte, other))),
+    );
     // (chosen, other) is (r_0, r_1) when c = 0 and must be swapped when c = 1.
     ctSwap(c, chosen, other);
     cByte[0] = 0;
@@ -357,7 +373,7 @@ export function baseOtSenderRespond(
   const keys1 = new Uint8Array(count * BASE_OT_KEY_BYTES);
   // Pass 1, public work only: validate every received point and compute M_0, M_1 for every OT, so
   // a malformed message is rejected before any secret is used.
-  const M: RPoint[] = new Array(2 * count);
+  const M: Extended[] = new Array(2 * count);
   for (let i = 0; i < count; i++) {
     const off = i * 64;
     const iBytes = u32be(i);
@@ -366,10 +382,17 @@ export function baseOtSenderRespond(
     // Equal encodings ⇔ equal points (canonical). r_0 = r_1 is never produced honestly.
     if (equal32(receiverMessage, off, off + 32))
       throw banError('BASE_OT_FAILED', peer, `r_0[${i}] equals r_1[${i}]`, 'base-ot');
-    const M0 = R0.add(hashToGroup(sid, iBytes, U8[0], receiverMessage.subarray(off + 32, off + 64)));
-    const M1 = R1.add(hashToGroup(sid, iBytes, U8[1], receiverMessage.subarray(off, off + 32)));
+    const M0 = addExtended(
+      edwardsOf(R0),
+      hashToGroup(sid, iBytes, U8[0], receiverMessage.subarray(off + 32, off + 64)),
+    );
+    const M1 = addExtended(
+      edwardsOf(R1),
+      hashToGroup(sid, iBytes, U8[1], receiverMessage.subarray(off, off + 32)),
+    );
     // An honest receiver has M_c = a·G with a ≠ 0; an identity M can only be crafted.
-    if (M0.is0() || M1.is0()) throw banError('BASE_OT_FAILED', peer, `M[${i}] is the identity`, 'base-ot');
+    if (isIdentity(M0) || isIdentity(M1))
+      throw banError('BASE_OT_FAILED', peer, `M[${i}] is the identity`, 'base-ot');
     M[2 * i] = M0;
     M[2 * i + 1] = M1;
   }
@@ -379,7 +402,7 @@ export function baseOtSenderRespond(
   zeroize(betaBytes);
   const B = G.multiply(beta).toBytes();
   // One constant-time walk per M_j with β recoded once for the batch (`samescalar.ts`).
-  const Kenc = doubleAndEncodeExtended(multiplySameScalar(M.map(edwardsOf), beta));
+  const Kenc = doubleAndEncodeExtended(multiplySameScalar(M, beta));
   const T = transcriptHash(sid, receiverMessage, B);
   for (let i = 0; i < count; i++) {
     const off = i * 64;

@@ -12,10 +12,10 @@
  * curve25519-dalek's and ref10's `ge_add` / `ge_p2_dbl`.
  *
  * Why not noble's `Point.multiply`: it is the same constant-time fixed-window walk, but each field
- * operation there is a method call that reduces its result modulo p, additions included. Here
- * additions and subtractions are left unreduced (they only feed products, reduced by one `%`), the
- * scalar is recoded once for the whole batch instead of once per point, and the table is in the
- * form that makes each addition 8 multiplications instead of 9. Results are checked against noble
+ * operation there reduces its result with a BigInt division, additions included. Here the field
+ * arithmetic is `edwards25519.ts`'s (lazy reduction by folding, no division), the scalar is recoded
+ * once for the whole batch instead of once per point, and the table is in the form that makes each
+ * addition 8 multiplications instead of 9. Results are checked against noble
  * in `tss/test/ot/samescalar.test.ts`.
  *
  * Side channels: the scalar's digits only pick a table entry by a scan that touches every entry
@@ -25,105 +25,25 @@
  * not), which is the same standing as noble's, the library the rest of the package relies on.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  type Acc,
+  addCached,
+  type Cached,
+  canonical,
+  double,
+  type Extended,
+  toCached,
+} from './edwards25519.ts';
 
-/** Extended twisted-Edwards coordinates (x = X/Z, y = Y/Z, xy = T/Z); canonical when returned. */
-export interface Extended {
-  readonly X: bigint;
-  readonly Y: bigint;
-  readonly Z: bigint;
-  readonly T: bigint;
-}
+export type { Extended };
 
-const P = ed25519.Point.Fp.ORDER;
 const ORDER = ed25519.Point.Fn.ORDER;
-const D2 = (2n * ed25519.Point.CURVE().d) % P;
-const MASK = (1n << 255n) - 1n;
-
-// Modular reduction without division. V8's BigInt `%` costs several times a 256-bit product and
-// dominates noble's field arithmetic; p = 2^255 − 19 allows folding t = hi·2^255 + lo into
-// lo + 19·hi (2^255 ≡ 19 mod p) instead. `&` and `>>` are two's-complement on BigInt, so negative
-// values (from unreduced subtractions) fold correctly too. Bounds, for the formulas below:
-// coordinates between steps are `red` outputs, |x| < 2^256; `fold` outputs of products of those (or
-// of their sums of ≤ 3 terms, < 2^258) are < 2^267; the sums of ≤ 3 of those are < 2^269, their
-// products < 2^538, and `red` of anything below 2^560 is again < 2^256. Products never need more
-// than nine 64-bit words, so the laziness costs nothing in multiplication width.
-
-/** One fold: congruent to t, |result| < 19·2^(bits(t)−255) + 2^255. */
-function fold(t: bigint): bigint {
-  return (t & MASK) + 19n * (t >> 255n);
-}
-
-/** Two folds: congruent to t, |result| < 2^256 for |t| < 2^560. */
-function red(t: bigint): bigint {
-  const u = (t & MASK) + 19n * (t >> 255n);
-  return (u & MASK) + 19n * (u >> 255n);
-}
 
 /** Radix-2^5 signed digits: 51 windows cover 255 bits, the 52nd holds the last carry. */
 const W = 5;
 const WINDOWS = 52;
 const HALF = 1 << (W - 1); // 16: table entries 0..16
-
-/** ref10's cached form of a point: (Y+X, Y−X, 2d·T, 2Z). Coordinates may be unreduced. */
-interface Cached {
-  ypx: bigint;
-  ymx: bigint;
-  t2d: bigint;
-  z2: bigint;
-}
-
-/** Mutable extended point used inside the walk (coordinates in (−p, p) after each product). */
-interface Acc {
-  X: bigint;
-  Y: bigint;
-  Z: bigint;
-  T: bigint;
-}
-
 const IDENTITY_CACHED: Cached = { ypx: 1n, ymx: 1n, t2d: 0n, z2: 2n };
-
-function toCached(p: Acc): Cached {
-  return { ypx: p.Y + p.X, ymx: p.Y - p.X, t2d: red(p.T * D2), z2: p.Z + p.Z };
-}
-
-/** acc := acc + q (add-2008-hwcd-3, complete for a = −1 and non-square d). 8M. */
-function addCached(acc: Acc, q: Cached): void {
-  const a = fold((acc.Y - acc.X) * q.ymx);
-  const b = fold((acc.Y + acc.X) * q.ypx);
-  const c = fold(acc.T * q.t2d);
-  const d = fold(acc.Z * q.z2);
-  const e = b - a;
-  const f = d - c;
-  const g = d + c;
-  const h = b + a;
-  acc.X = red(e * f);
-  acc.Y = red(g * h);
-  acc.T = red(e * h);
-  acc.Z = red(f * g);
-}
-
-/** acc := 2·acc (dbl-2008-hwcd, a = −1); T is produced only when `withT`. 4S + 3M (+1M for T). */
-function double(acc: Acc, withT: boolean): void {
-  const { X, Y, Z } = acc;
-  const a = fold(X * X);
-  const b = fold(Y * Y);
-  const zz = fold(Z * Z);
-  const c = zz + zz;
-  const xy = X + Y;
-  const e = fold(xy * xy) - a - b;
-  const g = b - a; // D + B with D = −A
-  const f = g - c;
-  const h = -a - b; // D − B
-  acc.X = red(e * f);
-  acc.Y = red(g * h);
-  acc.Z = red(f * g);
-  if (withT) acc.T = red(e * h);
-}
-
-function canonical(x: bigint): bigint {
-  const r = x % P;
-  return r < 0n ? r + P : r;
-}
 
 /**
  * Signed radix-32 digits of k (1 ≤ k < ℓ): k = Σ d_w·32^w with d_w ∈ [−16, 15]. Recoded with
