@@ -5,13 +5,15 @@
  *   npx tsx tss/bench/ot-setup.ts [runs=5]
  *
  * Also prints where the time goes, from a per-primitive micro-measurement of the operations each
- * step performs (counts per ordered pair are fixed by the protocol), for the current setup (v2: one
- * sender key-agreement message per batch, docs/PROTOCOL.md "Base OT v2") beside the counts of v1
- * (one per OT), both priced with the unit costs of this run.
+ * step performs (counts per ordered pair are fixed by the protocol): v1 (one sender key-agreement
+ * message per OT) and v2 (one per batch, docs/PROTOCOL.md "Base OT v2") on noble's arithmetic, and
+ * v2 as it runs now (the sender's β·M_j and H on the lazy arithmetic of `edwards25519.ts`), all
+ * priced with the unit costs of this run.
  */
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { aboReceiverEval, aboSenderBuild } from '../src/ot/allbutone.ts';
 import { doubleAndEncodeBatch, edwardsOf } from '../src/ot/baseot.ts';
+import { deriveToEdwards } from '../src/ot/elligator.ts';
 import { multiplySameScalar } from '../src/ot/samescalar.ts';
 import {
   OT_SETUP_RECEIVER_MESSAGE_BYTES,
@@ -101,6 +103,7 @@ const tableBuild = unit(5, () => P.fromBytes(enc).precompute(6, false));
 const B6 = P.fromBytes(enc).precompute(6, false);
 const tabMul = unit(200, () => B6.multiply(scalar()));
 const h2g = unit(200, () => ristretto255_hasher.deriveToCurve!(u64));
+const h2gLazy = unit(200, () => deriveToEdwards(u64));
 const encode = unit(400, () => Q.toBytes());
 const decode = unit(400, () => P.fromBytes(enc));
 const batch = Array.from({ length: 256 }, (_, i) => Q.multiply(BigInt(i + 2)));
@@ -112,9 +115,10 @@ const aboSend = unit(5, () => aboSenderBuild(sid, keys0, keys1));
 const aboRecv = unit(5, () =>
   aboReceiverEval(sid, cryptoRandomBytes(32).fill(0), keys0, abo.message, 'peer'),
 );
-// Columns: v1 (one B per OT), v2 with noble's multiply for the sender's β·M_j, and v2 as it runs
-// now (the sender's β·M_j as one same-scalar walk per point, `samescalar.ts`).
-const COLUMNS = ['v1 (B per OT)', 'v2, noble β·M', 'v2, same-scalar'] as const;
+// Columns: v1 (one B per OT) and v2 (one B per batch) on noble's arithmetic, and v2 as it runs now
+// (the sender's β·M_j as one same-scalar walk per point, `samescalar.ts`, and H on the lazy
+// arithmetic, `elligator.ts`).
+const COLUMNS = ['v1, noble', 'v2, noble', 'v2, now'] as const;
 const totals = [0, 0, 0];
 const row = (what: string, counts: readonly [number, number, number], each: number) => {
   const cells = counts.map((n, i) => {
@@ -130,7 +134,8 @@ row('same-scalar CT walk β·M_j (S, samescalar.ts)', [0, 0, 512], sameMul);
 row('table walk a_i·B, width-6 table of B (v2 R)', [0, 256, 256], tabMul);
 row('table of B, built once (v2 R)', [0, 1, 1], tableBuild);
 row('fixed-base CT multiply, W=8 table (a·G, b·G / β·G)', [512, 257, 257], fixMul);
-row('hash-to-group, 2 Elligator maps (H ×3, r_{1-c})', [1024, 1024, 1024], h2g);
+row('hash-to-group, noble (H ×3, r_{1-c})', [1024, 1024, 0], h2g);
+row('hash-to-group, elligator.ts (H ×3, r_{1-c})', [0, 0, 1024], h2gLazy);
 row('ristretto encode (r_c; v2 also B)', [256, 257, 257], encode);
 row('batched double-and-encode (r_{1-c}, K ×3; v1 also B)', [1280, 1024, 1024], dblEnc);
 row('ristretto decode + validate (r_0, r_1, B)', [768, 513, 513], decode);
