@@ -26,7 +26,7 @@
  * random bytes ("Devious Transfer", PROTOCOL.md 8.2).
  *
  * Side channels: secret scalars only meet constant-time multiplies, one addition per window whatever
- * the digit: a_i noble's cached-table walks (of G and of B), β the same-scalar fixed-window walk of
+ * the digit: a_i the cached-table walks of `fixedbase.ts` (of G and of B), β the same-scalar fixed-window walk of
  * `samescalar.ts` (β recoded once for the 512 M_j); the choice bit only enters as hash input bytes
  * and through a masked byte swap, never through a branch.
  */
@@ -39,6 +39,7 @@ import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
 import { addExtended, type Extended, negateExtended } from './edwards25519.ts';
 import { deriveToEdwards } from './elligator.ts';
+import { FixedBaseTable } from './fixedbase.ts';
 import { multiplySameScalar } from './samescalar.ts';
 
 type RPoint = InstanceType<typeof ristretto255.Point>;
@@ -53,17 +54,13 @@ export const POINT_BYTES = 32;
 export const BASE_OT_KEY_BYTES = 32;
 
 /**
- * A private copy of the generator with a width-8 fixed-base table. Building it costs ~35 ms once per
- * process; afterwards every a·G / b·G is a table walk (constant time: one add per window whatever the
- * digit). Using a copy rather than `Point.BASE` keeps noble from blinding the scalar with 128 extra
- * bits, which would make each fixed-base multiply twice as slow for no gain here.
+ * The generator's width-8 fixed-base table (`fixedbase.ts`). Building it costs tens of ms once per
+ * process; afterwards every a·G / β·G is a table walk (constant time: one addition per window
+ * whatever the digit).
  */
-let generatorTable: RPoint | undefined;
-function generator(): RPoint {
-  if (generatorTable === undefined) {
-    generatorTable = Point.BASE.add(Point.ZERO);
-    generatorTable.precompute(8, false);
-  }
+let generatorTable: FixedBaseTable | undefined;
+function generator(): FixedBaseTable {
+  if (generatorTable === undefined) generatorTable = new FixedBaseTable(ed25519.Point.BASE, 8);
   return generatorTable;
 }
 
@@ -313,7 +310,7 @@ export function baseOtReceiverStart(sid: Uint8Array, rng: RandomBytes, count: nu
   const choiceBits = rng(count / 8);
   const scalars = new Uint8Array(count * 32);
   const message = new Uint8Array(baseOtReceiverMessageBytes(count));
-  const A: RPoint[] = new Array(count);
+  const A: Extended[] = new Array(count);
   const half: Extended[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const aBytes = randomScalarBytes(rng);
@@ -331,7 +328,7 @@ export function baseOtReceiverStart(sid: Uint8Array, rng: RandomBytes, count: nu
     const cByte = Uint8Array.of(c);
     const other = others[i]!;
     const chosen = encodeExtended(
-      addExtended(edwardsOf(A[i]!), negateExtended(hashToGroup(sid, u32be(i), cByte, other))),
+      addExtended(A[i]!, negateExtended(hashToGroup(sid, u32be(i), cByte, other))),
     );
     // (chosen, other) is (r_0, r_1) when c = 0 and must be swapped when c = 1.
     ctSwap(c, chosen, other);
@@ -400,7 +397,7 @@ export function baseOtSenderRespond(
   const betaBytes = randomScalarBytes(rng);
   const beta = scalarFromBytes(betaBytes);
   zeroize(betaBytes);
-  const B = G.multiply(beta).toBytes();
+  const B = encodeExtended(G.multiply(beta));
   // One constant-time walk per M_j with β recoded once for the batch (`samescalar.ts`).
   const Kenc = doubleAndEncodeExtended(multiplySameScalar(M, beta));
   const T = transcriptHash(sid, receiverMessage, B);
@@ -438,11 +435,11 @@ export function baseOtReceiverFinish(
     if (equal32Across(senderMessage, 0, m, k * 32))
       throw banError('BASE_OT_FAILED', peer, `B repeats the receiver's point ${k}`, 'base-ot');
   // A fixed-base table for B (public), so each a_i·B is a constant-time table walk.
-  B.precompute(BATCH_KEY_WINDOW, false);
-  const K: RPoint[] = new Array(count);
+  const table = new FixedBaseTable(edwardsOf(B), BATCH_KEY_WINDOW);
+  const K: Extended[] = new Array(count);
   for (let i = 0; i < count; i++)
-    K[i] = B.multiply(scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32)));
-  const Kenc = doubleAndEncodeBatch(K);
+    K[i] = table.multiply(scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32)));
+  const Kenc = doubleAndEncodeExtended(K);
   const T = transcriptHash(sid, m, senderMessage);
   const keys = new Uint8Array(count * BASE_OT_KEY_BYTES);
   const cByte = new Uint8Array(1);
