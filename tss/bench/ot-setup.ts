@@ -7,13 +7,15 @@
  * Also prints where the time goes, from a per-primitive micro-measurement of the operations each
  * step performs (counts per ordered pair are fixed by the protocol): v1 (one sender key-agreement
  * message per OT) and v2 (one per batch, docs/PROTOCOL.md "Base OT v2") on noble's arithmetic, and
- * v2 as it runs now (the sender's β·M_j and H on the lazy arithmetic of `edwards25519.ts`), all
+ * v2 as it runs now (β·M_j, H and the receiver's table walks on the lazy arithmetic of
+ * `edwards25519.ts`), all
  * priced with the unit costs of this run.
  */
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { aboReceiverEval, aboSenderBuild } from '../src/ot/allbutone.ts';
 import { doubleAndEncodeBatch, edwardsOf } from '../src/ot/baseot.ts';
 import { deriveToEdwards } from '../src/ot/elligator.ts';
+import { FixedBaseTable } from '../src/ot/fixedbase.ts';
 import { multiplySameScalar } from '../src/ot/samescalar.ts';
 import {
   OT_SETUP_RECEIVER_MESSAGE_BYTES,
@@ -102,6 +104,12 @@ const fixMul = unit(200, () => G8.multiply(scalar()));
 const tableBuild = unit(5, () => P.fromBytes(enc).precompute(6, false));
 const B6 = P.fromBytes(enc).precompute(6, false);
 const tabMul = unit(200, () => B6.multiply(scalar()));
+const QE = edwardsOf(Q);
+const tableBuildLazy = unit(5, () => new FixedBaseTable(QE, 6));
+const B6Lazy = new FixedBaseTable(QE, 6);
+const tabMulLazy = unit(200, () => B6Lazy.multiply(scalar()));
+const G8Lazy = new FixedBaseTable(edwardsOf(P.BASE), 8);
+const fixMulLazy = unit(200, () => G8Lazy.multiply(scalar()));
 const h2g = unit(200, () => ristretto255_hasher.deriveToCurve!(u64));
 const h2gLazy = unit(200, () => deriveToEdwards(u64));
 const encode = unit(400, () => Q.toBytes());
@@ -116,8 +124,8 @@ const aboRecv = unit(5, () =>
   aboReceiverEval(sid, cryptoRandomBytes(32).fill(0), keys0, abo.message, 'peer'),
 );
 // Columns: v1 (one B per OT) and v2 (one B per batch) on noble's arithmetic, and v2 as it runs now
-// (the sender's β·M_j as one same-scalar walk per point, `samescalar.ts`, and H on the lazy
-// arithmetic, `elligator.ts`).
+// (the sender's β·M_j as one same-scalar walk per point, `samescalar.ts`, H and the table walks of
+// G and B on the lazy arithmetic, `elligator.ts`, `fixedbase.ts`).
 const COLUMNS = ['v1, noble', 'v2, noble', 'v2, now'] as const;
 const totals = [0, 0, 0];
 const row = (what: string, counts: readonly [number, number, number], each: number) => {
@@ -131,9 +139,12 @@ console.log('Where the time goes (CPU unit cost × count per ordered pair):');
 console.log(`  ${''.padEnd(52)} ${'unit'.padStart(10)} ${COLUMNS.map((c) => c.padStart(19)).join('   ')}`);
 row('variable-base CT multiply, noble (S: β·M_j; v1 R: a·B)', [768, 512, 0], varMul);
 row('same-scalar CT walk β·M_j (S, samescalar.ts)', [0, 0, 512], sameMul);
-row('table walk a_i·B, width-6 table of B (v2 R)', [0, 256, 256], tabMul);
-row('table of B, built once (v2 R)', [0, 1, 1], tableBuild);
-row('fixed-base CT multiply, W=8 table (a·G, b·G / β·G)', [512, 257, 257], fixMul);
+row('table walk a_i·B, width-6 table of B, noble (v2 R)', [0, 256, 0], tabMul);
+row('table of B, built once, noble (v2 R)', [0, 1, 0], tableBuild);
+row('fixed-base CT multiply, W=8 table, noble (a·G; b·G/β·G)', [512, 257, 0], fixMul);
+row('table walk a_i·B, width 6, fixedbase.ts (R)', [0, 0, 256], tabMulLazy);
+row('table of B, built once, fixedbase.ts (R)', [0, 0, 1], tableBuildLazy);
+row('fixed-base walk, W=8 table of G, fixedbase.ts (a·G; β·G)', [0, 0, 257], fixMulLazy);
 row('hash-to-group, noble (H ×3, r_{1-c})', [1024, 1024, 0], h2g);
 row('hash-to-group, elligator.ts (H ×3, r_{1-c})', [0, 0, 1024], h2gLazy);
 row('ristretto encode (r_c; v2 also B)', [256, 257, 257], encode);
