@@ -5,13 +5,18 @@
  *   npx tsx tss/bench/ot-setup.ts [runs=5]
  *
  * Also prints where the time goes, from a per-primitive micro-measurement of the operations each
- * step performs (counts per ordered pair are fixed by the protocol), for the current setup (v2: one
- * sender key-agreement message per batch, docs/PROTOCOL.md "Base OT v2") beside the counts of v1
- * (one per OT), both priced with the unit costs of this run.
+ * step performs (counts per ordered pair are fixed by the protocol): v1 (one sender key-agreement
+ * message per OT) and v2 (one per batch, docs/PROTOCOL.md "Base OT v2") on noble's arithmetic, and
+ * v2 as it runs now (β·M_j, H and the receiver's table walks on the lazy arithmetic of
+ * `edwards25519.ts`), all
+ * priced with the unit costs of this run.
  */
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { aboReceiverEval, aboSenderBuild } from '../src/ot/allbutone.ts';
-import { doubleAndEncodeBatch } from '../src/ot/baseot.ts';
+import { doubleAndEncodeBatch, edwardsOf } from '../src/ot/baseot.ts';
+import { deriveToEdwards } from '../src/ot/elligator.ts';
+import { FixedBaseTable } from '../src/ot/fixedbase.ts';
+import { multiplySameScalar } from '../src/ot/samescalar.ts';
 import {
   OT_SETUP_RECEIVER_MESSAGE_BYTES,
   OT_SETUP_SENDER_MESSAGE_BYTES,
@@ -91,12 +96,22 @@ const G8 = P.BASE.add(P.ZERO).precompute(8, false);
 const u64 = cryptoRandomBytes(64);
 const enc = Q.toBytes();
 const varMul = unit(60, () => Q.multiply(scalar()));
+// The sender's walk, per point, measured on a batch of 64 points (the scalar is recoded once).
+const mPoints = Array.from({ length: 64 }, (_, i) => edwardsOf(Q.multiply(BigInt(i + 2))));
+const sameMul = unit(3, () => multiplySameScalar(mPoints, scalar())) / mPoints.length;
 const fixMul = unit(200, () => G8.multiply(scalar()));
 // The receiver's a_i·B: one width-6 table for B per batch, then 256 table walks.
 const tableBuild = unit(5, () => P.fromBytes(enc).precompute(6, false));
 const B6 = P.fromBytes(enc).precompute(6, false);
 const tabMul = unit(200, () => B6.multiply(scalar()));
+const QE = edwardsOf(Q);
+const tableBuildLazy = unit(5, () => new FixedBaseTable(QE, 6));
+const B6Lazy = new FixedBaseTable(QE, 6);
+const tabMulLazy = unit(200, () => B6Lazy.multiply(scalar()));
+const G8Lazy = new FixedBaseTable(edwardsOf(P.BASE), 8);
+const fixMulLazy = unit(200, () => G8Lazy.multiply(scalar()));
 const h2g = unit(200, () => ristretto255_hasher.deriveToCurve!(u64));
+const h2gLazy = unit(200, () => deriveToEdwards(u64));
 const encode = unit(400, () => Q.toBytes());
 const decode = unit(400, () => P.fromBytes(enc));
 const batch = Array.from({ length: 256 }, (_, i) => Q.multiply(BigInt(i + 2)));
@@ -108,30 +123,36 @@ const aboSend = unit(5, () => aboSenderBuild(sid, keys0, keys1));
 const aboRecv = unit(5, () =>
   aboReceiverEval(sid, cryptoRandomBytes(32).fill(0), keys0, abo.message, 'peer'),
 );
-let totalV1 = 0;
-let totalV2 = 0;
-const row = (what: string, v1: number, v2: number, each: number) => {
-  totalV1 += v1 * each;
-  totalV2 += v2 * each;
-  console.log(
-    `  ${what.padEnd(52)} ${each.toFixed(3).padStart(7)} ms × ${String(v1).padStart(4)} = ${(v1 * each).toFixed(0).padStart(5)} ms   × ${String(v2).padStart(4)} = ${(v2 * each).toFixed(0).padStart(5)} ms`,
-  );
+// Columns: v1 (one B per OT) and v2 (one B per batch) on noble's arithmetic, and v2 as it runs now
+// (the sender's β·M_j as one same-scalar walk per point, `samescalar.ts`, H and the table walks of
+// G and B on the lazy arithmetic, `elligator.ts`, `fixedbase.ts`).
+const COLUMNS = ['v1, noble', 'v2, noble', 'v2, now'] as const;
+const totals = [0, 0, 0];
+const row = (what: string, counts: readonly [number, number, number], each: number) => {
+  const cells = counts.map((n, i) => {
+    totals[i]! += n * each;
+    return `× ${String(n).padStart(4)} = ${(n * each).toFixed(0).padStart(5)} ms`;
+  });
+  console.log(`  ${what.padEnd(52)} ${each.toFixed(3).padStart(7)} ms ${cells.join('   ')}`);
 };
 console.log('Where the time goes (CPU unit cost × count per ordered pair):');
+console.log(`  ${''.padEnd(52)} ${'unit'.padStart(10)} ${COLUMNS.map((c) => c.padStart(19)).join('   ')}`);
+row('variable-base CT multiply, noble (S: β·M_j; v1 R: a·B)', [768, 512, 0], varMul);
+row('same-scalar CT walk β·M_j (S, samescalar.ts)', [0, 0, 512], sameMul);
+row('table walk a_i·B, width-6 table of B, noble (v2 R)', [0, 256, 0], tabMul);
+row('table of B, built once, noble (v2 R)', [0, 1, 0], tableBuild);
+row('fixed-base CT multiply, W=8 table, noble (a·G; b·G/β·G)', [512, 257, 0], fixMul);
+row('table walk a_i·B, width 6, fixedbase.ts (R)', [0, 0, 256], tabMulLazy);
+row('table of B, built once, fixedbase.ts (R)', [0, 0, 1], tableBuildLazy);
+row('fixed-base walk, W=8 table of G, fixedbase.ts (a·G; β·G)', [0, 0, 257], fixMulLazy);
+row('hash-to-group, noble (H ×3, r_{1-c})', [1024, 1024, 0], h2g);
+row('hash-to-group, elligator.ts (H ×3, r_{1-c})', [0, 0, 1024], h2gLazy);
+row('ristretto encode (r_c; v2 also B)', [256, 257, 257], encode);
+row('batched double-and-encode (r_{1-c}, K ×3; v1 also B)', [1280, 1024, 1024], dblEnc);
+row('ristretto decode + validate (r_0, r_1, B)', [768, 513, 513], decode);
+row('all-but-one sender (64 GGM trees + proofs)', [1, 1, 1], aboSend);
+row('all-but-one receiver (eval + check, CT)', [1, 1, 1], aboRecv);
 console.log(
-  `  ${''.padEnd(52)} ${'unit'.padStart(10)}   ${'v1 (one B per OT)'.padStart(19)}   ${'v2 (one B per batch)'.padStart(19)}`,
+  `  ${'modelled total'.padEnd(52)} ${''.padStart(10)} ${totals.map((t) => `${t.toFixed(0).padStart(16)} ms`).join('   ')}`,
 );
-row('variable-base CT multiply (S: β·M_0, β·M_1; v1 R: a·B)', 768, 512, varMul);
-row('table walk a_i·B, width-6 table of B (v2 R)', 0, 256, tabMul);
-row('table of B, built once (v2 R)', 0, 1, tableBuild);
-row('fixed-base CT multiply, W=8 table (a·G, b·G / β·G)', 512, 257, fixMul);
-row('hash-to-group, 2 Elligator maps (H ×3, r_{1-c})', 1024, 1024, h2g);
-row('ristretto encode (r_c; v2 also B)', 256, 257, encode);
-row('batched double-and-encode (r_{1-c}, K ×3; v1 also B)', 1280, 1024, dblEnc);
-row('ristretto decode + validate (r_0, r_1, B)', 768, 513, decode);
-row('all-but-one sender (64 GGM trees + proofs)', 1, 1, aboSend);
-row('all-but-one receiver (eval + check, CT)', 1, 1, aboRecv);
-console.log(
-  `  ${'modelled total'.padEnd(52)} ${''.padStart(10)}   ${''.padStart(7)}${totalV1.toFixed(0).padStart(5)} ms   ${''.padStart(7)}${totalV2.toFixed(0).padStart(5)} ms`,
-);
-console.log(`  measured total (v2, CPU, above): ${cSum.toFixed(0)} ms`);
+console.log(`  measured total (as it runs now, CPU, above): ${cSum.toFixed(0)} ms`);

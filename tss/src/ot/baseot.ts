@@ -25,17 +25,22 @@
  * unused r_{1−c} is a genuinely uniform group element (Elligator of fresh random bytes), never raw
  * random bytes ("Devious Transfer", PROTOCOL.md 8.2).
  *
- * Side channels: secret scalars (a_i, β) only meet constant-time `multiply` (noble's fixed-window
- * or cached-table walk, one addition per window whatever the digit); the choice bit only enters as
- * hash input bytes and through a masked byte swap, never through a branch.
+ * Side channels: secret scalars only meet constant-time multiplies, one addition per window whatever
+ * the digit: a_i the cached-table walks of `fixedbase.ts` (of G and of B), β the same-scalar fixed-window walk of
+ * `samescalar.ts` (β recoded once for the 512 M_j); the choice bit only enters as hash input bytes
+ * and through a masked byte swap, never through a branch.
  */
-import { ed25519, ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
+import { ed25519, ristretto255 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { u32be, zeroize } from '../bytes.ts';
 import { banError, TssError } from '../errors.ts';
 import { taggedExpand, taggedHash } from '../hash.ts';
 import type { RandomBytes } from '../random.ts';
 import { TAGS } from '../tags.ts';
+import { addExtended, type Extended, negateExtended } from './edwards25519.ts';
+import { deriveToEdwards } from './elligator.ts';
+import { FixedBaseTable } from './fixedbase.ts';
+import { multiplySameScalar } from './samescalar.ts';
 
 type RPoint = InstanceType<typeof ristretto255.Point>;
 type EPoint = InstanceType<typeof ed25519.Point>;
@@ -49,17 +54,13 @@ export const POINT_BYTES = 32;
 export const BASE_OT_KEY_BYTES = 32;
 
 /**
- * A private copy of the generator with a width-8 fixed-base table. Building it costs ~35 ms once per
- * process; afterwards every a·G / b·G is a table walk (constant time: one add per window whatever the
- * digit). Using a copy rather than `Point.BASE` keeps noble from blinding the scalar with 128 extra
- * bits, which would make each fixed-base multiply twice as slow for no gain here.
+ * The generator's width-8 fixed-base table (`fixedbase.ts`). Building it costs tens of ms once per
+ * process; afterwards every a·G / β·G is a table walk (constant time: one addition per window
+ * whatever the digit).
  */
-let generatorTable: RPoint | undefined;
-function generator(): RPoint {
-  if (generatorTable === undefined) {
-    generatorTable = Point.BASE.add(Point.ZERO);
-    generatorTable.precompute(8, false);
-  }
+let generatorTable: FixedBaseTable | undefined;
+function generator(): FixedBaseTable {
+  if (generatorTable === undefined) generatorTable = new FixedBaseTable(ed25519.Point.BASE, 8);
   return generatorTable;
 }
 
@@ -81,7 +82,7 @@ const INVSQRT_A_MINUS_D = 544693070089093169209958138687451416053935972929274569
  * field `ep`; read it through Reflect and check its type, so a layout change fails loudly (and the
  * tests comparing against `toBytes()` catch any mistake).
  */
-function edwardsOf(P: RPoint): EPoint {
+export function edwardsOf(P: RPoint): EPoint {
   const ep: unknown = Reflect.get(P, 'ep');
   if (!(ep instanceof ed25519.Point)) throw new Error('unsupported @noble/curves ristretto255 layout');
   return ep;
@@ -99,6 +100,14 @@ function isOddN(x: bigint): bigint {
 
 /** enc([2]P) for every P of `points` (none may be the identity). */
 export function doubleAndEncodeBatch(points: readonly RPoint[]): Uint8Array[] {
+  return doubleAndEncodeExtended(points.map(edwardsOf));
+}
+
+/**
+ * enc([2]P) for ristretto255 elements given by Edwards representatives in canonical extended
+ * coordinates (none may represent the identity).
+ */
+function doubleAndEncodeExtended(points: readonly Extended[]): Uint8Array[] {
   const n = points.length;
   const e: bigint[] = new Array(n);
   const f: bigint[] = new Array(n);
@@ -108,7 +117,7 @@ export function doubleAndEncodeBatch(points: readonly RPoint[]): Uint8Array[] {
   const fh: bigint[] = new Array(n);
   const prod: bigint[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const { X, Y, Z, T } = edwardsOf(points[i]!);
+    const { X, Y, Z, T } = points[i]!;
     const zz = Fp.sqr(Z);
     const dtt = Fp.mul(EDWARDS_D, Fp.sqr(T));
     e[i] = Fp.mul(X, Fp.add(Y, Y)); // 2XY
@@ -165,10 +174,22 @@ function scalarFromBytes(b: Uint8Array): bigint {
 // filled by value, so no table lookup is indexed by a secret.)
 const U8 = [Uint8Array.of(0), Uint8Array.of(1)] as const;
 
-/** H(sid, i, j, r): random oracle onto ristretto255. `j` is passed as bytes so no branch selects it. */
-function hashToGroup(sid: Uint8Array, iBytes: Uint8Array, j: Uint8Array, r: Uint8Array): RPoint {
-  const uniform = taggedExpand(64, TAGS.baseOtHashToGroup, sid, iBytes, j, r);
-  return ristretto255_hasher.deriveToCurve!(uniform);
+/**
+ * H(sid, i, j, r): random oracle onto ristretto255 (RFC 9496 element derivation, `elligator.ts`),
+ * as an Edwards representative. `j` is passed as bytes so no branch selects it.
+ */
+function hashToGroup(sid: Uint8Array, iBytes: Uint8Array, j: Uint8Array, r: Uint8Array): Extended {
+  return deriveToEdwards(taggedExpand(64, TAGS.baseOtHashToGroup, sid, iBytes, j, r));
+}
+
+/** Whether a representative (canonical coordinates) is the ristretto255 identity (X = 0 or Y = 0). */
+function isIdentity(e: Extended): boolean {
+  return e.X === 0n || e.Y === 0n;
+}
+
+/** The canonical ristretto255 encoding of the element a representative stands for. */
+function encodeExtended(e: Extended): Uint8Array {
+  return new Point(new ed25519.Point(e.X, e.Y, e.Z, e.T)).toBytes();
 }
 
 /**
@@ -289,8 +310,8 @@ export function baseOtReceiverStart(sid: Uint8Array, rng: RandomBytes, count: nu
   const choiceBits = rng(count / 8);
   const scalars = new Uint8Array(count * 32);
   const message = new Uint8Array(baseOtReceiverMessageBytes(count));
-  const A: RPoint[] = new Array(count);
-  const half: RPoint[] = new Array(count);
+  const A: Extended[] = new Array(count);
+  const half: Extended[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const aBytes = randomScalarBytes(rng);
     scalars.set(aBytes, i * 32);
@@ -298,15 +319,17 @@ export function baseOtReceiverStart(sid: Uint8Array, rng: RandomBytes, count: nu
     zeroize(aBytes);
     // r_{1−c} = [2]·(Elligator² of 64 fresh random bytes): a uniform group element.
     const seed = rng(64);
-    half[i] = ristretto255_hasher.deriveToCurve!(seed);
+    half[i] = deriveToEdwards(seed);
     zeroize(seed);
   }
-  const others = doubleAndEncodeBatch(half);
+  const others = doubleAndEncodeExtended(half);
   for (let i = 0; i < count; i++) {
     const c = getBit(choiceBits, i);
     const cByte = Uint8Array.of(c);
     const other = others[i]!;
-    const chosen = A[i]!.subtract(hashToGroup(sid, u32be(i), cByte, other)).toBytes();
+    const chosen = encodeExtended(
+      addExtended(A[i]!, negateExtended(hashToGroup(sid, u32be(i), cByte, other))),
+    );
     // (chosen, other) is (r_0, r_1) when c = 0 and must be swapped when c = 1.
     ctSwap(c, chosen, other);
     cByte[0] = 0;
@@ -347,7 +370,7 @@ export function baseOtSenderRespond(
   const keys1 = new Uint8Array(count * BASE_OT_KEY_BYTES);
   // Pass 1, public work only: validate every received point and compute M_0, M_1 for every OT, so
   // a malformed message is rejected before any secret is used.
-  const M: RPoint[] = new Array(2 * count);
+  const M: Extended[] = new Array(2 * count);
   for (let i = 0; i < count; i++) {
     const off = i * 64;
     const iBytes = u32be(i);
@@ -356,10 +379,17 @@ export function baseOtSenderRespond(
     // Equal encodings ⇔ equal points (canonical). r_0 = r_1 is never produced honestly.
     if (equal32(receiverMessage, off, off + 32))
       throw banError('BASE_OT_FAILED', peer, `r_0[${i}] equals r_1[${i}]`, 'base-ot');
-    const M0 = R0.add(hashToGroup(sid, iBytes, U8[0], receiverMessage.subarray(off + 32, off + 64)));
-    const M1 = R1.add(hashToGroup(sid, iBytes, U8[1], receiverMessage.subarray(off, off + 32)));
+    const M0 = addExtended(
+      edwardsOf(R0),
+      hashToGroup(sid, iBytes, U8[0], receiverMessage.subarray(off + 32, off + 64)),
+    );
+    const M1 = addExtended(
+      edwardsOf(R1),
+      hashToGroup(sid, iBytes, U8[1], receiverMessage.subarray(off, off + 32)),
+    );
     // An honest receiver has M_c = a·G with a ≠ 0; an identity M can only be crafted.
-    if (M0.is0() || M1.is0()) throw banError('BASE_OT_FAILED', peer, `M[${i}] is the identity`, 'base-ot');
+    if (isIdentity(M0) || isIdentity(M1))
+      throw banError('BASE_OT_FAILED', peer, `M[${i}] is the identity`, 'base-ot');
     M[2 * i] = M0;
     M[2 * i + 1] = M1;
   }
@@ -367,10 +397,9 @@ export function baseOtSenderRespond(
   const betaBytes = randomScalarBytes(rng);
   const beta = scalarFromBytes(betaBytes);
   zeroize(betaBytes);
-  const B = G.multiply(beta).toBytes();
-  const K: RPoint[] = new Array(2 * count);
-  for (let i = 0; i < 2 * count; i++) K[i] = M[i]!.multiply(beta);
-  const Kenc = doubleAndEncodeBatch(K);
+  const B = encodeExtended(G.multiply(beta));
+  // One constant-time walk per M_j with β recoded once for the batch (`samescalar.ts`).
+  const Kenc = doubleAndEncodeExtended(multiplySameScalar(M, beta));
   const T = transcriptHash(sid, receiverMessage, B);
   for (let i = 0; i < count; i++) {
     const off = i * 64;
@@ -406,11 +435,11 @@ export function baseOtReceiverFinish(
     if (equal32Across(senderMessage, 0, m, k * 32))
       throw banError('BASE_OT_FAILED', peer, `B repeats the receiver's point ${k}`, 'base-ot');
   // A fixed-base table for B (public), so each a_i·B is a constant-time table walk.
-  B.precompute(BATCH_KEY_WINDOW, false);
-  const K: RPoint[] = new Array(count);
+  const table = new FixedBaseTable(edwardsOf(B), BATCH_KEY_WINDOW);
+  const K: Extended[] = new Array(count);
   for (let i = 0; i < count; i++)
-    K[i] = B.multiply(scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32)));
-  const Kenc = doubleAndEncodeBatch(K);
+    K[i] = table.multiply(scalarFromBytes(state.scalars.subarray(i * 32, i * 32 + 32)));
+  const Kenc = doubleAndEncodeExtended(K);
   const T = transcriptHash(sid, m, senderMessage);
   const keys = new Uint8Array(count * BASE_OT_KEY_BYTES);
   const cByte = new Uint8Array(1);

@@ -118,6 +118,31 @@ describe('endemic base OT (MR19) over ristretto255', () => {
       );
   });
 
+  it('bans a receiver whose r_j cancels its own hash (M_j the identity), for either branch', async () => {
+    // r_j := −H(sid, i, j, r_{1−j}), computed here with noble's element derivation, makes
+    // M_j = r_j + H(…) the identity: never honest (M_c = a·G, a ≠ 0), so the sender must refuse it.
+    const { ristretto255_hasher } = await import('@noble/curves/ed25519.js');
+    const { taggedExpand } = await import('../../src/hash.ts');
+    const { TAGS } = await import('../../src/tags.ts');
+    const { u32be } = await import('../../src/bytes.ts');
+    for (const [i, j] of [
+      [3, 0],
+      [COUNT - 1, 1],
+    ] as const) {
+      const bad = state.message.slice();
+      const other = bad.slice(i * 64 + (1 - j) * 32, i * 64 + (1 - j) * 32 + 32);
+      const h = ristretto255_hasher.deriveToCurve!(
+        taggedExpand(64, TAGS.baseOtHashToGroup, SID, u32be(i), Uint8Array.of(j), other),
+      );
+      bad.set(h.negate().toBytes(), i * 64 + j * 32);
+      expectBan(
+        () => baseOtSenderRespond(SID, bad, seededRandom('base/s'), R_ID, COUNT),
+        'BASE_OT_FAILED',
+        R_ID,
+      );
+    }
+  });
+
   it('destroy() zeroes the receiver secrets', () => {
     const s = baseOtReceiverStart(SID, seededRandom('base/destroy'), 8);
     s.destroy();
