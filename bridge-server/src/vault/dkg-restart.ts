@@ -2,9 +2,8 @@
  * Restarting a vault's DKG cut by a worker restart (or a lock), with the same accepted proposal and
  * without a second acceptance. The DKG's round state lives only in the memory of the worker that ran
  * it, so a cut party cannot resume; instead every member runs the DKG again, as a new *attempt* of the
- * same proposal. Pure wire format and decisions; the extension's ceremonies.ts and the headless
- * member's member/vault-creation.ts do the I/O. The extension keeps the same module
- * (extension/src/background/services/dkg-restart.ts) until it imports this one.
+ * same proposal. Pure wire format and decisions (`@concord/bridge-server/vault/dkg-restart`); the
+ * extension's ceremonies.ts and the headless member's member/vault-creation.ts do the I/O.
  *
  * What members must agree on, and how:
  * - the proposal: a restart names the proposal's hash, so it applies only to the exact proposal every
