@@ -17,11 +17,11 @@ import {
   publicIdentity,
 } from '@concord/tss/transport';
 import { BridgeClient, type WebSocketCtor } from '../../client/client.ts';
+import { SerialQueue } from '../serial.ts';
 import { type CeremonyHost, inProcessHost } from './ceremony-host.ts';
 import type { MemberContext } from './context.ts';
 import { type ChainPort, type Clock, type Decider, type LogFn, systemClock } from './ports.ts';
 import { RequestRuntime } from './requests.ts';
-import { SerialQueue } from './serial.ts';
 import type { VaultRecord, VaultStore } from './store.ts';
 import { VaultCreation } from './vault-creation.ts';
 

@@ -20,6 +20,7 @@ import { fromHex, toHex } from '@concord/tss/bytes';
 import { decodePublicIdentity, fromBase64url, type PublicDeviceIdentity } from '@concord/tss/transport';
 import type { DeliveredMessage } from '../../client/client.ts';
 import { type Effect, type Event, type RequestState, type StepResult, step } from '../co-approval.ts';
+import { EarlyBuffer } from '../early-buffer.ts';
 import { VaultError } from '../errors.ts';
 import { describeBody } from '../kinds/index.ts';
 import { openInvitation } from '../proposal.ts';
@@ -37,7 +38,7 @@ import {
   verifyDecision,
 } from '../request.ts';
 import { MemberChannel } from './channel.ts';
-import { EarlyBuffer, type MemberContext } from './context.ts';
+import type { MemberContext } from './context.ts';
 import { MemberError } from './errors.ts';
 import type { TimerHandle } from './ports.ts';
 import { SendSigner } from './send-signer.ts';

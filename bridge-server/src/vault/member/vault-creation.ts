@@ -30,6 +30,7 @@ import {
   restartMessage,
   verifyRestart,
 } from '../dkg-restart.ts';
+import { EarlyBuffer } from '../early-buffer.ts';
 import {
   type Decision,
   decisionMessage,
@@ -44,7 +45,7 @@ import {
   verifyDecision,
 } from '../proposal.ts';
 import { MemberChannel } from './channel.ts';
-import { EarlyBuffer, type MemberContext } from './context.ts';
+import type { MemberContext } from './context.ts';
 import { isMemberError } from './errors.ts';
 import type { VaultRecord } from './store.ts';
 

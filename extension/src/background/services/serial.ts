@@ -1,18 +1,5 @@
 /**
- * One state change at a time: the ceremony and request services read-modify-write the same rows
- * (decisions, starts, completions), and two messages landing together must not both act. Each task
- * runs after the previous one settles; a failed task is logged and does not stop the queue.
- *
- * A task must never await another `run` of the same queue (it would wait for itself).
+ * One state change at a time for the ceremony and request services: shared with the headless member
+ * (`@concord/bridge-server/vault/serial`).
  */
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly onError: (e: unknown) => void) {}
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(this.onError);
-    return next;
-  }
-}
+export { SerialQueue } from '@concord/bridge-server/vault/serial';
